@@ -1,0 +1,61 @@
+"""Small helpers shared by controllers: the service context, the caller, paging checks."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar.connection import ASGIConnection
+
+from squirrel.api.auth import principal_of
+from squirrel.errors import NotFoundError, ValidationError
+from squirrel.services.context import ServiceContext
+
+MAX_PAGE = 1000
+
+
+def ctx_of(connection: ASGIConnection[Any, Any, Any, Any]) -> ServiceContext:
+    ctx: ServiceContext = connection.app.state.ctx
+    return ctx
+
+
+def check_page(name: str, value: int | None, default: int, maximum: int = MAX_PAGE) -> int:
+    if value is None:
+        return default
+    if not 1 <= value <= maximum:
+        raise ValidationError(f"{name} must be between 1 and {maximum}, got {value}")
+    return value
+
+
+def check_offset(value: int | None) -> int:
+    if value is None:
+        return 0
+    if value < 0:
+        raise ValidationError(f"offset must be >= 0, got {value}")
+    return value
+
+
+def path_uuid(value: str, what: str) -> UUID:
+    """A UUID from a path segment; a malformed one is an unknown resource (404), as API.md says."""
+    try:
+        return UUID(value)
+    except ValueError:
+        raise NotFoundError(f"{what} {value!r} not found (not a valid id)") from None
+
+
+def query_uuids(name: str, values: list[str] | None) -> list[UUID]:
+    """UUIDs from a query parameter (repeated or comma-separated); malformed ones are a 400."""
+    out: list[UUID] = []
+    for raw in values or []:
+        for part in raw.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            try:
+                out.append(UUID(part))
+            except ValueError:
+                raise ValidationError(f"{name}: {part!r} is not a valid UUID") from None
+    return out
+
+
+__all__ = ["check_offset", "check_page", "ctx_of", "path_uuid", "principal_of", "query_uuids"]

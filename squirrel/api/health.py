@@ -1,0 +1,30 @@
+"""Liveness and readiness probes (public)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get
+from litestar.response import Response
+
+from squirrel.api.common import ctx_of
+from squirrel.services import health
+
+
+@get("/healthz", opt={"scope": "public"}, tags=["health"], summary="Process is alive")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/readyz", opt={"scope": "public"}, tags=["health"], summary="Database, monitor and worker are ready")
+async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    report = await health.readiness(ctx_of(request))
+    return Response(report, status_code=200 if report["ready"] else 503)
+
+
+@get("/", opt={"scope": "public"}, include_in_schema=False)
+async def root() -> dict[str, str]:
+    return {"service": "squirrel", "api": "/v1", "schema": "/schema"}
+
+
+ROUTES = [healthz, readyz, root]

@@ -1,0 +1,119 @@
+"""Every error leaves as an RFC 9457 application/problem+json response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import psycopg
+import structlog
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from squirrel.db.pool import translate
+from squirrel.errors import SquirrelError, UnavailableError
+
+log = structlog.get_logger(__name__)
+PROBLEM_JSON = "application/problem+json"
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+_SLUGS = {
+    400: "validation-error",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation-error",
+    429: "too-many-requests",
+    500: "internal-error",
+    503: "unavailable",
+}
+
+
+def problem(
+    status: int, detail: str, slug: str | None = None, title: str | None = None, **extra: Any
+) -> Response[bytes]:
+    body: dict[str, Any] = {
+        "type": f"https://squirrel.dev/problems/{slug or _SLUGS.get(status, 'error')}",
+        "title": title or _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return Response(content=msgspec.json.encode(body), status_code=status, media_type=PROBLEM_JSON)
+
+
+def _validation_detail(exc: ValidationException) -> tuple[str, list[dict[str, Any]] | None]:
+    errors = exc.extra if isinstance(exc.extra, list) else None
+    if not errors:
+        return str(exc.detail), None
+    parts = []
+    for err in errors:
+        if isinstance(err, dict):
+            where = err.get("key") or err.get("source") or ""
+            parts.append(f"{where}: {err.get('message', '')}".strip(": "))
+    detail = "; ".join(p for p in parts if p) or str(exc.detail)
+    if exc.detail and exc.detail not in ("Validation failed", "Bad Request") and exc.detail not in detail:
+        detail = f"{exc.detail}: {detail}"
+    return detail, errors
+
+
+def squirrel_error_handler(_: Request[Any, Any, Any], exc: SquirrelError) -> Response[bytes]:
+    if exc.status >= 500:
+        log.error("request failed", error=exc.detail, error_type=type(exc).__name__)
+    return problem(exc.status, exc.detail, exc.type_slug, exc.title, **exc.extra)
+
+
+def http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    if isinstance(exc, ValidationException):
+        detail, errors = _validation_detail(exc)
+        return problem(400, detail, errors=errors)
+    if isinstance(exc, NotFoundException):
+        return problem(404, exc.detail if exc.detail != "Not Found" else "no such resource")
+    status = exc.status_code
+    if status >= 500:
+        log.error("request failed", error=exc.detail)
+    return problem(status, str(exc.detail))
+
+
+def psycopg_error_handler(request: Request[Any, Any, Any], exc: psycopg.Error) -> Response[bytes]:
+    translated = translate(exc)
+    if isinstance(translated, SquirrelError):
+        return squirrel_error_handler(request, translated)
+    return internal_error_handler(request, exc)
+
+
+def timeout_handler(request: Request[Any, Any, Any], exc: TimeoutError) -> Response[bytes]:
+    return squirrel_error_handler(request, UnavailableError("a dependency did not answer in time"))
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    log.exception("unhandled error", path=request.url.path, method=request.method)
+    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal error; see the server log")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    SquirrelError: squirrel_error_handler,
+    HTTPException: http_exception_handler,
+    psycopg.Error: psycopg_error_handler,
+    TimeoutError: timeout_handler,
+    Exception: internal_error_handler,
+}
+
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem"]

@@ -1,0 +1,17 @@
+"""Every route handler and controller the app serves, in one list (each module contributes its own)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from squirrel.api import audit as audit_api
+from squirrel.api import health as health_api
+from squirrel.api.keys import KeysController
+
+
+def all_routes() -> list[Any]:
+    return [
+        *health_api.ROUTES,
+        *audit_api.ROUTES,
+        KeysController,
+    ]

@@ -1,0 +1,87 @@
+"""create_app(settings): the one Litestar application and the lifespan that owns every part."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import structlog
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+
+from squirrel import __version__
+from squirrel.api.auth import scope_guard
+from squirrel.api.middleware import envelope_middleware, request_log_middleware
+from squirrel.api.problems import EXCEPTION_HANDLERS
+from squirrel.api.routes import all_routes
+from squirrel.db.embedded import EmbeddedPostgres
+from squirrel.db.migrate import migrate
+from squirrel.db.pool import make_pool, open_pool
+from squirrel.services.context import ServiceContext
+from squirrel.services.keys import KeyService
+from squirrel.settings import Settings
+
+log = structlog.get_logger(__name__)
+DEFAULT_BODY_LIMIT = 1_000_000  # 1 MB; bulk routes raise it to 64 MB on the handler
+
+
+async def resolve_database(settings: Settings, stack: AsyncExitStack) -> str:
+    """The conninfo to use: SQUIRREL_DATABASE_URL, or the embedded server (started here, stopped on exit)."""
+    if settings.database_url:
+        return settings.database_url
+    embedded = EmbeddedPostgres(settings.data_path)
+    uri = await embedded.start_async()
+    stack.callback(embedded.stop)
+    return uri
+
+
+def create_app(settings: Settings) -> Litestar:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            conninfo = await resolve_database(settings, stack)
+            if settings.migrate_on_start:
+                await migrate(conninfo)
+            pool = make_pool(conninfo, settings.db_pool_min, settings.db_pool_max)
+            await open_pool(pool)
+            stack.push_async_callback(pool.close)
+            ctx = ServiceContext(settings=settings, pool=pool)
+            ctx.extras["conninfo"] = conninfo
+            app.state.ctx = ctx
+            app.state.key_service = KeyService(ctx)
+            await start_roles(ctx, stack)
+            log.info("squirrel started", roles=list(settings.roles), version=__version__)
+            yield
+            log.info("squirrel stopping")
+
+    route_handlers: list[Any] = all_routes()
+    middleware: list[Any] = [request_log_middleware]
+    if settings.api_envelope:
+        middleware.append(envelope_middleware)
+    return Litestar(
+        route_handlers=route_handlers,
+        lifespan=[lifespan],
+        guards=[scope_guard],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=middleware,
+        cors_config=CORSConfig(allow_origins=list(settings.cors_origins), allow_credentials=True, allow_headers=["*"])
+        if settings.cors_origins
+        else None,
+        request_max_body_size=DEFAULT_BODY_LIMIT,
+        openapi_config=OpenAPIConfig(
+            title="Squirrel",
+            version=__version__,
+            path="/schema",
+            description="Save, compare and restore for EPICS control systems.",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        debug=False,
+    )
+
+
+async def start_roles(ctx: ServiceContext, stack: AsyncExitStack) -> None:
+    """Start the monitor, live broadcaster and job worker for the roles this process runs."""
+    return None

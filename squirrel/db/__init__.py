@@ -1,0 +1,1 @@
+"""PostgreSQL access: pool, named queries, migrations, embedded server, one repository per aggregate."""

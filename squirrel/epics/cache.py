@@ -1,0 +1,107 @@
+"""The PV cache: one PVState per CA address, plain in-memory data with no I/O.
+
+Writers (the monitor) update entries in place and mark them dirty; readers (snapshots from cache,
+live REST, SSE, compare-with-live, restore skip-equal, health) read entries. The broadcaster drains
+the dirty set in batches, so per-update cost stays a dict lookup and a set add.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import msgspec
+
+
+class PVState(msgspec.Struct, kw_only=True):
+    """Latest known state of one address. `value` is already JSON-able except non-finite floats."""
+
+    address: str
+    value: Any = None
+    type: str | None = None  # double float long short char string enum, with [] for arrays
+    enum_index: int | None = None
+    connected: bool = False
+    status: str = "UDF"
+    severity: int = 3
+    timestamp: float | None = None  # EPICS timestamp, epoch seconds
+    timestamp_ns: int | None = None  # the same with full nanosecond precision
+    units: str | None = None
+    precision: int | None = None
+    upper_ctrl_limit: float | None = None
+    lower_ctrl_limit: float | None = None
+    upper_disp_limit: float | None = None
+    lower_disp_limit: float | None = None
+    enum_strings: list[str] | None = None
+    updated_at: float | None = None  # when we last heard of it (value or connection), epoch seconds
+    connected_at: float | None = None
+    has_value: bool = False  # a value arrived since the last (re)connect
+    server: str | None = None  # CA server host:port of the circuit, as libca reports it
+    error: str | None = None
+    update_count: int = 0
+
+
+class PVCache:
+    def __init__(self) -> None:
+        self._entries: dict[str, PVState] = {}
+        self._dirty: set[str] = set()
+        self.total_updates = 0
+
+    # --- membership -------------------------------------------------------------------------
+    def ensure(self, address: str) -> PVState:
+        state = self._entries.get(address)
+        if state is None:
+            state = self._entries[address] = PVState(address=address)
+        return state
+
+    def discard(self, address: str) -> None:
+        self._entries.pop(address, None)
+        self._dirty.discard(address)
+
+    def __contains__(self, address: object) -> bool:
+        return address in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[PVState]:
+        return iter(list(self._entries.values()))
+
+    def addresses(self) -> list[str]:
+        return list(self._entries)
+
+    def get(self, address: str) -> PVState | None:
+        return self._entries.get(address)
+
+    def many(self, addresses: Iterable[str]) -> dict[str, PVState | None]:
+        entries = self._entries
+        return {a: entries.get(a) for a in addresses}
+
+    # --- writers (monitor) ------------------------------------------------------------------
+    def mark_dirty(self, address: str) -> None:
+        self._dirty.add(address)
+
+    def set_connected(self, address: str, connected: bool, server: str | None = None) -> None:
+        state = self._entries.get(address)
+        if state is None:
+            return
+        now = time.time()
+        state.connected = connected
+        state.updated_at = now
+        if connected:
+            state.connected_at = now
+            state.server = server or state.server
+            state.error = None
+        else:
+            state.has_value = False
+            state.error = "disconnected"
+        self._dirty.add(address)
+
+    # --- readers ----------------------------------------------------------------------------
+    def drain_dirty(self) -> set[str]:
+        dirty, self._dirty = self._dirty, set()
+        return dirty
+
+    def counts(self) -> dict[str, int]:
+        connected = sum(1 for s in self._entries.values() if s.connected)
+        return {"total": len(self._entries), "connected": connected, "disconnected": len(self._entries) - connected}

@@ -1,0 +1,89 @@
+"""One exception tree for the whole service; the API renders each as an RFC 9457 problem."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class SquirrelError(Exception):
+    """Internal error."""
+
+    status: ClassVar[int] = 500
+    type_slug: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal Server Error"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        self.detail = detail or (self.__doc__ or self.title).strip()
+        self.extra = extra
+        super().__init__(self.detail)
+
+
+class ConfigError(SquirrelError):
+    """The configuration is invalid."""
+
+    type_slug = "config-error"
+    title = "Configuration Error"
+
+
+class ValidationError(SquirrelError):
+    """The request is invalid."""
+
+    status = 400
+    type_slug = "validation-error"
+    title = "Bad Request"
+
+
+class AuthenticationError(SquirrelError):
+    """A valid API key is required (X-API-Key header)."""
+
+    status = 401
+    type_slug = "unauthenticated"
+    title = "Unauthorized"
+
+
+class PermissionDeniedError(SquirrelError):
+    """The API key lacks the scope this operation needs."""
+
+    status = 403
+    type_slug = "forbidden"
+    title = "Forbidden"
+
+
+class NotFoundError(SquirrelError):
+    """The resource does not exist."""
+
+    status = 404
+    type_slug = "not-found"
+    title = "Not Found"
+
+
+class ConflictError(SquirrelError):
+    """The request conflicts with stored state."""
+
+    status = 409
+    type_slug = "conflict"
+    title = "Conflict"
+
+
+class PayloadTooLargeError(SquirrelError):
+    """The request body is too large."""
+
+    status = 413
+    type_slug = "payload-too-large"
+    title = "Payload Too Large"
+
+
+class UnavailableError(SquirrelError):
+    """A dependency is unavailable; retry later."""
+
+    status = 503
+    type_slug = "unavailable"
+    title = "Service Unavailable"
+
+
+class EpicsError(SquirrelError):
+    """A Channel Access operation failed."""
+
+    status = 502
+    type_slug = "epics-error"
+    title = "Bad Gateway"

@@ -1,0 +1,1 @@
+"""Business logic: no HTTP types here; called by api/, calls db/, epics/, live/, jobs/."""

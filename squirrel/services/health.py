@@ -1,0 +1,24 @@
+"""Readiness: the database answers, and each role this process runs is up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from squirrel.db.pool import connection
+from squirrel.errors import SquirrelError
+from squirrel.services.context import ServiceContext
+
+
+async def readiness(ctx: ServiceContext) -> dict[str, Any]:
+    checks: dict[str, Any] = {}
+    try:
+        async with connection(ctx.pool) as conn:
+            await conn.execute("SELECT 1")
+        checks["database"] = "ok"
+    except SquirrelError as exc:
+        checks["database"] = exc.detail
+    if ctx.settings.has_role("monitor"):
+        checks["monitor"] = "ok" if ctx.monitor is not None and getattr(ctx.monitor, "running", False) else "down"
+    if ctx.settings.has_role("worker"):
+        checks["worker"] = "ok" if ctx.queue is not None and getattr(ctx.queue, "running", False) else "down"
+    return {"ready": all(v == "ok" for v in checks.values()), "checks": checks}

