@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -53,3 +53,205 @@ class AuditEntry(msgspec.Struct, rename="camel", kw_only=True):
     resource_type: str
     resource_id: str | None
     summary: str
+
+
+# --- PV registry and tags ------------------------------------------------------------------------
+
+
+class TagRef(msgspec.Struct, rename="camel", kw_only=True):
+    """A tag as carried on a PV: the tag and its group."""
+
+    id: UUID
+    name: str
+    description: str | None
+    group_id: UUID
+    group_name: str
+
+
+class PVElementDTO(msgspec.Struct, rename="camel", kw_only=True):
+    id: UUID
+    setpoint_address: str | None
+    readback_address: str | None
+    config_address: str | None
+    device: str | None
+    description: str | None
+    abs_tolerance: float
+    rel_tolerance: float
+    read_only: bool
+    restore_order: int
+    put_completion: bool
+    tags: list[TagRef]
+    created_date: datetime
+    last_modified_date: datetime
+    created_by: str | None
+    last_modified_by: str | None
+
+
+class NewPVElementDTO(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
+    """A PV to create (POST /v1/pvs, each element of /v1/pvs/multi, each item of the JSON export)."""
+
+    setpoint_address: str | None = None
+    readback_address: str | None = None
+    config_address: str | None = None
+    device: str | None = None
+    description: str | None = None
+    abs_tolerance: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    rel_tolerance: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    read_only: bool = False
+    restore_order: int = 0
+    put_completion: bool = True
+    tags: list[UUID] = msgspec.field(default_factory=list)
+
+
+class UpdatePVElementDTO(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
+    """Partial update: absent fields are kept; null clears an optional field; tags replaces the set."""
+
+    setpoint_address: str | msgspec.UnsetType | None = msgspec.UNSET
+    readback_address: str | msgspec.UnsetType | None = msgspec.UNSET
+    config_address: str | msgspec.UnsetType | None = msgspec.UNSET
+    device: str | msgspec.UnsetType | None = msgspec.UNSET
+    description: str | msgspec.UnsetType | None = msgspec.UNSET
+    abs_tolerance: Annotated[float, msgspec.Meta(ge=0)] | msgspec.UnsetType = msgspec.UNSET
+    rel_tolerance: Annotated[float, msgspec.Meta(ge=0)] | msgspec.UnsetType = msgspec.UNSET
+    read_only: bool | msgspec.UnsetType = msgspec.UNSET
+    restore_order: int | msgspec.UnsetType = msgspec.UNSET
+    put_completion: bool | msgspec.UnsetType = msgspec.UNSET
+    tags: list[UUID] | msgspec.UnsetType = msgspec.UNSET
+
+
+class PVPage(msgspec.Struct, rename="camel", kw_only=True):
+    results: list[PVElementDTO]
+    continuation_token: str | None
+    total_count: int
+
+
+class PVSearchResult(msgspec.Struct, rename="camel", kw_only=True):
+    results: list[PVElementDTO]
+    total_count: int
+    limit: int
+    offset: int
+    # Live-cache entries (snake_case, as the live routes) by address; only with include_live_values.
+    live_values: dict[str, dict[str, Any]] | None = None
+    live_values_error: str | None = None
+
+
+class PVImportResult(msgspec.Struct, rename="camel", kw_only=True):
+    created_count: int
+    groups_created: int
+    tags_created: int
+    ids: list[UUID]
+
+
+class DeletedDTO(msgspec.Struct, rename="camel", kw_only=True):
+    id: UUID
+    deleted: bool = True
+
+
+class TagDTO(msgspec.Struct, rename="camel", kw_only=True):
+    id: UUID
+    name: str
+    description: str | None
+    group_id: UUID
+    created_date: datetime
+    last_modified_date: datetime
+
+
+class TagGroupSummaryDTO(msgspec.Struct, rename="camel", kw_only=True):
+    id: UUID
+    name: str
+    description: str | None
+    tag_count: int
+
+
+class TagGroupDTO(msgspec.Struct, rename="camel", kw_only=True):
+    id: UUID
+    name: str
+    description: str | None
+    tags: list[TagDTO]
+    created_date: datetime
+    last_modified_date: datetime
+
+
+class NameDescriptionBody(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
+    """Create body of a tag group or a tag."""
+
+    name: str
+    description: str | None = None
+
+
+class NameDescriptionPatch(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
+    """Partial update of a tag group or a tag (absent = kept)."""
+
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    description: str | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class AddTagResult(msgspec.Struct, rename="camel", kw_only=True):
+    group: TagGroupDTO
+    was_created: bool
+
+
+class BulkTagsBody(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
+    groups: dict[str, list[str]]
+
+
+class BulkTagsResult(msgspec.Struct, rename="camel", kw_only=True):
+    groups_created: int
+    tags_created: int
+    tags_skipped: int
+    warnings: list[str]
+
+
+class TagGroupDeleted(msgspec.Struct, rename="camel", kw_only=True):
+    id: UUID
+    deleted: bool
+    tags_removed: int
+    pv_links_removed: int
+
+
+# --- Restore (services/restore.py) ----------------------------------------------------------------
+
+
+class RestoreRequest(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
+    """Body of POST /v1/snapshots/{id}/restore. pvIds absent = every PV of the snapshot."""
+
+    pv_ids: list[UUID] | None = None
+    skip_equal: bool = False
+    verify: bool = False
+    backup: bool = True
+    force: bool = False
+
+
+class RestorePlanItem(msgspec.Struct, rename="camel", kw_only=True):
+    pv_id: UUID
+    pv_name: str
+    action: str  # write equal read_only disconnected no_value not_in_registry out_of_limits
+    current_value: Any
+    target_value: Any
+
+
+class RestorePlan(msgspec.Struct, rename="camel", kw_only=True):
+    snapshot_id: UUID
+    counts: dict[str, int]
+    items: list[RestorePlanItem]
+
+
+class RestoreResultItem(msgspec.Struct, rename="camel", kw_only=True):
+    pv_id: UUID
+    pv_name: str
+    outcome: str  # written verified mismatch equal read_only disconnected timeout failed ...
+    error: str | None = None
+
+
+class RestoreResult(msgspec.Struct, rename="camel", kw_only=True):
+    total_pvs: int = msgspec.field(name="totalPVs")
+    success_count: int
+    failure_count: int
+    backup_snapshot_id: UUID | None
+    counts: dict[str, int]
+    items: list[RestoreResultItem]
+
+
+class RestoreQueued(msgspec.Struct, rename="camel", kw_only=True):
+    job_id: UUID
+    message: str

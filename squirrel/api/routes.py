@@ -7,6 +7,8 @@ from typing import Any
 from squirrel.api import audit as audit_api
 from squirrel.api import health as health_api
 from squirrel.api.keys import KeysController
+from squirrel.api.pvs import PVController
+from squirrel.api.tags import TagController
 
 
 def all_routes() -> list[Any]:
@@ -14,4 +16,6 @@ def all_routes() -> list[Any]:
         *health_api.ROUTES,
         *audit_api.ROUTES,
         KeysController,
+        PVController,
+        TagController,
     ]

@@ -1,0 +1,389 @@
+"""The PV registry: validation, all-or-nothing bulk creates (binary COPY), paging, search, export."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from psycopg import AsyncConnection
+
+from squirrel.db import pvs as pvs_db
+from squirrel.db import tags as tags_db
+from squirrel.db.pool import connection
+from squirrel.epics.cache import PVState
+from squirrel.errors import ConflictError, NotFoundError, ValidationError
+from squirrel.model import (
+    DeletedDTO,
+    NewPVElementDTO,
+    Principal,
+    PVElementDTO,
+    PVImportResult,
+    PVPage,
+    PVSearchResult,
+    TagRef,
+    UpdatePVElementDTO,
+)
+from squirrel.services import audit, csvio
+from squirrel.services.context import ServiceContext
+from squirrel.services.tags import check_description, ensure_tags
+
+MAX_ADDRESS = 255
+ADDRESS_FIELDS = ("setpoint_address", "readback_address", "config_address")
+_CAMEL = {
+    "setpoint_address": "setpointAddress",
+    "readback_address": "readbackAddress",
+    "config_address": "configAddress",
+}
+
+
+def like_pattern(text: str | None) -> str | None:
+    """An ILIKE pattern matching `text` literally as a substring (%, _ and \\ escaped)."""
+    if not text:
+        return None
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def clean_address(value: str | None, field: str) -> str | None:
+    if value is None:
+        return None
+    address = value.strip()
+    if not address:
+        raise ValidationError(f"{field} must not be empty or whitespace")
+    if len(address) > MAX_ADDRESS:
+        raise ValidationError(f"{field} must be at most {MAX_ADDRESS} characters, got {len(address)}")
+    return address
+
+
+def _clean_device(value: str | None, field: str) -> str | None:
+    device = value.strip() if value is not None else None
+    if device and len(device) > MAX_ADDRESS:
+        raise ValidationError(f"{field} must be at most {MAX_ADDRESS} characters, got {len(device)}")
+    return device or None
+
+
+def _check_number(value: float, field: str) -> float:
+    if math.isnan(value) or value < 0:
+        raise ValidationError(f"{field} must be a number >= 0")
+    return value
+
+
+def clean_new(item: NewPVElementDTO, where: str = "") -> NewPVElementDTO:
+    """The item with trimmed, checked fields; `where` prefixes field names (e.g. "[12].")."""
+    addresses = {f: clean_address(getattr(item, f), f"{where}{_CAMEL[f]}") for f in ADDRESS_FIELDS}
+    if not any(addresses.values()):
+        raise ValidationError(f"{where}at least one of setpointAddress, readbackAddress, configAddress is required")
+    return msgspec.structs.replace(
+        item,
+        **addresses,
+        device=_clean_device(item.device, f"{where}device"),
+        description=check_description(item.description, f"{where}description"),
+        abs_tolerance=_check_number(item.abs_tolerance, f"{where}absTolerance"),
+        rel_tolerance=_check_number(item.rel_tolerance, f"{where}relTolerance"),
+        tags=list(dict.fromkeys(item.tags)),
+    )
+
+
+def _tag_ref(row: dict[str, Any]) -> TagRef:
+    return TagRef(
+        id=row["id"],
+        name=row["name"],
+        description=row["description"],
+        group_id=row["group_id"],
+        group_name=row["group_name"],
+    )
+
+
+def _dto(row: dict[str, Any]) -> PVElementDTO:
+    return PVElementDTO(
+        id=row["id"],
+        setpoint_address=row["setpoint_address"],
+        readback_address=row["readback_address"],
+        config_address=row["config_address"],
+        device=row["device"],
+        description=row["description"],
+        abs_tolerance=row["abs_tolerance"],
+        rel_tolerance=row["rel_tolerance"],
+        read_only=row["read_only"],
+        restore_order=row["restore_order"],
+        put_completion=row["put_completion"],
+        tags=msgspec.convert(row["tags"], list[TagRef]),
+        created_date=row["created_at"],
+        last_modified_date=row["updated_at"],
+        created_by=row["created_by"],
+        last_modified_by=row["updated_by"],
+    )
+
+
+async def _check_tags(conn: AsyncConnection[Any], tag_ids: set[UUID]) -> dict[UUID, TagRef]:
+    found = await pvs_db.tags_by_ids(conn, list(tag_ids))
+    unknown = sorted(str(t) for t in tag_ids - found.keys())
+    if unknown:
+        raise ValidationError(f"unknown tag id(s): {', '.join(unknown[:20])}", unknownTagIds=unknown[:100])
+    return {tid: _tag_ref(row) for tid, row in found.items()}
+
+
+async def _check_free(conn: AsyncConnection[Any], setpoints: list[str], except_id: UUID | None = None) -> None:
+    taken = await pvs_db.existing_setpoints(conn, setpoints, except_id)
+    if taken:
+        more = f" (and {len(taken) - 10} more)" if len(taken) > 10 else ""
+        raise ConflictError(
+            f"a PV with setpoint address {', '.join(map(repr, taken[:10]))}{more} already exists",
+            existingAddresses=taken[:100],
+        )
+
+
+def _no_duplicates(items: list[NewPVElementDTO], labels: list[str]) -> None:
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if item.setpoint_address is None:
+            continue
+        first = seen.setdefault(item.setpoint_address, index)
+        if first != index:
+            raise ValidationError(
+                f"duplicate setpointAddress {item.setpoint_address!r} in this request "
+                f"({labels[first]} and {labels[index]})"
+            )
+
+
+async def insert_many(
+    conn: AsyncConnection[Any], actor: Principal, items: list[NewPVElementDTO], labels: list[str]
+) -> list[PVElementDTO]:
+    """Insert cleaned items in the caller's transaction: checks, then one COPY per table."""
+    _no_duplicates(items, labels)
+    tag_refs = await _check_tags(conn, {t for item in items for t in item.tags})
+    await _check_free(conn, [i.setpoint_address for i in items if i.setpoint_address is not None])
+    now: datetime = await pvs_db.now(conn)
+    ids = [uuid.uuid4() for _ in items]
+    by = actor.name
+    await pvs_db.copy_pvs(
+        conn,
+        [
+            (pid, i.setpoint_address, i.readback_address, i.config_address, i.device, i.description, i.abs_tolerance,
+             i.rel_tolerance, i.read_only, i.restore_order, i.put_completion, now, now, by, by)
+            for pid, i in zip(ids, items, strict=True)
+        ],
+    )  # fmt: skip
+    await pvs_db.copy_pv_tags(conn, [(pid, t) for pid, i in zip(ids, items, strict=True) for t in i.tags])
+    await pvs_db.notify_registry(conn)
+    return [
+        PVElementDTO(
+            id=pid, setpoint_address=i.setpoint_address, readback_address=i.readback_address,
+            config_address=i.config_address, device=i.device, description=i.description,
+            abs_tolerance=i.abs_tolerance, rel_tolerance=i.rel_tolerance, read_only=i.read_only,
+            restore_order=i.restore_order, put_completion=i.put_completion, tags=[tag_refs[t] for t in i.tags],
+            created_date=now, last_modified_date=now, created_by=by, last_modified_by=by,
+        )
+        for pid, i in zip(ids, items, strict=True)
+    ]  # fmt: skip
+
+
+def _token(sort_name: str, pv_id: UUID) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode([sort_name, str(pv_id)])).decode().rstrip("=")
+
+
+def parse_token(token: str | None) -> tuple[str, UUID] | None:
+    if not token:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        name, pv_id = msgspec.json.decode(raw, type=tuple[str, UUID])
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        raise ValidationError("continuationToken is invalid: pass back the token of the previous page") from None
+    return name, pv_id
+
+
+def parse_tag_filters(raw: str | None) -> dict[str, list[str]] | None:
+    """{groupId: [tagId..]} from JSON; empty groups impose nothing."""
+    if not raw:
+        return None
+    try:
+        decoded = msgspec.json.decode(raw, type=dict[UUID, list[UUID]])
+    except msgspec.DecodeError as exc:
+        raise ValidationError(f"tagFilters must be a JSON object {{groupId: [tagId, ...]}} of UUIDs: {exc}") from None
+    filters = {str(g): [str(t) for t in tags] for g, tags in decoded.items() if tags}
+    return filters or None
+
+
+def live_entry(state: PVState | None) -> dict[str, Any]:
+    """A live-cache entry in the wire shape of the live routes (snake_case, non-finite floats as strings)."""
+    if state is None:
+        return {"connected": False, "error": "not monitored"}
+    entry: dict[str, Any] = {
+        "value": _finite(state.value),
+        "type": state.type,
+        "connected": state.connected,
+        "updated_at": state.updated_at,
+        "status": state.status,
+        "severity": state.severity,
+        "timestamp": state.timestamp,
+        "units": state.units,
+        "precision": state.precision,
+    }
+    if state.enum_index is not None:
+        entry["enum_index"] = state.enum_index
+    if state.enum_strings is not None:
+        entry["enum_strings"] = state.enum_strings
+    if state.error:
+        entry["error"] = state.error
+    return entry
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+class RegistryService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    async def get(self, pv_id: UUID) -> PVElementDTO:
+        async with connection(self.ctx.pool) as conn:
+            rows = await pvs_db.by_ids(conn, [pv_id])
+        if not rows:
+            raise NotFoundError(f"PV {pv_id} not found")
+        return _dto(rows[0])
+
+    async def page(self, pv_name: str | None, page_size: int, token: str | None, tag_filters: str | None) -> PVPage:
+        after, filters, pattern = parse_token(token), parse_tag_filters(tag_filters), like_pattern(pv_name)
+        async with connection(self.ctx.pool) as conn:
+            keys = await pvs_db.page_ids(conn, pattern, filters, after, page_size + 1)
+            total = await pvs_db.count_page(conn, pattern, filters)
+            rows = await pvs_db.by_ids(conn, [k["id"] for k in keys[:page_size]])
+        more = len(keys) > page_size
+        last = keys[page_size - 1] if more else None
+        return PVPage(
+            results=[_dto(r) for r in rows],
+            continuation_token=_token(last["sort_name"], last["id"]) if last else None,
+            total_count=total,
+        )
+
+    async def search(
+        self, q: str | None, devices: list[str], tags: list[UUID], limit: int, offset: int, live: bool
+    ) -> PVSearchResult:
+        async with connection(self.ctx.pool) as conn:
+            ids, total = await pvs_db.search_ids(conn, like_pattern(q), devices or None, tags or None, limit, offset)
+            rows = await pvs_db.by_ids(conn, ids)
+        result = PVSearchResult(results=[_dto(r) for r in rows], total_count=total, limit=limit, offset=offset)
+        if live:
+            addresses = [a for p in result.results for a in (p.setpoint_address, p.readback_address) if a]
+            result.live_values = {a: live_entry(self.ctx.cache.get(a)) for a in addresses}
+            if self.ctx.monitor is None:
+                result.live_values_error = "the EPICS monitor is not running in this process; values may be missing"
+        return result
+
+    async def devices(self) -> list[str]:
+        async with connection(self.ctx.pool) as conn:
+            return await pvs_db.devices(conn)
+
+    async def create(self, actor: Principal, item: NewPVElementDTO) -> PVElementDTO:
+        clean = clean_new(item)
+        async with connection(self.ctx.pool) as conn:
+            (created,) = await insert_many(conn, actor, [clean], ["the request"])
+            name = clean.setpoint_address or clean.readback_address or clean.config_address
+            await audit.record(conn, actor, "pv.create", "pv", created.id, str(name))
+        return created
+
+    async def create_many(self, actor: Principal, items: list[NewPVElementDTO]) -> list[PVElementDTO]:
+        clean = [clean_new(item, f"[{i}].") for i, item in enumerate(items)]
+        if not clean:
+            return []
+        async with connection(self.ctx.pool) as conn:
+            created = await insert_many(conn, actor, clean, [f"item {i}" for i in range(len(clean))])
+            await audit.record(conn, actor, "pv.create_many", "pv", None, f"{len(created)} PVs")
+        return created
+
+    async def import_csv(self, actor: Principal, data: bytes) -> PVImportResult:
+        rows = csvio.parse(csvio.decode(data))
+        labels = [f"line {r.line}" for r in rows]
+        items = [
+            clean_new(
+                NewPVElementDTO(
+                    setpoint_address=r.setpoint, readback_address=r.readback, device=r.device, description=r.description
+                ),
+                f"CSV {label}: ",
+            )
+            for r, label in zip(rows, labels, strict=True)
+        ]
+        wanted: dict[str, list[str]] = {}
+        for r in rows:
+            for group, names in r.tags.items():
+                wanted.setdefault(group, []).extend(names)
+        _no_duplicates(items, labels)  # before anything is written
+        async with connection(self.ctx.pool) as conn:
+            ensured = await ensure_tags(conn, wanted)
+            for item, r in zip(items, rows, strict=True):
+                item.tags = list(
+                    dict.fromkeys(ensured.ids[(g.lower(), t.lower())] for g, ts in r.tags.items() for t in ts)
+                )
+            created = await insert_many(conn, actor, items, labels) if items else []
+            summary = f"{len(created)} PVs, {ensured.groups_created} groups, {ensured.tags_created} tags created"
+            await audit.record(conn, actor, "pv.import", "pv", None, summary)
+        return PVImportResult(
+            created_count=len(created),
+            groups_created=ensured.groups_created,
+            tags_created=ensured.tags_created,
+            ids=[p.id for p in created],
+        )
+
+    async def update(self, actor: Principal, pv_id: UUID, patch: UpdatePVElementDTO) -> PVElementDTO:
+        changes = {f: v for f in patch.__struct_fields__ if (v := getattr(patch, f)) is not msgspec.UNSET}
+        async with connection(self.ctx.pool) as conn:
+            current = await pvs_db.for_update(conn, pv_id)
+            if current is None:
+                raise NotFoundError(f"PV {pv_id} not found")
+            merged = NewPVElementDTO(**{k: v for k, v in current.items() if k != "id"})
+            merged = clean_new(msgspec.structs.replace(merged, **changes))
+            values = msgspec.structs.asdict(merged)
+            tag_ids: list[UUID] = values.pop("tags")
+            if merged.setpoint_address and merged.setpoint_address != current["setpoint_address"]:
+                await _check_free(conn, [merged.setpoint_address], pv_id)
+            await pvs_db.update(conn, pv_id, values, actor.name)
+            if "tags" in changes:
+                await _check_tags(conn, set(tag_ids))
+                await pvs_db.replace_tags(conn, pv_id, tag_ids)
+            await audit.record(conn, actor, "pv.update", "pv", pv_id, ", ".join(sorted(changes)) or "no change")
+            await pvs_db.notify_registry(conn)
+            rows = await pvs_db.by_ids(conn, [pv_id])
+        return _dto(rows[0])
+
+    async def delete(self, actor: Principal, pv_id: UUID) -> DeletedDTO:
+        async with connection(self.ctx.pool) as conn:
+            row = await pvs_db.soft_delete(conn, pv_id, actor.name)
+            if row is None:
+                raise NotFoundError(f"PV {pv_id} not found")
+            await audit.record(conn, actor, "pv.delete", "pv", pv_id, str(row["name"]))
+            await pvs_db.notify_registry(conn)
+        return DeletedDTO(id=pv_id)
+
+    async def export(self, fmt: str) -> list[NewPVElementDTO] | str:
+        """The registry as /v1/pvs/multi items (fmt "json") or as the import CSV (fmt "csv")."""
+        async with connection(self.ctx.pool) as conn:
+            rows = await pvs_db.export_rows(conn)
+            tag_rows = await tags_db.all_tags(conn) if fmt == "csv" else []
+        items = [NewPVElementDTO(**{k: v for k, v in r.items() if k != "tag_ids"}, tags=r["tag_ids"]) for r in rows]
+        if fmt != "csv":
+            return items
+        tag_names = {t["id"]: (t["group_name"], t["name"]) for t in tag_rows}
+        groups = list(dict.fromkeys(g for g, _ in tag_names.values()))
+
+        def csv_rows() -> Iterator[tuple[list[str | None], dict[str, list[str]]]]:
+            for item in items:
+                tags: dict[str, list[str]] = {}
+                for tid in item.tags:
+                    group, name = tag_names[tid]
+                    tags.setdefault(group, []).append(name)
+                yield [item.setpoint_address, item.readback_address, item.device, item.description], tags
+
+        return csvio.format_csv(groups, csv_rows())
