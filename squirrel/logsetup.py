@@ -40,4 +40,13 @@ def configure_logging(level: str = "info", json: bool | None = None) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr, format="%(name)s: %(message)s")
+    # Route stdlib logging (uvicorn, psycopg, saq) through the same renderer; `force` replaces any
+    # handler a library installed at import.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processor=renderer,
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *processors],
+        )
+    )
+    logging.basicConfig(level=numeric, handlers=[handler], force=True)

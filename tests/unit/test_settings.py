@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import pytest
+
+from squirrel.errors import ConfigError
+from squirrel.settings import load_settings
+
+
+def test_defaults_and_env() -> None:
+    s = load_settings({"SQUIRREL_PORT": "9000", "SQUIRREL_ROLES": "api, worker", "SQUIRREL_API_ENVELOPE": "true"})
+    assert s.port == 9000 and s.roles == ("api", "worker") and s.api_envelope is True
+    assert s.anonymous == "none" and s.cors_origins == ()
+
+
+def test_overrides_win_over_env() -> None:
+    assert load_settings({"SQUIRREL_PORT": "9000"}, port=9100).port == 9100
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"SQUIRREL_PORT": "abc"}, "SQUIRREL_PORT"),
+        ({"SQUIRREL_PORT": "70000"}, "SQUIRREL_PORT"),
+        ({"SQUIRREL_ROLES": "api,cook"}, "SQUIRREL_ROLES"),
+        ({"SQUIRREL_ANONYMOUS": "write"}, "SQUIRREL_ANONYMOUS"),
+        ({"SQUIRREL_CA_TIMEOUT": "0"}, "SQUIRREL_CA_TIMEOUT"),
+    ],
+)
+def test_invalid_values_name_the_variable(env: dict[str, str], needle: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(env)
+    assert needle in err.value.detail
+
+
+def test_masked_hides_passwords() -> None:
+    s = load_settings({"SQUIRREL_DATABASE_URL": "postgresql://sq:secret@db:5432/squirrel"})
+    assert "secret" not in str(s.masked()) and "sq:***@db" in s.masked()["database_url"]
