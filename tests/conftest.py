@@ -16,6 +16,8 @@ from tests.support.postgres import TestDatabases, start_server
 
 configure_logging("warning", json=False)
 
+pytest_plugins = ["tests.support.ioc"]
+
 
 @pytest.fixture(scope="session")
 def pg() -> Iterator[TestDatabases]:

@@ -1,0 +1,157 @@
+"""Per-IOC circuit breakers, keyed by the CA server "host:port" libca reports for a channel.
+
+A server whose requests keep timing out (or whose every monitored channel dropped) gets its circuit
+opened: bulk reads and writes then skip its PVs at once ("circuit open") instead of waiting a timeout
+each. After the cool-down the circuit half-opens (requests go through again); a success closes it,
+another failure re-opens it. Operators can force a circuit open or closed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Literal
+
+State = Literal["closed", "open", "half_open"]
+
+
+class Breaker:
+    __slots__ = ("failures", "forced", "last_change", "last_error", "name", "opened_at", "opens", "reason", "state")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.state: State = "closed"
+        self.failures = 0
+        self.opened_at: float | None = None
+        self.last_change = time.time()
+        self.last_error: str | None = None
+        self.reason: str | None = None
+        self.forced = False
+        self.opens = 0
+
+
+class BreakerSet:
+    """All circuits of this process; one instance shared by the monitor, bulk reads and writes."""
+
+    def __init__(self, failures: int = 3, cooldown: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.failures = max(1, failures)
+        self.cooldown = cooldown
+        self._clock = clock
+        self._breakers: dict[str, Breaker] = {}
+        self._server_of: dict[str, str] = {}  # address -> last known server (a dead channel forgets it)
+
+    # --- what server serves an address --------------------------------------------------------
+    def learn(self, address: str, server: str | None) -> None:
+        if server and not server.startswith("<"):
+            self._server_of[address] = server
+            self._get(server)
+
+    def server_of(self, address: str) -> str | None:
+        return self._server_of.get(address)
+
+    def forget(self, address: str) -> None:
+        self._server_of.pop(address, None)
+
+    # --- decisions ---------------------------------------------------------------------------
+    def allows(self, server: str | None) -> bool:
+        """May a request go to this server now? An open circuit half-opens after the cool-down."""
+        if server is None:
+            return True
+        b = self._breakers.get(server)
+        if b is None or b.state == "closed":
+            return True
+        if b.state == "open" and not b.forced and b.opened_at is not None:
+            if self._clock() - b.opened_at >= self.cooldown:
+                self._set(b, "half_open", b.reason)
+        return b.state != "open"
+
+    def allows_address(self, address: str) -> bool:
+        return self.allows(self._server_of.get(address))
+
+    def record_success(self, server: str | None) -> None:
+        if server is None:
+            return
+        b = self._get(server)
+        b.failures = 0
+        if b.state != "closed" and not b.forced:
+            self._set(b, "closed", None)
+
+    def record_failure(self, server: str | None, error: str = "timeout") -> None:
+        if server is None:
+            return
+        b = self._get(server)
+        b.failures += 1
+        b.last_error = error
+        if b.forced:
+            return
+        if b.state == "half_open" or (b.state == "closed" and b.failures >= self.failures):
+            self._open(b, error)
+
+    def server_down(self, server: str, reason: str = "all monitored channels disconnected") -> None:
+        """The monitor saw every channel of this server drop: the circuit is gone, open at once."""
+        b = self._get(server)
+        b.last_error = reason
+        if b.state != "open" and not b.forced:
+            self._open(b, reason)
+
+    def server_up(self, server: str) -> None:
+        self.record_success(server)
+
+    # --- operator ----------------------------------------------------------------------------
+    def __contains__(self, name: object) -> bool:
+        return name in self._breakers
+
+    def force_open(self, name: str) -> dict[str, Any]:
+        b = self._breakers[name]  # KeyError = unknown circuit; the service maps it to 404
+        b.forced = True
+        self._open(b, "forced open")
+        return self._describe(b)
+
+    def force_close(self, name: str) -> dict[str, Any]:
+        b = self._breakers[name]
+        b.forced = False
+        b.failures = 0
+        self._set(b, "closed", None)
+        return self._describe(b)
+
+    def states(self) -> list[dict[str, Any]]:
+        for b in self._breakers.values():
+            self.allows(b.name)  # let due circuits half-open so the report is current
+        return [self._describe(b) for b in sorted(self._breakers.values(), key=lambda b: b.name)]
+
+    def open_count(self) -> int:
+        return sum(1 for b in self._breakers.values() if b.state == "open")
+
+    # --- internals ---------------------------------------------------------------------------
+    def _get(self, server: str) -> Breaker:
+        b = self._breakers.get(server)
+        if b is None:
+            b = self._breakers[server] = Breaker(server)
+        return b
+
+    def _open(self, b: Breaker, reason: str) -> None:
+        b.opened_at = self._clock()
+        b.opens += 1
+        self._set(b, "open", reason)
+
+    def _set(self, b: Breaker, state: State, reason: str | None) -> None:
+        if b.state != state:
+            b.last_change = time.time()
+        b.state = state
+        b.reason = reason
+
+    def _describe(self, b: Breaker) -> dict[str, Any]:
+        pvs = sum(1 for s in self._server_of.values() if s == b.name)
+        return {
+            "name": b.name,
+            "state": b.state,
+            "consecutive_failures": b.failures,
+            "failure_threshold": self.failures,
+            "cooldown_s": self.cooldown,
+            "forced": b.forced,
+            "reason": b.reason,
+            "last_error": b.last_error,
+            "opened_count": b.opens,
+            "last_change": b.last_change,
+            "pv_count": pvs,
+        }
