@@ -84,4 +84,7 @@ def create_app(settings: Settings) -> Litestar:
 
 async def start_roles(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     """Start the monitor, live broadcaster and job worker for the roles this process runs."""
-    return None
+    # Live values: the broadcaster for api processes, plus the Redis bridge when SQUIRREL_REDIS_URL is set.
+    from squirrel.services.live import start_live
+
+    await start_live(ctx, stack)

@@ -6,6 +6,8 @@ from typing import Any
 
 from squirrel.api import audit as audit_api
 from squirrel.api import health as health_api
+from squirrel.api import live as live_api
+from squirrel.api import metrics as metrics_api
 from squirrel.api.keys import KeysController
 from squirrel.api.pvs import PVController
 from squirrel.api.tags import TagController
@@ -15,6 +17,8 @@ def all_routes() -> list[Any]:
     return [
         *health_api.ROUTES,
         *audit_api.ROUTES,
+        *live_api.ROUTES,
+        *metrics_api.ROUTES,
         KeysController,
         PVController,
         TagController,

@@ -58,6 +58,11 @@ class PVCache:
         self._entries.pop(address, None)
         self._dirty.discard(address)
 
+    def replace(self, state: PVState) -> None:
+        """Install a whole entry received from elsewhere (the Redis bridge on an API-only instance)."""
+        self._entries[state.address] = state
+        self._dirty.add(state.address)
+
     def __contains__(self, address: object) -> bool:
         return address in self._entries
 

@@ -1,0 +1,136 @@
+"""Live values: REST reads of the PV cache, the SSE stream and the old WebSocket protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, WebSocket, get, post, websocket
+from litestar.exceptions import WebSocketDisconnect
+from litestar.params import JSONBody, QueryParameter
+from litestar.response import Response, Stream
+
+from squirrel.api.common import ctx_of, query_uuids
+from squirrel.services import live
+
+_JSON = "application/json"
+_READ_STREAM = {"scope": "read", "query_key": True}
+
+
+class LiveRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """`{"pv_names": [..]}` (`pvNames` accepted too)."""
+
+    pv_names: list[str] | None = None
+    pv_names_camel: list[str] | None = msgspec.field(default=None, name="pvNames")
+
+
+class CacheStatus(msgspec.Struct):
+    cachedPvCount: int
+    status: str
+    error: str | None
+
+
+def _json(body: bytes) -> Response[bytes]:
+    return Response(body, media_type=_JSON)
+
+
+@get(
+    "/v1/pvs/live",
+    opt={"scope": "read"},
+    tags=["live"],
+    summary="Live values of some addresses",
+    description="Map address → live entry (snake_case). An address nobody monitors answers "
+    '`{"connected": false, "error": "not monitored"}`. `pv_names` may be repeated or comma-separated.',
+    response_description="{address: entry}",
+)
+async def get_live(
+    request: Request[Any, Any, Any],
+    pv_names: Annotated[list[str], QueryParameter(name="pv_names", description="addresses")],
+) -> Response[bytes]:
+    return _json(live.live_values(ctx_of(request), live.split_names(pv_names)))
+
+
+@post(
+    "/v1/pvs/live",
+    opt={"scope": "read"},
+    status_code=200,
+    tags=["live"],
+    summary="Live values of some addresses (names in the body)",
+)
+async def post_live(request: Request[Any, Any, Any], data: JSONBody[LiveRequest]) -> Response[bytes]:
+    names = data.pv_names if data.pv_names is not None else data.pv_names_camel
+    return _json(live.live_values(ctx_of(request), live.split_names(names or [])))
+
+
+@get("/v1/pvs/live/all", opt={"scope": "read"}, tags=["live"], summary="The whole live cache")
+async def get_live_all(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """`{values: {address: entry}, count}`."""
+    return _json(live.all_live_values(ctx_of(request)))
+
+
+@get("/v1/pvs/cache/status", opt={"scope": "read"}, tags=["live"], summary="Live cache status")
+async def get_cache_status(request: Request[Any, Any, Any]) -> CacheStatus:
+    return msgspec.convert(live.cache_status(ctx_of(request)), CacheStatus)
+
+
+_SSE_DOC = """Server-Sent Events of live values. Select with `pvs` (comma list or repeated), `tags` (tag ids,
+resolved to their PVs' setpoint and readback addresses when the stream opens) or `all=true`.
+
+Events: `initial` once (every selected entry), then `diff` (only the entries changed since the last
+event; at most one per 100 ms; never empty) and `heartbeat` every 5 s (`{timestamp, monitor_alive}`).
+`data` is `{"data": {address: entry}, "count": n, "timestamp": t}`. `id` grows by one per event from 1;
+a reconnect with `Last-Event-ID: n` gets a fresh `initial` with id n+1. A slow client loses
+intermediate values, never the latest one. Auth: X-API-Key header, `api_key` query or `squirrel_key`
+cookie."""
+
+
+@get(
+    "/v1/live/events",
+    opt=_READ_STREAM,
+    tags=["live"],
+    summary="Live values as Server-Sent Events",
+    description=_SSE_DOC,
+    media_type="text/event-stream",
+)
+async def live_events(
+    request: Request[Any, Any, Any],
+    pvs: Annotated[list[str] | None, QueryParameter(name="pvs", description="addresses")] = None,
+    tags: Annotated[list[str] | None, QueryParameter(name="tags", description="tag ids")] = None,
+    select_all: Annotated[bool, QueryParameter(name="all", description="every cached address")] = False,
+) -> Stream:
+    ctx = ctx_of(request)
+    selection = await live.resolve_selection(ctx, live.split_names(pvs), query_uuids("tags", tags), select_all)
+    sub = live.subscribe(ctx, selection, kind="sse")
+    return Stream(
+        live.sse_events(ctx, sub, request.headers.get("last-event-id")),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@websocket("/v1/ws/pvs", opt=_READ_STREAM, summary="Live values over the old WebSocket protocol")
+async def ws_pvs(socket: WebSocket[Any, Any, Any]) -> None:
+    ctx = ctx_of(socket)
+    await socket.accept()
+
+    async def send(data: bytes) -> None:
+        await socket.send_data(data.decode(), mode="text")
+
+    session = live.ws_session(ctx, send)
+    pump = asyncio.create_task(session.pump(), name="squirrel-ws-pump")
+    try:
+        while not pump.done():
+            raw = await socket.receive_data(mode="text")
+            await session.handle(raw)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        session.close()
+        pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):  # a pump failing on a closed socket
+            await pump
+
+
+ROUTES = [get_live, post_live, get_live_all, get_cache_status, live_events, ws_pvs]

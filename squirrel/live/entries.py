@@ -1,0 +1,123 @@
+"""PVState → the snake_case live entry of API.md, encoded with msgspec straight from the cache.
+
+The broadcaster keeps the encoded `"address":{entry}` fragment of each address until the address is
+drained dirty again, so a change is encoded once per tick however many clients receive it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+
+from squirrel.epics.cache import PVCache, PVState
+
+NOT_MONITORED = "not monitored"
+_NOT_MONITORED_BYTES = b'{"connected":false,"error":"not monitored"}'
+
+
+class LiveEntry(msgspec.Struct, omit_defaults=True):
+    """One address on the wire (snake_case, as the old dialect); the optional members only when set."""
+
+    value: Any
+    type: str | None
+    connected: bool
+    updated_at: float | None
+    status: str
+    severity: int
+    timestamp: float | None
+    units: str | None
+    precision: int | None
+    enum_index: int | None = None
+    enum_strings: list[str] | None = None
+    error: str | None = None
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def _nonfinite(x: float) -> str:
+    return "NaN" if x != x else ("Infinity" if x > 0 else "-Infinity")
+
+
+def json_value(value: Any) -> Any:
+    """The value with non-finite floats as "NaN"/"Infinity"/"-Infinity" (msgspec would write null)."""
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else _nonfinite(value)
+    if kind is list and value and type(value[0]) is float:
+        # One C-level sum finds any NaN/Inf in a numeric array; only then pay for a per-element pass.
+        try:
+            if math.isfinite(sum(value)):
+                return value
+        except TypeError:
+            pass
+        return [x if type(x) is not float or math.isfinite(x) else _nonfinite(x) for x in value]
+    return value
+
+
+def to_entry(state: PVState) -> LiveEntry:
+    return LiveEntry(
+        value=json_value(state.value),
+        type=state.type,
+        connected=state.connected,
+        updated_at=state.updated_at,
+        status=state.status,
+        severity=state.severity,
+        timestamp=state.timestamp,
+        units=state.units,
+        precision=state.precision,
+        enum_index=state.enum_index,
+        enum_strings=state.enum_strings,
+        error=state.error,
+    )
+
+
+def encode_entry(state: PVState | None) -> bytes:
+    """One entry as JSON; an address the cache does not hold is `{connected:false, error:"not monitored"}`."""
+    if state is None:
+        return _NOT_MONITORED_BYTES
+    return _encoder.encode(to_entry(state))
+
+
+class EntryEncoder:
+    """Encodes `{address: entry}` maps from the cache, memoising each address's fragment until invalidated."""
+
+    def __init__(self, cache: PVCache) -> None:
+        self.cache = cache
+        self._memo: dict[str, bytes] = {}
+
+    def invalidate(self, addresses: Iterable[str]) -> None:
+        memo = self._memo
+        for address in addresses:
+            memo.pop(address, None)
+
+    def prune(self) -> None:
+        """Forget fragments of addresses the cache no longer holds."""
+        cache = self.cache
+        for address in [a for a in self._memo if a not in cache]:
+            del self._memo[address]
+
+    def fragment(self, address: str) -> bytes:
+        piece = self._memo.get(address)
+        if piece is not None:
+            return piece
+        state = self.cache.get(address)
+        piece = _encoder.encode(address) + b":" + encode_entry(state)
+        if state is not None:
+            self._memo[address] = piece
+        return piece
+
+    def encode_map(self, addresses: Iterable[str]) -> tuple[bytes, int]:
+        """`{"a":{..},"b":{..}}` and the number of entries."""
+        fragment = self.fragment
+        parts = [fragment(a) for a in addresses]
+        return b"{" + b",".join(parts) + b"}", len(parts)
+
+    def encode_fresh(self, addresses: Iterable[str]) -> tuple[bytes, int]:
+        """Like encode_map but straight from the cache, bypassing the memo (REST reads)."""
+        cache = self.cache
+        parts = [_encoder.encode(a) + b":" + encode_entry(cache.get(a)) for a in addresses]
+        return b"{" + b",".join(parts) + b"}", len(parts)

@@ -1,0 +1,135 @@
+"""Prometheus metrics read from the running parts at scrape time, in a registry owned by the app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from squirrel.live.broadcaster import Broadcaster
+from squirrel.live.redis_bridge import RedisConsumer, RedisPublisher
+from squirrel.services.context import ServiceContext
+from squirrel.services.live import monitor_alive
+
+_CIRCUIT_STATES = ("closed", "half_open", "open")
+
+
+class SquirrelCollector(Collector):
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._cache()
+        yield from self._live()
+        yield from self._breakers()
+        yield from self._pool()
+        yield from self._redis()
+
+    def _cache(self) -> Iterator[Metric]:
+        cache = self.ctx.cache
+        counts = cache.counts()
+        yield GaugeMetricFamily("squirrel_pvs", "Addresses in the live PV cache", value=counts["total"])
+        yield GaugeMetricFamily(
+            "squirrel_pvs_connected", "Connected addresses in the live cache", value=counts["connected"]
+        )
+        yield GaugeMetricFamily(
+            "squirrel_pvs_disconnected", "Disconnected addresses in the live cache", value=counts["disconnected"]
+        )
+        yield CounterMetricFamily(
+            "squirrel_pv_updates",
+            "Monitor updates applied to the cache (rate() = updates/s)",
+            value=cache.total_updates,
+        )
+        yield GaugeMetricFamily(
+            "squirrel_monitor_alive", "1 when a monitor feeds this cache", value=int(monitor_alive(self.ctx))
+        )
+
+    def _live(self) -> Iterator[Metric]:
+        broadcaster = self.ctx.broadcaster
+        if not isinstance(broadcaster, Broadcaster):
+            return
+        clients = GaugeMetricFamily("squirrel_live_clients", "Open live-value streams", labels=["transport"])
+        drops = CounterMetricFamily(
+            "squirrel_live_dropped_updates",
+            "Updates a client never saw because a newer value superseded them (coalescing)",
+            labels=["transport"],
+        )
+        overflows = CounterMetricFamily(
+            "squirrel_live_overflows",
+            "Times a client's pending set outgrew the bound and collapsed into a resync",
+            labels=["transport"],
+        )
+        for kind in ("sse", "ws"):
+            stats = broadcaster.stats(kind)
+            clients.add_metric([kind], stats["clients"])
+            drops.add_metric([kind], stats["coalesced"])
+            overflows.add_metric([kind], stats["overflows"])
+        yield clients
+        yield drops
+        yield overflows
+        sse = broadcaster.stats("sse")
+        yield GaugeMetricFamily("squirrel_sse_clients", "Open SSE streams", value=sse["clients"])
+        yield CounterMetricFamily(
+            "squirrel_sse_dropped_updates", "SSE updates superseded before sending", value=sse["coalesced"]
+        )
+        yield CounterMetricFamily(
+            "squirrel_broadcaster_changes", "Changed addresses fanned out", value=broadcaster.changes
+        )
+        yield CounterMetricFamily("squirrel_broadcaster_ticks", "Broadcaster ticks", value=broadcaster.ticks)
+
+    def _breakers(self) -> Iterator[Metric]:
+        breakers = self.ctx.breakers
+        states_of = getattr(breakers, "states", None)
+        if states_of is None:
+            return
+        family = GaugeMetricFamily(
+            "squirrel_circuit_state", "1 for the current state of each IOC circuit", labels=["server", "state"]
+        )
+        open_count = 0
+        for item in states_of():
+            name, state = _circuit(item)
+            open_count += state == "open"
+            for candidate in _CIRCUIT_STATES:
+                family.add_metric([name, candidate], int(candidate == state))
+        yield family
+        yield GaugeMetricFamily("squirrel_circuits_open", "IOC circuits currently open", value=open_count)
+
+    def _pool(self) -> Iterator[Metric]:
+        stats: dict[str, int] = self.ctx.pool.get_stats()
+        for key, value in sorted(stats.items()):
+            yield GaugeMetricFamily(f"squirrel_db_pool_{key}", f"psycopg pool statistic {key}", value=value)
+
+    def _redis(self) -> Iterator[Metric]:
+        bridge = self.ctx.extras.get("redis_bridge")
+        if isinstance(bridge, RedisPublisher):
+            yield GaugeMetricFamily("squirrel_redis_connected", "1 while Redis answers", value=int(bridge.connected))
+            yield CounterMetricFamily("squirrel_redis_published", "Diff messages published", value=bridge.published)
+            yield CounterMetricFamily("squirrel_redis_errors", "Redis connection failures", value=bridge.errors)
+        elif isinstance(bridge, RedisConsumer):
+            yield GaugeMetricFamily("squirrel_redis_connected", "1 while Redis answers", value=int(bridge.connected))
+            yield CounterMetricFamily(
+                "squirrel_redis_applied", "Diff messages applied to the cache", value=bridge.applied
+            )
+            yield CounterMetricFamily(
+                "squirrel_redis_reloads", "Full reloads of the mirrored cache", value=bridge.reloads
+            )
+            yield CounterMetricFamily("squirrel_redis_errors", "Redis connection failures", value=bridge.errors)
+
+
+def _circuit(item: Any) -> tuple[str, str]:
+    if isinstance(item, dict):
+        return str(item.get("name", "")), str(item.get("state", ""))
+    return str(getattr(item, "name", "")), str(getattr(item, "state", ""))
+
+
+def render(ctx: ServiceContext) -> bytes:
+    """The Prometheus text exposition for this app (its own registry, never the process-global one)."""
+    registry = ctx.extras.get("metrics_registry")
+    if not isinstance(registry, CollectorRegistry):
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(SquirrelCollector(ctx))
+        ctx.extras["metrics_registry"] = registry
+    return generate_latest(registry)
