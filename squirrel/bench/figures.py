@@ -1,0 +1,212 @@
+"""One function per bench figure, each driving the running service over its HTTP API (API.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import httpx
+
+from squirrel.bench.service import parse_metrics
+
+JOB_DONE = {"completed", "failed", "cancelled"}
+
+
+class BenchError(Exception):
+    """A figure could not be measured; the message says why (it lands in the JSON's "errors")."""
+
+
+def check(resp: httpx.Response, what: str, ok: tuple[int, ...] = (200, 201, 202)) -> Any:
+    if resp.status_code not in ok:
+        detail = resp.text[:300].replace("\n", " ")
+        raise BenchError(f"{what}: HTTP {resp.status_code} {detail}")
+    return resp.json() if resp.content else None
+
+
+async def metrics(client: httpx.AsyncClient) -> dict[str, float]:
+    resp = await client.get("/metrics")
+    if resp.status_code != 200:
+        raise BenchError(f"GET /metrics: HTTP {resp.status_code}")
+    return parse_metrics(resp.text)
+
+
+# --- registry ---------------------------------------------------------------------------------
+def pv_body(pairs: list[tuple[str, str]], prefix: str = "", tags: list[str] | None = None) -> list[dict[str, Any]]:
+    return [
+        {
+            "setpointAddress": prefix + sp,
+            "readbackAddress": prefix + rb,
+            "device": prefix + sp.rsplit(":", 1)[0],
+            "description": f"bench pair {i}",
+            **({"tags": tags} if tags else {}),
+        }
+        for i, (sp, rb) in enumerate(pairs)
+    ]
+
+
+async def register_multi(client: httpx.AsyncClient, body: list[dict[str, Any]]) -> tuple[float, list[str]]:
+    """One POST /v1/pvs/multi; returns (seconds, created ids)."""
+    payload = json.dumps(body).encode()
+    t0 = time.perf_counter()
+    resp = await client.post("/v1/pvs/multi", content=payload, headers={"content-type": "application/json"})
+    elapsed = time.perf_counter() - t0
+    created = check(resp, "POST /v1/pvs/multi")
+    return elapsed, [str(pv["id"]) for pv in created or []]
+
+
+async def wait_connected(client: httpx.AsyncClient, expected: int, timeout: float, since: float) -> float:
+    """Seconds from `since` (perf_counter) until /metrics reports `expected` connected addresses."""
+    deadline = time.monotonic() + timeout
+    seen_metric = False
+    last = 0.0
+    while time.monotonic() < deadline:
+        try:
+            m = await metrics(client)
+        except (BenchError, httpx.HTTPError):
+            m = {}
+        if "squirrel_pvs_connected" in m:
+            seen_metric = True
+            last = m["squirrel_pvs_connected"]
+            if last >= expected:
+                return time.perf_counter() - since
+        elif time.monotonic() > deadline - timeout + 15 and not seen_metric:
+            raise BenchError("/metrics has no squirrel_pvs_connected gauge (is the monitor role running?)")
+        await asyncio.sleep(0.05)
+    raise BenchError(f"only {last:.0f} of {expected} addresses connected after {timeout:.0f} s")
+
+
+# --- jobs and snapshots -----------------------------------------------------------------------
+async def wait_job(client: httpx.AsyncClient, job_id: str, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = check(await client.get(f"/v1/jobs/{job_id}"), "GET /v1/jobs/{id}")
+        if job.get("status") in JOB_DONE:
+            if job["status"] != "completed":
+                raise BenchError(f"job {job_id} ended {job['status']}: {job.get('error') or job.get('message')}")
+            return job
+        await asyncio.sleep(0.01)
+    raise BenchError(f"job {job_id} did not finish within {timeout:.0f} s")
+
+
+async def take_snapshot(client: httpx.AsyncClient, title: str, use_cache: bool, timeout: float) -> tuple[float, str]:
+    """POST /v1/snapshots (async) → job completed; returns (seconds, snapshot id)."""
+    params = {"async": "true", "use_cache": "true" if use_cache else "false"}
+    t0 = time.perf_counter()
+    resp = await client.post("/v1/snapshots", params=params, json={"title": title, "description": "squirrel bench"})
+    body = check(resp, "POST /v1/snapshots")
+    if resp.status_code == 201:  # answered synchronously
+        return time.perf_counter() - t0, str(body["id"])
+    job = await wait_job(client, str(body["jobId"]), timeout)
+    elapsed = time.perf_counter() - t0
+    if not job.get("resultId"):
+        raise BenchError(f"snapshot job {body['jobId']} completed without a resultId")
+    return elapsed, str(job["resultId"])
+
+
+async def restore(client: httpx.AsyncClient, snapshot_id: str, timeout: float) -> tuple[float, dict[str, Any]]:
+    """Restore every PV of a snapshot, with completion, no verify, no backup; returns (seconds, result)."""
+    body = {"verify": False, "backup": False, "skipEqual": False}
+    t0 = time.perf_counter()
+    resp = await client.post(f"/v1/snapshots/{snapshot_id}/restore", json=body)
+    queued = check(resp, "POST /v1/snapshots/{id}/restore")
+    job = await wait_job(client, str(queued["jobId"]), timeout)
+    return time.perf_counter() - t0, job.get("result") or {}
+
+
+async def timed_get(client: httpx.AsyncClient, url: str, what: str, **params: Any) -> tuple[float, bytes]:
+    """Seconds for one GET until the whole body arrived."""
+    t0 = time.perf_counter()
+    resp = await client.get(url, params=params or None)
+    elapsed = time.perf_counter() - t0
+    check(resp, what, ok=(200,))
+    return elapsed, resp.content
+
+
+async def snapshot_count(client: httpx.AsyncClient) -> int:
+    resp = await client.get("/v1/snapshots", params={"limit": 1000})
+    body = check(resp, "GET /v1/snapshots", ok=(200,))
+    if isinstance(body, dict):
+        items = body.get("results") or body.get("items") or body.get("snapshots") or []
+        total = body.get("totalCount") or body.get("total")
+        return int(total) if total is not None else len(items)
+    return len(body)
+
+
+# --- monitor ingest ---------------------------------------------------------------------------
+async def ingest_step(client: httpx.AsyncClient, window: float, rss: Any, settle: float = 1.0) -> dict[str, float]:
+    """Achieved updates/s, service CPU share and RSS change over one window at the current offered load."""
+    await asyncio.sleep(settle)
+    m0 = await metrics(client)
+    if "squirrel_pv_updates_total" not in m0:
+        raise BenchError("/metrics has no squirrel_pv_updates_total counter")
+    t0, cpu0, rss0 = time.perf_counter(), rss.cpu_seconds(), rss.current_bytes()
+    await asyncio.sleep(window)
+    m1 = await metrics(client)
+    t1, cpu1, rss1 = time.perf_counter(), rss.cpu_seconds(), rss.current_bytes()
+    dt = t1 - t0
+    return {
+        "achieved": (m1["squirrel_pv_updates_total"] - m0["squirrel_pv_updates_total"]) / dt,
+        "cpu": (cpu1 - cpu0) / dt,
+        "rss_mb_start": rss0 / 1e6,
+        "rss_mb_end": rss1 / 1e6,
+    }
+
+
+# --- SSE latency ------------------------------------------------------------------------------
+class SseClient:
+    """Reads one SSE stream and records when `probe` shows a value the bench is waiting for."""
+
+    def __init__(self, client: httpx.AsyncClient, params: dict[str, str], probe: str) -> None:
+        self.client = client
+        self.params = params
+        self.probe = probe
+        self.initial = asyncio.Event()
+        self.expected: float | None = None
+        self.sent_at = 0.0
+        self.latencies: list[float] = []
+        self.got = asyncio.Event()
+        self.error: str | None = None
+
+    def expect(self, value: float, sent_at: float) -> None:
+        self.expected, self.sent_at = value, sent_at
+        self.got.clear()
+
+    async def run(self) -> None:
+        try:
+            async with self.client.stream("GET", "/v1/live/events", params=self.params, timeout=None) as resp:
+                if resp.status_code != 200:
+                    raise BenchError(f"GET /v1/live/events: HTTP {resp.status_code}")
+                event, data = "", ""
+                async for line in resp.aiter_lines():
+                    if line.startswith("event:"):
+                        event = line[6:].strip()
+                    elif line.startswith("data:"):
+                        data += line[5:].strip()
+                    elif not line:
+                        if data:
+                            self._on_event(event, data)
+                        event, data = "", ""
+        except (httpx.HTTPError, BenchError) as exc:
+            self.error = str(exc) or type(exc).__name__
+            self.initial.set()
+
+    def _on_event(self, event: str, data: str) -> None:
+        now = time.perf_counter()
+        if event == "initial":
+            self.initial.set()
+            return
+        if event != "diff" or self.expected is None or self.probe not in data:
+            return
+        entry = json.loads(data).get("data", {}).get(self.probe)
+        value = entry.get("value") if isinstance(entry, dict) else None
+        if isinstance(value, int | float) and abs(value - self.expected) < 1e-6:
+            self.latencies.append((now - self.sent_at) * 1000.0)
+            self.expected = None
+            self.got.set()
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(0.99 * len(ordered)) - 1))]

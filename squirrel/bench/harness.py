@@ -1,0 +1,437 @@
+"""`squirrel bench`: start PostgreSQL, IOCs and the service, measure every figure, report.
+
+Each phase records its samples or an error and never stops the run: a missing endpoint makes its
+figure null with a reason, and the JSON always carries every key (CI's smoke test relies on it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+
+from squirrel.bench import figures as fg
+from squirrel.bench.report import Results, build_json
+from squirrel.bench.service import RssSampler, ServiceProcess, create_key
+from squirrel.bench.softioc import IocSet, LoadBlock, start_softiocs
+from squirrel.progress import Progress
+
+IocKind = Literal["softioc", "caproto"]
+
+
+@dataclass
+class BenchConfig:
+    pvs: int = 50_000
+    iocs: int = 4
+    ioc: IocKind = "softioc"
+    repeat: int = 3
+    json_path: Path | None = None
+    ca_addr_list: str | None = None
+    sse_clients: int = 20
+    sse_load: float = 10_000.0
+    min_snapshots: int = 30
+    ingest_rates: tuple[float, ...] = (5_000, 10_000, 20_000, 30_000, 45_000, 60_000, 80_000, 100_000)
+
+    @property
+    def scale(self) -> float:
+        """Timeouts grow with the PV count (a 50K run on a busy 2-core box is slow)."""
+        return max(1.0, self.pvs / 5_000)
+
+
+@dataclass
+class Bench:
+    cfg: BenchConfig
+    progress: Progress
+    results: Results = field(default_factory=Results)
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="squirrel-bench-")))
+    iocs: IocSet | None = None
+    sim: Any = None
+    pg: Any = None
+    database_url: str = ""
+    token: str = ""
+    svc: ServiceProcess | None = None
+    rss: RssSampler = field(default_factory=RssSampler)
+    snapshots: list[str] = field(default_factory=list)
+    start_overhead: float = 0.0
+
+    # --- infrastructure ---------------------------------------------------------------------
+    def start_iocs(self) -> None:
+        cfg = self.cfg
+        if cfg.ioc == "caproto":
+            from squirrel.epics.sim import start_sim
+
+            self.sim = start_sim(cfg.pvs, cfg.iocs, "BENCH:", special=False)
+            pairs = [(p.setpoint, p.readback) for p in self.sim.pvs]
+            self.iocs = IocSet(addr_list=self.sim.addr_list, pairs=pairs)
+        elif cfg.ca_addr_list:
+            from squirrel.bench.softioc import generate_db, split
+
+            self.iocs = IocSet(addr_list=cfg.ca_addr_list, pairs=[])
+            for k, (first, count) in enumerate(split(cfg.pvs, cfg.iocs)):
+                _, pairs, blocks, bg = generate_db(f"BENCH:I{k}:", first, count)
+                self.iocs.pairs.extend(pairs)
+                self.iocs.load_blocks.extend(blocks)
+                self.iocs.background_rate += bg
+        else:
+            self.iocs = start_softiocs(cfg.pvs, cfg.iocs)
+        self.results.extras["ca_addr_list"] = self.iocs.addr_list
+        # The bench's own CA client (load control, SSE probe) reads these once, at its first CA call.
+        os.environ["EPICS_CA_ADDR_LIST"] = self.iocs.addr_list
+        os.environ["EPICS_CA_AUTO_ADDR_LIST"] = "NO"
+
+    def start_postgres(self) -> None:
+        from psycopg.conninfo import make_conninfo
+
+        from squirrel.db.embedded import EmbeddedPostgres
+
+        self.pg = EmbeddedPostgres(self.workdir / "data")
+        self.database_url = self.pg.start()
+        self.scratch_url = make_conninfo(self.database_url, dbname="bench_register")
+        import psycopg
+
+        with psycopg.connect(self.pg.admin_uri(), autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS bench_register")
+            conn.execute("CREATE DATABASE bench_register")
+
+    def start_service(self, database_url: str, roles: str = "api,monitor,worker") -> ServiceProcess:
+        assert self.iocs is not None
+        svc = ServiceProcess(database_url, self.workdir / "data", self.iocs.addr_list, roles=roles)
+        svc.start()
+        self.rss.watch(svc.pid)
+        self.svc = svc
+        svc.wait_ready(60 * self.cfg.scale)
+        return svc
+
+    def stop_service(self) -> None:
+        if self.svc is not None:
+            self.rss.current_bytes()
+            self.svc.stop()
+            self.svc = None
+            self.rss.watch(None)
+
+    def client(self, token: str | None = None) -> httpx.AsyncClient:
+        assert self.svc is not None
+        return httpx.AsyncClient(
+            base_url=self.svc.base_url,
+            headers={"X-API-Key": token or self.token},
+            timeout=httpx.Timeout(120 * self.cfg.scale, connect=10),
+        )
+
+    def stop_all(self) -> None:
+        self.stop_service()
+        self.rss.stop()
+        if self.sim is not None:
+            self.sim.stop()
+        if self.iocs is not None:
+            self.iocs.stop()
+        if self.pg is not None:
+            with suppress(Exception):
+                self.pg.stop()
+
+    async def phase(self, label: str, keys: tuple[str, ...], body: Callable[[], Awaitable[None]]) -> None:
+        """Run one phase; on failure every figure it feeds gets the reason."""
+        self.progress.set(label)
+        try:
+            await body()
+        except Exception as exc:
+            reason = f"{label}: {exc}" if str(exc) else f"{label}: {type(exc).__name__}"
+            for key in keys:
+                self.results.error(key, reason)
+        self.progress.step(label)
+
+    # --- phases -----------------------------------------------------------------------------
+    async def baselines(self) -> None:
+        assert self.iocs is not None
+        addr_file, sp_file = self.workdir / "addresses.txt", self.workdir / "setpoints.txt"
+        addr_file.write_text("\n".join(self.iocs.addresses))
+        sp_file.write_text("\n".join(self.iocs.setpoints))
+        env = dict(os.environ, EPICS_CA_ADDR_LIST=self.iocs.addr_list, EPICS_CA_AUTO_ADDR_LIST="NO")
+        for _ in range(self.cfg.repeat):
+            for mode in ("monitor", "getput"):
+                done = await asyncio.to_thread(
+                    subprocess.run,
+                    [sys.executable, "-m", "squirrel.bench.baselines", mode, str(addr_file), str(sp_file)],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=300 * self.cfg.scale,
+                )
+                lines = done.stdout.strip().splitlines()
+                if done.returncode != 0 or not lines:
+                    raise fg.BenchError(f"baseline {mode} failed: {done.stderr.strip()[-300:]}")
+                out = json.loads(lines[-1])
+                for key, value in out.items():
+                    if key.startswith("raw_"):
+                        self.results.add(key, value)
+                    else:
+                        self.results.extras.setdefault(f"baseline_{key}", []).append(value)
+
+    async def register_repeats(self) -> None:
+        """register_multi_s on an API-only service over a scratch database (no CA), one prefix per repeat."""
+        assert self.iocs is not None
+        token = await asyncio.to_thread(create_key, self.scratch_url, self.workdir / "data", "bench-register")
+        await asyncio.to_thread(self.start_service, self.scratch_url, "api")
+        try:
+            async with self.client(token) as client:
+                for r in range(self.cfg.repeat):
+                    elapsed, _ = await fg.register_multi(client, fg.pv_body(self.iocs.pairs, prefix=f"R{r}:"))
+                    self.results.add("register_multi_s", elapsed)
+        finally:
+            self.stop_service()
+
+    async def main_service(self) -> None:
+        """Start the full service with an empty registry, register the IOCs' PVs, wait for all connected."""
+        assert self.iocs is not None
+        self.token = await asyncio.to_thread(create_key, self.database_url, self.workdir / "data", "bench-admin")
+        svc = await asyncio.to_thread(self.start_service, self.database_url)
+        self.start_overhead = time.perf_counter() - svc.spawned_at
+        self.results.extras["service_start_empty_s"] = round(self.start_overhead, 3)
+        async with self.client() as client:
+            elapsed, _ids = await fg.register_multi(client, fg.pv_body(self.iocs.pairs))
+            self.results.extras["register_multi_live_s"] = round(elapsed, 3)
+            t0 = time.perf_counter()
+            n = len(self.iocs.addresses)
+            await fg.wait_connected(client, n, 120 * self.cfg.scale, t0)
+            self.results.extras["registry_follow_connect_s"] = round(time.perf_counter() - t0, 3)
+
+    async def monitor_repeats(self) -> None:
+        """monitor_connect_all_s: restart the service; spawn → all connected, less the empty-start time."""
+        assert self.iocs is not None
+        n = len(self.iocs.addresses)
+        for _ in range(self.cfg.repeat):
+            self.stop_service()
+            svc = await asyncio.to_thread(self.start_service, self.database_url)
+            async with self.client() as client:
+                total = await fg.wait_connected(client, n, 120 * self.cfg.scale, svc.spawned_at)
+            self.results.extras.setdefault("monitor_spawn_to_connected_s", []).append(round(total, 3))
+            self.results.add("monitor_connect_all_s", max(0.0, total - self.start_overhead))
+
+    async def snapshots_phase(self) -> None:
+        timeout = 120 * self.cfg.scale
+        async with self.client() as client:
+            for use_cache, key in ((True, "snapshot_cache_s"), (False, "snapshot_direct_s")):
+                for r in range(self.cfg.repeat):
+                    try:
+                        elapsed, sid = await fg.take_snapshot(client, f"bench {key} {r}", use_cache, timeout)
+                    except Exception as exc:
+                        self.results.error(key, f"snapshot: {exc}")
+                        break
+                    self.results.add(key, elapsed)
+                    self.snapshots.append(sid)
+
+    async def read_phase(self) -> None:
+        if len(self.snapshots) < 2:
+            raise fg.BenchError("needs two stored snapshots (snapshot creation failed)")
+        a, b = self.snapshots[0], self.snapshots[-1]
+        async with self.client() as client:
+            for _ in range(self.cfg.repeat):
+                elapsed, _body = await fg.timed_get(client, f"/v1/snapshots/{a}/compare/{b}", "compare")
+                self.results.add("compare_snapshots_s", elapsed)
+            for _ in range(self.cfg.repeat):
+                elapsed, body = await fg.timed_get(client, f"/v1/snapshots/{a}", "GET /v1/snapshots/{id}")
+                self.results.add("get_snapshot_s", elapsed)
+            self.results.extras["get_snapshot_bytes"] = len(body)
+
+    async def restore_phase(self) -> None:
+        if not self.snapshots:
+            raise fg.BenchError("needs a stored snapshot (snapshot creation failed)")
+        async with self.client() as client:
+            for _ in range(self.cfg.repeat):
+                elapsed, result = await fg.restore(client, self.snapshots[0], 300 * self.cfg.scale)
+                self.results.add("restore_s", elapsed)
+                counts = {k: result.get(k) for k in ("totalPVs", "successCount", "failureCount")}
+                self.results.extras.setdefault("restore_results", []).append(counts)
+
+    async def list_phase(self) -> None:
+        async with self.client() as client:
+            count = await fg.snapshot_count(client)
+            while count < self.cfg.min_snapshots:
+                await fg.take_snapshot(client, f"bench filler {count}", True, 120 * self.cfg.scale)
+                count += 1
+            self.results.extras["snapshots_stored"] = count
+            for _ in range(self.cfg.repeat):
+                elapsed, _body = await fg.timed_get(client, "/v1/snapshots", "GET /v1/snapshots")
+                self.results.add("list_snapshots_s", elapsed)
+
+    async def set_load(self, rate: float) -> float:
+        """Enable load blocks until the offered update rate reaches `rate`; returns the offered rate."""
+        assert self.iocs is not None
+        offered, on, off = self.iocs.background_rate, [], []
+        for block in self.iocs.load_blocks:
+            if offered < rate:
+                on.append(block)
+                offered += block.rate
+            else:
+                off.append(block)
+        await self._put_blocks(on, 1)
+        await self._put_blocks(off, 0)
+        self.results.extras["load_capacity_per_s"] = self.iocs.background_rate + sum(
+            b.rate for b in self.iocs.load_blocks
+        )
+        return offered
+
+    async def _put_blocks(self, blocks: list[LoadBlock], value: int) -> None:
+        from aioca import caput
+
+        if blocks:
+            await caput([b.enable_pv for b in blocks], [value] * len(blocks), wait=True, timeout=10)
+
+    async def ingest_phase(self) -> None:
+        """max_updates_per_s: offer growing update rates; keep the best step the monitor sustained."""
+        assert self.iocs is not None
+        if not self.iocs.load_blocks:
+            raise fg.BenchError("needs --ioc softioc (its load blocks drive a chosen update rate)")
+        capacity = self.iocs.background_rate + sum(b.rate for b in self.iocs.load_blocks)
+        window = 2.0 if self.cfg.pvs <= 5_000 else 4.0
+        async with self.client() as client:
+            for _ in range(self.cfg.repeat):
+                best, steps = 0.0, []
+                rates = [r for r in self.cfg.ingest_rates if r < capacity] + [capacity]
+                for rate in rates:
+                    offered = await self.set_load(rate)
+                    step = await fg.ingest_step(client, window, self.rss)
+                    step["offered"] = offered
+                    steps.append({k: round(v, 3) for k, v in step.items()})
+                    flat = step["rss_mb_end"] - step["rss_mb_start"] <= max(20.0, 0.05 * step["rss_mb_start"])
+                    if step["achieved"] < 0.9 * offered or not flat:
+                        break
+                    best = max(best, step["achieved"])
+                await self.set_load(0)
+                self.results.extras.setdefault("ingest_steps", []).append(steps)
+                if best == 0.0:
+                    raise fg.BenchError(f"no offered rate was sustained: {steps}")
+                self.results.add("max_updates_per_s", best)
+                if best >= 0.9 * capacity:
+                    self.results.extras["max_updates_per_s_note"] = (
+                        f"bounded by the IOCs' load capacity ({capacity:.0f}/s at this --pvs), not by the monitor"
+                    )
+
+    async def sse_phase(self) -> None:
+        """sse_p99_latency_ms: caput a probe setpoint → its diff on each of N SSE clients, under load."""
+        from aioca import caput
+
+        assert self.iocs is not None
+        probe = self.iocs.pairs[0][0]
+        offered = await self.set_load(self.cfg.sse_load) if self.iocs.load_blocks else self.iocs.background_rate
+        self.results.extras["sse_offered_updates_per_s"] = offered
+        readbacks = [rb for _, rb in self.iocs.pairs[1:]]
+        probes = 25 if self.cfg.pvs <= 5_000 else 50
+        async with self.client() as client:
+            for _ in range(self.cfg.repeat):
+                clients = []
+                for i in range(self.cfg.sse_clients):
+                    extra = readbacks[(i * 20) % max(1, len(readbacks)) :][:20]
+                    params = {"pvs": ",".join([probe, *extra])}
+                    clients.append(fg.SseClient(client, params, probe))
+                tasks = [asyncio.create_task(c.run()) for c in clients]
+                try:
+                    await asyncio.wait_for(asyncio.gather(*(c.initial.wait() for c in clients)), 30)
+                    errors = [c.error for c in clients if c.error]
+                    if errors:
+                        raise fg.BenchError(errors[0])
+                    for k in range(probes):
+                        value = round(-40.0 + (k % 80) + 0.125 * (k % 7), 3)
+                        sent = time.perf_counter()
+                        for c in clients:
+                            c.expect(value, sent)
+                        await caput(probe, value, wait=False)
+                        with suppress(TimeoutError):
+                            await asyncio.wait_for(asyncio.gather(*(c.got.wait() for c in clients)), 2.0)
+                        await asyncio.sleep(0.15)
+                finally:
+                    for t in tasks:
+                        t.cancel()
+                    await asyncio.gather(*tasks, return_exceptions=True)
+                latencies = [x for c in clients for x in c.latencies]
+                expected = probes * len(clients)
+                self.results.extras.setdefault("sse_samples", []).append(f"{len(latencies)}/{expected}")
+                if len(latencies) < 0.9 * expected:
+                    raise fg.BenchError(f"only {len(latencies)} of {expected} probe diffs arrived within 2 s")
+                self.results.add("sse_p99_latency_ms", fg.p99(latencies))
+        if self.iocs.load_blocks:
+            await self.set_load(0)
+
+
+PHASES = 11
+
+
+async def _run(bench: Bench) -> None:
+    b = bench
+    await b.phase("IOCs", ("*",), lambda: asyncio.to_thread(b.start_iocs))
+    if b.iocs is None:
+        return
+    await b.phase("PostgreSQL", ("*",), lambda: asyncio.to_thread(b.start_postgres))
+    await b.phase(
+        "raw aioca baselines",
+        ("raw_caget_cold_s", "raw_caget_warm_s", "raw_caput_s", "raw_camonitor_all_s"),
+        b.baselines,
+    )
+    if not b.database_url:
+        return
+    await b.phase("register (api only)", ("register_multi_s",), b.register_repeats)
+    await b.phase("service + registry", ("*",), b.main_service)
+    if b.svc is None:
+        return
+    await b.phase("monitor connect-all", ("monitor_connect_all_s",), b.monitor_repeats)
+    await b.phase("snapshots", ("snapshot_cache_s", "snapshot_direct_s"), b.snapshots_phase)
+    await b.phase("compare + get", ("compare_snapshots_s", "get_snapshot_s"), b.read_phase)
+    await b.phase("restore", ("restore_s",), b.restore_phase)
+    await b.phase("list snapshots", ("list_snapshots_s",), b.list_phase)
+    await b.phase("monitor ingest", ("max_updates_per_s",), b.ingest_phase)
+    await b.phase("SSE latency", ("sse_p99_latency_ms",), b.sse_phase)
+    if "aioca" in sys.modules:
+        # Close the bench's own channels while its loop still runs (libca calls back into it otherwise).
+        sys.modules["aioca"].purge_channel_caches()
+
+
+def run_bench(cfg: BenchConfig, progress: Progress | None = None) -> dict[str, Any]:
+    """Run the whole bench; returns the JSON report (also written to cfg.json_path when set)."""
+    progress = progress or Progress(PHASES + 1, "bench")
+    bench = Bench(cfg, progress)
+    try:
+        asyncio.run(_run(bench))
+    finally:
+        progress.set("stopping")
+        bench.stop_all()
+        progress.close()
+    if bench.rss.peak_bytes:
+        bench.results.add("peak_rss_mb", bench.rss.peak_bytes / 1e6)
+    else:
+        bench.results.error("peak_rss_mb", "the service never ran")
+    if "*" in bench.results.errors:
+        reason = bench.results.errors.pop("*")
+        for key in bench.results.samples:
+            if not bench.results.samples[key]:
+                bench.results.error(key, reason)
+    config = {
+        "pvs": cfg.pvs,
+        "iocs": cfg.iocs,
+        "ioc": cfg.ioc,
+        "repeat": cfg.repeat,
+        "ca_addr_list": cfg.ca_addr_list,
+        "sse_clients": cfg.sse_clients,
+        "sse_load": cfg.sse_load,
+        "cpus": os.cpu_count(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    shutil.rmtree(bench.workdir / "data" / "postgres", ignore_errors=True)
+    if bench.results.errors:
+        bench.results.extras["service_log"] = str(bench.workdir / "data" / "service.log")  # explains errors
+    else:
+        shutil.rmtree(bench.workdir, ignore_errors=True)
+    report = build_json(bench.results, config)
+    if cfg.json_path is not None:
+        cfg.json_path.write_text(json.dumps(report, indent=2) + "\n")
+    return report

@@ -1,0 +1,46 @@
+"""`squirrel bench`: measure the service against IOCs and the raw aioca client in the same run."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from squirrel.bench.harness import PHASES, BenchConfig, run_bench
+    from squirrel.bench.report import table
+    from squirrel.progress import Progress
+
+    if args.pvs < 2:
+        raise SystemExit("squirrel bench: --pvs must be at least 2")
+    cfg = BenchConfig(
+        pvs=args.pvs,
+        iocs=args.iocs,
+        ioc=args.ioc,
+        repeat=max(1, args.repeat),
+        json_path=Path(args.json) if args.json else None,
+        ca_addr_list=args.ca_addr_list,
+        sse_clients=args.sse_clients,
+    )
+    report = run_bench(cfg, Progress(PHASES + 1, f"bench {args.pvs} PVs"))
+    print(f"squirrel bench: {cfg.pvs} PVs, {cfg.iocs} {cfg.ioc} IOC(s), {cfg.repeat} repeat(s)")
+    print(table(report))
+    if cfg.json_path is not None:
+        print(f"wrote {cfg.json_path}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("bench", help="measure every figure at scale (starts PostgreSQL, IOCs and the service)")
+    p.add_argument("--pvs", type=int, default=50_000, help="PVs in total (setpoint/readback pairs = pvs/2)")
+    p.add_argument("--iocs", type=int, default=4, help="IOC processes, each on its own loopback CA port")
+    p.add_argument("--ioc", choices=("softioc", "caproto"), default="softioc", help="C soft IOCs or our simulator")
+    p.add_argument("--repeat", type=int, default=3, help="repeats per figure (median and range are reported)")
+    p.add_argument("--json", help="write the report as JSON here")
+    p.add_argument(
+        "--ca-addr-list",
+        help="target IOCs already serving the bench database (python -m squirrel.bench.softioc) instead of starting",
+    )
+    p.add_argument("--sse-clients", type=int, default=20, help="SSE clients for the latency figure")
+    p.set_defaults(func=cmd_bench)
