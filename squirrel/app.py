@@ -84,6 +84,11 @@ def create_app(settings: Settings) -> Litestar:
 
 async def start_roles(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     """Start the monitor, live broadcaster and job worker for the roles this process runs."""
+    from squirrel.services.monitoring import ensure_breakers, start_monitor
+
+    ensure_breakers(ctx)  # one BreakerSet shared by the monitor, bulk reads and writes
+    if ctx.settings.has_role("monitor"):
+        await start_monitor(ctx, stack)
     # Live values: the broadcaster for api processes, plus the Redis bridge when SQUIRREL_REDIS_URL is set.
     from squirrel.services.live import start_live
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from squirrel.api import audit as audit_api
 from squirrel.api import health as health_api
+from squirrel.api import health_v1 as health_v1_api
 from squirrel.api import live as live_api
 from squirrel.api import metrics as metrics_api
 from squirrel.api.keys import KeysController
@@ -16,6 +17,7 @@ from squirrel.api.tags import TagController
 def all_routes() -> list[Any]:
     return [
         *health_api.ROUTES,
+        *health_v1_api.ROUTES,
         *audit_api.ROUTES,
         *live_api.ROUTES,
         *metrics_api.ROUTES,
