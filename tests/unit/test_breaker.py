@@ -1,0 +1,60 @@
+"""Circuit breaker state machine (a fake clock; no sockets)."""
+
+from __future__ import annotations
+
+import pytest
+
+from squirrel.epics.breaker import BreakerSet
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def state(b: BreakerSet, name: str) -> str:
+    return {s["name"]: s["state"] for s in b.states()}[name]
+
+
+def test_opens_after_consecutive_failures_half_opens_and_closes() -> None:
+    clock = Clock()
+    b = BreakerSet(failures=3, cooldown=10, clock=clock)
+    b.learn("A:1", "ioc:5064")
+    b.record_failure("ioc:5064")
+    b.record_success("ioc:5064")  # a success resets the count
+    b.record_failure("ioc:5064")
+    b.record_failure("ioc:5064")
+    assert b.allows_address("A:1") and state(b, "ioc:5064") == "closed"
+    b.record_failure("ioc:5064")
+    assert not b.allows_address("A:1") and state(b, "ioc:5064") == "open"
+    clock.now = 10.5
+    assert b.allows_address("A:1") and state(b, "ioc:5064") == "half_open"
+    b.record_failure("ioc:5064")  # one failure while half-open re-opens
+    assert state(b, "ioc:5064") == "open"
+    clock.now = 21
+    assert b.allows("ioc:5064")
+    b.record_success("ioc:5064")
+    assert state(b, "ioc:5064") == "closed"
+
+
+def test_server_down_forced_states_and_unknowns() -> None:
+    clock = Clock()
+    b = BreakerSet(failures=3, cooldown=1, clock=clock)
+    b.learn("A:1", "ioc:1")
+    b.learn("B:1", "<disconnected>")  # libca's placeholder is not a server
+    assert b.server_of("B:1") is None and b.allows_address("B:1") and b.allows(None)
+    b.server_down("ioc:1")
+    assert state(b, "ioc:1") == "open"
+    b.server_up("ioc:1")
+    assert state(b, "ioc:1") == "closed"
+    forced = b.force_open("ioc:1")
+    assert forced["forced"] and forced["pv_count"] == 1
+    clock.now = 100  # forced open never half-opens by itself, and successes do not close it
+    b.record_success("ioc:1")
+    assert not b.allows("ioc:1")
+    assert b.force_close("ioc:1")["state"] == "closed" and b.open_count() == 0
+    with pytest.raises(KeyError):
+        b.force_open("nope:1")

@@ -1,0 +1,86 @@
+"""Value conversion: fidelity both ways, JSON-safe wire values."""
+
+from __future__ import annotations
+
+import math
+
+import msgspec
+import numpy as np
+import pytest
+
+from squirrel.epics import values as V
+from squirrel.epics.cache import PVState
+
+
+def test_type_names() -> None:
+    assert [V.type_name(d, 1) for d in range(7)] == ["string", "short", "float", "enum", "char", "long", "double"]
+    assert V.type_name(V.DBF_DOUBLE, 10) == "double[]" and V.type_name(V.DBF_CHAR, 64) == "char[]"
+
+
+def test_from_ca_keeps_fidelity() -> None:
+    assert math.isnan(V.from_ca(np.float64("nan"), V.DBF_DOUBLE, 1, None)[0])
+    assert V.from_ca(np.float64("-inf"), V.DBF_DOUBLE, 1, None) == (-math.inf, None)
+    assert V.from_ca(2, V.DBF_ENUM, 1, ["Off", "On", "Fault"]) == ("Fault", 2)
+    assert V.from_ca(7, V.DBF_ENUM, 1, ["Off"]) == ("7", 7)  # index beyond the labels stays visible
+    assert V.from_ca(np.array([1.0, 2.5]), V.DBF_DOUBLE, 2, None) == ([1.0, 2.5], None)
+    assert V.from_ca(np.frombuffer(b"hi\0junk", np.uint8), V.DBF_CHAR, 64, None) == ("hi", None)
+    assert V.from_ca(np.int32(5), V.DBF_LONG, 1, None) == (5, None)
+
+
+def test_to_wire_is_valid_json() -> None:
+    wire = V.to_wire([1.0, math.nan, math.inf, -math.inf, 2])
+    assert wire == [1.0, "NaN", "Infinity", "-Infinity", 2]
+    assert V.to_wire(math.nan) == "NaN" and V.to_wire("NaN") == "NaN" and V.to_wire(3.5) == 3.5
+    msgspec.json.encode(wire)
+
+
+def test_to_ca_conversions() -> None:
+    code, buf = V.to_ca("Infinity", V.DBF_DOUBLE, 1)
+    assert code == V.DBF_DOUBLE and buf[0] == math.inf
+    code, buf = V.to_ca([1, "NaN"], V.DBF_DOUBLE, 10)
+    assert len(buf) == 2 and math.isnan(buf[1])
+    assert V.to_ca("On", V.DBF_ENUM, 1)[0] == V.DBF_STRING  # a label: the server maps it
+    assert V.to_ca("2", V.DBF_ENUM, 1)[0] == V.DBF_ENUM and V.to_ca(2, V.DBF_ENUM, 1)[1][0] == 2
+    code, buf = V.to_ca("abc", V.DBF_CHAR, 64)
+    assert code == V.DBF_CHAR and bytes(buf) == b"abc\0"
+    assert V.to_ca("text", V.DBF_STRING, 1)[1][0] == b"text"
+    assert V.to_ca(3.0, V.DBF_LONG, 1)[1][0] == 3
+
+
+@pytest.mark.parametrize(
+    ("value", "dbf", "count"),
+    [("abc", V.DBF_DOUBLE, 1), (3.5, V.DBF_LONG, 1), (70000, V.DBF_SHORT, 1), ("x" * 40, V.DBF_STRING, 1),
+     ([1, 2, 3], V.DBF_DOUBLE, 2), ("x" * 64, V.DBF_CHAR, 64), (True, V.DBF_DOUBLE, 1), ([], V.DBF_DOUBLE, 4)],
+)  # fmt: skip
+def test_to_ca_rejects_bad_values(value: object, dbf: int, count: int) -> None:
+    with pytest.raises(ValueError):
+        V.to_ca(value, dbf, count)
+
+
+class _Raw(float):
+    status = 3
+    severity = 2
+    raw_stamp = (1_700_000_000, 123_456_789)
+
+
+def test_apply_time_and_ctrl() -> None:
+    state = PVState(address="X")
+    V.apply_time(state, _Raw(95.0), V.DBF_DOUBLE, 1)
+    assert (state.value, state.status, state.severity, state.type) == (95.0, "HIHI", 2, "double")
+    assert state.timestamp_ns == 1_700_000_000_123_456_789 and state.has_value
+
+    class Ctrl(float):
+        units, precision = "mm", 3
+        upper_ctrl_limit, lower_ctrl_limit, upper_disp_limit, lower_disp_limit = 10, -10, 100, -100
+
+    V.apply_ctrl(state, Ctrl(0.0), V.DBF_DOUBLE, 1)
+    assert (state.units, state.precision, state.upper_disp_limit, state.value) == ("mm", 3, 100.0, 95.0)
+    enum = PVState(address="E")
+    V.apply_time(enum, 1, V.DBF_ENUM, 1)
+    assert (enum.value, enum.enum_index) == ("1", 1)
+
+    class EnumCtrl(int):
+        enums = ("Off", "On")
+
+    V.apply_ctrl(enum, EnumCtrl(1), V.DBF_ENUM, 1)
+    assert (enum.value, enum.enum_strings) == ("On", ["Off", "On"])
