@@ -168,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Commands living in their own modules (sim-ioc, demo, bench) register here.
 _EXTRA_COMMANDS: list[Callable[[Any], None]] = []
 _EXTRA_COMMANDS.append(lambda sub: __import__("squirrel.benchcli").benchcli.register(sub))
+_EXTRA_COMMANDS.append(lambda sub: __import__("squirrel.simcli").simcli.register(sub))
 
 
 def main(argv: list[str] | None = None) -> int:
