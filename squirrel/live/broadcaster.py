@@ -93,6 +93,9 @@ class Broadcaster:
     # --- subscribers -------------------------------------------------------------------------
     def subscribe(self, addresses: Iterable[str] | None, kind: str = "sse", limit: int | None = None) -> Subscriber:
         selection = set(addresses) if addresses is not None else None
+        # Fan out what is already dirty first: the new subscriber's initial read is then current and
+        # its first diff holds only changes made after it subscribed.
+        self.tick()
         sub = Subscriber(next(self._ids), selection, limit or self.queue_size, kind)
         self._subs[sub.id] = sub
         return sub

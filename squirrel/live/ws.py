@@ -84,6 +84,7 @@ class WsSession:
         if len(selection) + len(names) > MAX_NAMES:
             await self.error(f"at most {MAX_NAMES} subscribed PVs per connection")
             return
+        self.broadcaster.tick()  # as in subscribe(): the initial below is current, diffs come after it
         self.sub.select(selection | set(names))
         body, count = self.broadcaster.encoder.encode_map(names)
         await self.send(b'{"type":"initial","data":' + body + b',"count":' + str(count).encode() + b"}")

@@ -58,7 +58,10 @@ async def run_server(settings: Settings, *, tokens: bool = True) -> AsyncIterato
         async with asyncio.timeout(60):
             while not server.started:
                 if task.done():
-                    task.result()
+                    try:
+                        task.result()
+                    except SystemExit:  # uvicorn's answer to a failed lifespan startup
+                        raise RuntimeError("the app failed to start (see the lifespan error above)") from None
                     raise RuntimeError("uvicorn exited before it started")
                 await asyncio.sleep(0.02)
         port = server.servers[0].sockets[0].getsockname()[1]
@@ -70,12 +73,13 @@ async def run_server(settings: Settings, *, tokens: bool = True) -> AsyncIterato
         yield RunningServer(app, port, keys)
     finally:
         server.should_exit = True
-        try:
-            async with asyncio.timeout(30):
-                await task
-        except BaseException:
-            task.cancel()
-            raise
+        if not task.done():
+            try:
+                async with asyncio.timeout(30):
+                    await task
+            except BaseException:
+                task.cancel()
+                raise
 
 
 class SseEvent:
