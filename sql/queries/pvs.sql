@@ -141,7 +141,7 @@ WHERE p.deleted_at IS NULL
        OR EXISTS (SELECT 1 FROM pv_tag pt WHERE pt.pv_id = p.id AND pt.tag_id = ANY(%(tag_ids)s::uuid[])))
 ORDER BY restore_order, coalesce(setpoint_address, readback_address, config_address), id
 
--- name: monitored_addresses
+-- name: pv_monitored_addresses
 SELECT setpoint_address AS address FROM pv WHERE deleted_at IS NULL AND setpoint_address IS NOT NULL
 UNION
 SELECT readback_address FROM pv WHERE deleted_at IS NULL AND readback_address IS NOT NULL

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from psycopg import AsyncConnection
+from psycopg import errors as pgerr
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from squirrel.db.queries import q
+from squirrel.errors import ConflictError
 
 Row = dict[str, Any]
+_KEY_DETAIL = re.compile(r"^Key \(setpoint_address\)=\((.*)\) already exists")
 
 # Column order of copy_pvs; created_at/updated_at are the transaction's now() passed in.
 PV_COPY_TYPES = [
@@ -120,13 +124,24 @@ async def now(conn: AsyncConnection[Any]) -> datetime:
     return value
 
 
-async def copy_pvs(conn: AsyncConnection[Any], rows: Sequence[Sequence[Any]]) -> None:
-    """Bulk insert with binary COPY: one round trip for any number of rows (see PV_COPY_TYPES)."""
+async def copy_pvs(conn: AsyncConnection[Any], rows: Iterable[Sequence[Any]]) -> None:
+    """Bulk insert with binary COPY (columns as PV_COPY_TYPES); a live setpoint address taken is a 409."""
     cur = conn.cursor()
-    async with cur.copy(q("copy_pvs")) as copy:
-        copy.set_types(PV_COPY_TYPES)
-        for row in rows:
-            await copy.write_row(row)
+    try:
+        async with cur.copy(q("copy_pvs")) as copy:
+            copy.set_types(PV_COPY_TYPES)
+            for row in rows:
+                await copy.write_row(row)
+    except pgerr.UniqueViolation as exc:
+        if exc.diag.constraint_name != "pv_setpoint_address_key":
+            raise
+        raise ConflictError(_taken_message(exc.diag.message_detail)) from exc
+
+
+def _taken_message(detail: str | None) -> str:
+    match = _KEY_DETAIL.search(detail or "")
+    address = repr(match.group(1)) if match else "in this request"
+    return f"a PV with setpoint address {address} already exists"
 
 
 async def copy_pv_tags(conn: AsyncConnection[Any], links: Sequence[tuple[UUID, UUID]]) -> None:
@@ -176,5 +191,5 @@ async def select_pvs_for_snapshot(
 
 async def monitored_addresses(conn: AsyncConnection[Any]) -> set[str]:
     """Every non-null setpoint and readback address of live PVs."""
-    cur = await conn.execute(q("monitored_addresses"))
+    cur = await conn.execute(q("pv_monitored_addresses"))
     return {r[0] for r in await cur.fetchall()}

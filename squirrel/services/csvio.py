@@ -31,11 +31,15 @@ class CsvRow(msgspec.Struct):
 
 def decode(data: bytes) -> str:
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValidationError(
             f"the CSV is not valid UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} ({exc.reason})"
         ) from None
+    nul = data.find(b"\x00")
+    if nul >= 0:  # PostgreSQL text cannot hold NUL; usually a UTF-16 file
+        raise ValidationError(f"the CSV contains a NUL byte at offset {nul} (is it UTF-16? send UTF-8)")
+    return text
 
 
 def _header(cells: list[str]) -> tuple[dict[str, int], dict[str, int]]:
@@ -98,7 +102,8 @@ def parse(text: str) -> list[CsvRow]:
             line = reader.line_num
             if not any(c.strip() for c in cells):
                 continue
-            if len(cells) > len(header):
+            # Trailing empty cells (spreadsheet exports) are harmless; extra values are not.
+            if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
                 raise ValidationError(f"CSV line {line} has {len(cells)} fields but the header has {len(header)}")
             tags = {g: split_tags(_cell(cells, i), line, g) for g, i in groups.items()}
             rows.append(

@@ -36,12 +36,16 @@ def clean_name(value: str, field: str) -> str:
         raise ValidationError(f"{field} must not be empty or whitespace")
     if len(name) > MAX_NAME:
         raise ValidationError(f"{field} must be at most {MAX_NAME} characters, got {len(name)}")
+    if "\x00" in name:
+        raise ValidationError(f"{field} must not contain NUL characters")
     return name
 
 
 def check_description(value: str | None, field: str = "description") -> str | None:
     if value is not None and len(value) > MAX_DESCRIPTION:
         raise ValidationError(f"{field} must be at most {MAX_DESCRIPTION} characters, got {len(value)}")
+    if value is not None and "\x00" in value:
+        raise ValidationError(f"{field} must not contain NUL characters")
     return value
 
 

@@ -54,7 +54,13 @@ async def test_create_get_update_delete(api: Api) -> None:
 
     r = await api.put(
         f"/v1/pvs/{pv['id']}",
-        json={"description": "moved", "tags": [li23], "restoreOrder": 2, "putCompletion": False, "readbackAddress": None},
+        json={
+            "description": "moved",
+            "tags": [li23],
+            "restoreOrder": 2,
+            "putCompletion": False,
+            "readbackAddress": None,
+        },
         scope="write",
     )
     assert r.status_code == 200, r.text
