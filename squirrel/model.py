@@ -131,7 +131,7 @@ class PVSearchResult(msgspec.Struct, rename="camel", kw_only=True):
     limit: int
     offset: int
     # Live-cache entries (snake_case, as the live routes) by address; only with include_live_values.
-    live_values: dict[str, dict[str, Any]] | None = None
+    live_values: dict[str, Any] | None = None
     live_values_error: str | None = None
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -17,8 +16,8 @@ from psycopg import AsyncConnection
 from squirrel.db import pvs as pvs_db
 from squirrel.db import tags as tags_db
 from squirrel.db.pool import connection
-from squirrel.epics.cache import PVState
 from squirrel.errors import ConflictError, NotFoundError, ValidationError
+from squirrel.live.entries import NOT_MONITORED, to_entry
 from squirrel.model import (
     DeletedDTO,
     NewPVElementDTO,
@@ -32,9 +31,11 @@ from squirrel.model import (
 )
 from squirrel.services import audit, csvio
 from squirrel.services.context import ServiceContext
+from squirrel.services.live import cache_status
 from squirrel.services.tags import check_description, ensure_tags
 
 MAX_ADDRESS = 255
+NOT_MONITORED_ENTRY = {"connected": False, "error": NOT_MONITORED}
 
 
 def like_pattern(text: str | None) -> str | None:
@@ -240,38 +241,6 @@ def parse_tag_filters(raw: str | None) -> dict[str, list[str]] | None:
     return filters or None
 
 
-def live_entry(state: PVState | None) -> dict[str, Any]:
-    """A live-cache entry in the wire shape of the live routes (snake_case, non-finite floats as strings)."""
-    if state is None:
-        return {"connected": False, "error": "not monitored"}
-    entry: dict[str, Any] = {
-        "value": _finite(state.value),
-        "type": state.type,
-        "connected": state.connected,
-        "updated_at": state.updated_at,
-        "status": state.status,
-        "severity": state.severity,
-        "timestamp": state.timestamp,
-        "units": state.units,
-        "precision": state.precision,
-    }
-    if state.enum_index is not None:
-        entry["enum_index"] = state.enum_index
-    if state.enum_strings is not None:
-        entry["enum_strings"] = state.enum_strings
-    if state.error:
-        entry["error"] = state.error
-    return entry
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
-
-
 class RegistryService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -306,9 +275,12 @@ class RegistryService:
         result = PVSearchResult(results=[_dto(r) for r in rows], total_count=total, limit=limit, offset=offset)
         if live:
             addresses = [a for p in result.results for a in (p.setpoint_address, p.readback_address) if a]
-            result.live_values = {a: live_entry(self.ctx.cache.get(a)) for a in addresses}
-            if self.ctx.monitor is None:
-                result.live_values_error = "the EPICS monitor is not running in this process; values may be missing"
+            cache = self.ctx.cache
+            result.live_values = {
+                a: NOT_MONITORED_ENTRY if (state := cache.get(a)) is None else to_entry(state) for a in addresses
+            }
+            # Whatever the cache holds is returned; the error says when no monitor keeps it current.
+            result.live_values_error = cache_status(self.ctx)["error"]
         return result
 
     async def devices(self) -> list[str]:
