@@ -31,12 +31,19 @@ class WriteResult(msgspec.Struct):
     error: str | None = None
 
 
+# A private function pointer (CDLL[...] makes a new one): cadef's wrapper decodes through a slow helper.
+_ca_host_name = cadef.libca["ca_host_name"]
+_ca_host_name.argtypes = [ctypes.c_void_p]
+_ca_host_name.restype = ctypes.c_char_p
+
+
 def channel_server(channel: Any) -> str | None:
     """The CA server host:port libca reports for a connected channel (None when not connected)."""
     try:
-        host: str = cadef.ca_host_name(channel)
+        raw: bytes | None = _ca_host_name(channel._as_parameter_)
     except Exception:
         return None
+    host = raw.decode("ascii", "replace") if raw else ""
     return None if not host or host.startswith("<") else host
 
 

@@ -27,7 +27,8 @@ from squirrel.epics.ca import channel_server
 from squirrel.epics.cache import PVCache, PVState
 
 log = structlog.get_logger(__name__)
-SYNC_CHUNK = 2000  # channels created per loop pass at start-up, so the loop keeps answering
+SYNC_CHUNK = 1000  # channels created per loop pass at start-up, so the loop keeps answering
+CONNECT_CHUNK = 500  # connections handled per loop pass (subscription + CTRL get each)
 _EVENTS = cadef.DBE_VALUE | cadef.DBE_ALARM
 
 
@@ -60,11 +61,14 @@ class _Watch:
         self.server: str | None = None
 
     def _on_connect(self, connected: bool) -> None:  # called by aioca, in the loop
+        if connected:
+            self.monitor._queue_connect(self)  # the costly part runs in chunks (50K connect at once)
+            return
         try:
-            self.monitor._connection(self, connected)
+            self.monitor._connection(self, False)  # cheap, and must show at once
         except Exception:
             self.monitor.errors += 1
-            log.exception("monitor connection handler failed", address=self.address)
+            log.exception("monitor disconnect handler failed", address=self.address)
 
     def close(self) -> None:  # aioca purges call this
         self.monitor._drop(self)
@@ -126,6 +130,8 @@ class Monitor:
         self._wake = asyncio.Event()
         self._sync_lock = asyncio.Lock()
         self._rate: deque[tuple[float, int]] = deque(maxlen=11)
+        self._connects: deque[_Watch] = deque()
+        self._connect_wake = asyncio.Event()
 
     # --- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -133,6 +139,7 @@ class Monitor:
         self.started_at = time.time()
         self.running = True
         self._tasks.append(asyncio.create_task(self._sample_rate()))
+        self._tasks.append(asyncio.create_task(self._connect_worker()))
         if self._load is not None:
             self._tasks.append(asyncio.create_task(self._resync_loop()))
         if self._conninfo is not None:
@@ -211,7 +218,30 @@ class Monitor:
         w.channel = get_channel(address)
         w.channel._add_subscription(w)
         if w.channel.connected():
-            self._connection(w, True)
+            self._queue_connect(w)
+
+    def _queue_connect(self, w: _Watch) -> None:
+        self._connects.append(w)
+        self._connect_wake.set()
+
+    async def _connect_worker(self) -> None:
+        """Handle (re)connections CONNECT_CHUNK at a time, yielding between chunks so the loop answers."""
+        queue = self._connects
+        while True:
+            await self._connect_wake.wait()
+            self._connect_wake.clear()
+            while queue:
+                for _ in range(min(CONNECT_CHUNK, len(queue))):
+                    w = queue.popleft()
+                    if w.channel is None or not w.channel.connected():
+                        continue  # dropped again before we got to it; the disconnect was handled
+                    try:
+                        self._connection(w, True)
+                    except Exception:
+                        self.errors += 1
+                        log.exception("monitor connect handler failed", address=w.address)
+                cadef.ca_flush_io()
+                await asyncio.sleep(0)
 
     def _unwatch(self, w: _Watch) -> None:
         self._watches.pop(w.address, None)
@@ -243,6 +273,9 @@ class Monitor:
                 self._server_down(w.server, last_only=True)
                 w.server = None
             return
+        if w.server is not None:  # a second connect without a disconnect between: count it once
+            self._server_down(w.server, last_only=False)
+            w.server = None
         channel = w.channel
         server = channel_server(channel)
         dbf, count = cadef.ca_field_type(channel), cadef.ca_element_count(channel)
