@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from typing import Any
 
 import psycopg
@@ -234,3 +235,28 @@ async def test_import_multipart(api: Api) -> None:
     r = await api.post("/v1/pvs/import", files=files)
     assert r.status_code == 201, r.text
     assert r.json()["createdCount"] == 2
+
+
+async def test_snapshot_selection_and_monitored_addresses(api: Api, database_url: str) -> None:
+    from squirrel.db.pvs import monitored_addresses, select_pvs_for_snapshot
+
+    g = await make_group(api, "G", ["t"])
+    tag = g["tags"][0]["id"]
+    a = await create_pv(api, setpointAddress="S:A", readbackAddress="R:A", configAddress="C:A", tags=[tag])
+    b = await create_pv(api, setpointAddress="S:B", restoreOrder=-1)
+    c = await create_pv(api, readbackAddress="R:C")
+    gone = await create_pv(api, setpointAddress="S:GONE", tags=[tag])
+    await api.delete(f"/v1/pvs/{gone['id']}")
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        every = await select_pvs_for_snapshot(conn, None, None)
+        assert [str(r["id"]) for r in every] == [b["id"], c["id"], a["id"]]  # restore order, then name
+        assert set(every[0]) == {
+            "id", "setpoint_address", "readback_address", "abs_tolerance", "rel_tolerance", "read_only",
+            "restore_order", "put_completion",
+        }  # fmt: skip
+        by_tag = await select_pvs_for_snapshot(conn, None, [uuid.UUID(tag)])
+        assert [str(r["id"]) for r in by_tag] == [a["id"]]
+        union = await select_pvs_for_snapshot(conn, [uuid.UUID(c["id"]), uuid.UUID(gone["id"])], [uuid.UUID(tag)])
+        assert {str(r["id"]) for r in union} == {a["id"], c["id"]}
+        assert await select_pvs_for_snapshot(conn, [], None) == []
+        assert await monitored_addresses(conn) == {"S:A", "R:A", "S:B", "R:C"}
