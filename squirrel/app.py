@@ -93,3 +93,7 @@ async def start_roles(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     from squirrel.services.live import start_live
 
     await start_live(ctx, stack)
+    # Job queue: every process can enqueue; the worker role also runs jobs, crash recovery and schedules.
+    from squirrel.services.jobs import start_job_queue
+
+    await start_job_queue(ctx, stack)

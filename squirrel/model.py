@@ -252,6 +252,158 @@ class RestoreResult(msgspec.Struct, rename="camel", kw_only=True):
     items: list[RestoreResultItem]
 
 
-class RestoreQueued(msgspec.Struct, rename="camel", kw_only=True):
+# --- snapshots, compare, jobs, schedules ----------------------------------------------------------
+
+
+class EpicsValueDTO(msgspec.Struct, rename="camel", kw_only=True):
+    """One side (setpoint or readback) of a stored value; non-finite floats are "NaN"/"Infinity"/"-Infinity"."""
+
+    value: Any
+    type: str | None
+    status: str
+    severity: int
+    timestamp: datetime | None
+    units: str | None
+    precision: int | None
+    upper_ctrl_limit: float | None = msgspec.field(name="upper_ctrl_limit")
+    lower_ctrl_limit: float | None = msgspec.field(name="lower_ctrl_limit")
+    connected: bool
+    enum_index: int | None = None
+    enum_strings: list[str] | None = msgspec.field(default=None, name="enum_strings")
+    age_seconds: float | None = None
+    timestamp_ns: int | None = None  # the EPICS timestamp with full nanosecond precision
+
+
+class PVValueDTO(msgspec.Struct, rename="camel", kw_only=True):
+    pv_id: UUID
+    pv_name: str
+    setpoint_name: str | None
+    readback_name: str | None
+    setpoint_value: EpicsValueDTO | None
+    readback_value: EpicsValueDTO | None
+    status: str
+    severity: int
+    timestamp: datetime | None
+    tags: list[TagRef]
+
+
+class SnapshotSummaryDTO(msgspec.Struct, rename="camel", kw_only=True):
+    id: UUID
+    title: str
+    description: str | None
+    comment: str | None
+    labels: list[str]
+    created_date: datetime
+    created_by: str
+    pv_count: int
+    source: str
+
+
+class SnapshotDTO(msgspec.Struct, rename="camel", kw_only=True):
+    id: UUID
+    title: str
+    description: str | None
+    comment: str | None
+    labels: list[str]
+    created_date: datetime
+    created_by: str
+    pv_count: int
+    source: str
+    pv_values: list[PVValueDTO]
+
+
+class NewSnapshotBody(msgspec.Struct, rename="camel", kw_only=True):
+    title: str
+    description: str | None = None
+    comment: str | None = None
+    pv_ids: list[UUID] | None = None
+    tags: list[UUID] | None = None
+    labels: list[str] | None = None
+
+
+class UpdateSnapshotBody(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
+    """Partial update: absent fields are kept."""
+
+    title: str | msgspec.UnsetType = msgspec.UNSET
+    description: str | msgspec.UnsetType | None = msgspec.UNSET
+    comment: str | msgspec.UnsetType | None = msgspec.UNSET
+    labels: list[str] | msgspec.UnsetType = msgspec.UNSET
+
+
+class CompareDifferenceDTO(msgspec.Struct, rename="camel", kw_only=True):
+    pv_id: UUID
+    pv_name: str
+    value1: Any
+    value2: Any
+    within_tolerance: bool = False
+    # missing (one side only), disconnected (live: no value), setpoint, readback (which side differs)
+    reason: str | None = None
+
+
+class CompareResultDTO(msgspec.Struct, rename="camel", kw_only=True):
+    snapshot1_id: UUID
+    snapshot2_id: str
+    differences: list[CompareDifferenceDTO]
+    match_count: int
+    difference_count: int
+
+
+class JobDTO(msgspec.Struct, rename="camel", kw_only=True):
+    id: UUID
+    type: str
+    status: str
+    progress: int
+    message: str
+    result_id: UUID | None
+    error: str | None
+    job_data: dict[str, Any]
+    result: dict[str, Any] | None
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    created_by: str
+    attempt: int
+
+
+class JobQueued(msgspec.Struct, rename="camel", kw_only=True):
     job_id: UUID
     message: str
+
+
+class ScheduleDTO(msgspec.Struct, rename="camel", kw_only=True):
+    id: UUID
+    name: str
+    cron: str
+    timezone: str
+    title: str
+    description: str | None
+    pv_ids: list[UUID] | None
+    tags: list[UUID] | None
+    use_cache: bool
+    enabled: bool
+    last_run_at: datetime | None
+    next_run_at: datetime | None
+
+
+class NewScheduleBody(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
+    name: str
+    cron: str
+    title: str
+    timezone: str = "UTC"
+    description: str | None = None
+    pv_ids: list[UUID] | None = None
+    tags: list[UUID] | None = None
+    use_cache: bool = True
+    enabled: bool = True
+
+
+class UpdateScheduleBody(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    cron: str | msgspec.UnsetType = msgspec.UNSET
+    title: str | msgspec.UnsetType = msgspec.UNSET
+    timezone: str | msgspec.UnsetType = msgspec.UNSET
+    description: str | msgspec.UnsetType | None = msgspec.UNSET
+    pv_ids: list[UUID] | msgspec.UnsetType | None = msgspec.UNSET
+    tags: list[UUID] | msgspec.UnsetType | None = msgspec.UNSET
+    use_cache: bool | msgspec.UnsetType = msgspec.UNSET
+    enabled: bool | msgspec.UnsetType = msgspec.UNSET

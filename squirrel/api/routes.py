@@ -9,8 +9,11 @@ from squirrel.api import health as health_api
 from squirrel.api import health_v1 as health_v1_api
 from squirrel.api import live as live_api
 from squirrel.api import metrics as metrics_api
+from squirrel.api.jobs import JobsController
 from squirrel.api.keys import KeysController
 from squirrel.api.pvs import PVController
+from squirrel.api.schedules import SchedulesController
+from squirrel.api.snapshots import SnapshotsController
 from squirrel.api.tags import TagController
 
 
@@ -22,6 +25,9 @@ def all_routes() -> list[Any]:
         *live_api.ROUTES,
         *metrics_api.ROUTES,
         KeysController,
+        JobsController,
+        SnapshotsController,
+        SchedulesController,
         PVController,
         TagController,
     ]

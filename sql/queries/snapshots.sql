@@ -1,0 +1,62 @@
+-- name: insert_snapshot
+INSERT INTO snapshot (id, job_id, title, description, comment, labels, created_by, source, pv_count)
+VALUES (%(id)s, %(job_id)s, %(title)s, %(description)s, %(comment)s, %(labels)s, %(created_by)s, %(source)s,
+        %(pv_count)s)
+RETURNING id, title, description, comment, labels, created_at, created_by, pv_count, source
+
+-- name: copy_snapshot_values
+COPY snapshot_value (snapshot_id, idx, pv_id, setpoint_name, readback_name, setpoint, readback)
+FROM STDIN (FORMAT BINARY)
+
+-- name: set_snapshot_tags
+UPDATE snapshot SET tag_ids = coalesce(
+    (SELECT array_agg(DISTINCT pt.tag_id)
+     FROM pv_tag pt WHERE pt.pv_id IN (SELECT pv_id FROM snapshot_value WHERE snapshot_id = %(id)s)), '{}')
+WHERE id = %(id)s
+
+-- name: snapshot_by_job
+SELECT id, title, description, comment, labels, created_at, created_by, pv_count, source
+FROM snapshot WHERE job_id = %(job_id)s
+
+-- name: get_snapshot
+SELECT id, title, description, comment, labels, created_at, created_by, pv_count, source
+FROM snapshot WHERE id = %(id)s
+
+-- name: get_snapshot_for_update
+SELECT id, title, description, comment, labels, created_at, created_by, pv_count, source
+FROM snapshot WHERE id = %(id)s FOR UPDATE
+
+-- name: list_snapshots
+SELECT id, title, description, comment, labels, created_at, created_by, pv_count, source
+FROM snapshot
+WHERE (%(title)s::text IS NULL OR title ILIKE '%%' || %(title)s::text || '%%')
+  AND (%(tags)s::uuid[] IS NULL OR tag_ids && %(tags)s::uuid[])
+  AND (%(labels)s::text[] IS NULL OR labels && %(labels)s::text[])
+ORDER BY created_at DESC, id DESC
+LIMIT %(limit)s OFFSET %(offset)s
+
+-- name: snapshot_values
+SELECT pv_id, setpoint_name, readback_name, setpoint, readback
+FROM snapshot_value
+WHERE snapshot_id = %(id)s AND idx >= %(start)s AND idx < %(stop)s
+ORDER BY idx
+
+-- name: snapshot_value_tags
+SELECT pt.pv_id, t.id, t.name, t.description, g.id AS group_id, g.name AS group_name
+FROM snapshot_value sv
+JOIN pv_tag pt ON pt.pv_id = sv.pv_id
+JOIN tag t ON t.id = pt.tag_id
+JOIN tag_group g ON g.id = t.group_id
+WHERE sv.snapshot_id = %(id)s AND sv.idx >= %(start)s AND sv.idx < %(stop)s
+ORDER BY g.name, t.name
+
+-- name: update_snapshot
+UPDATE snapshot SET title = %(title)s, description = %(description)s, comment = %(comment)s, labels = %(labels)s
+WHERE id = %(id)s
+RETURNING id, title, description, comment, labels, created_at, created_by, pv_count, source
+
+-- name: delete_snapshot
+DELETE FROM snapshot WHERE id = %(id)s
+
+-- name: pv_tolerances
+SELECT id, abs_tolerance, rel_tolerance, read_only FROM pv WHERE id = ANY(%(ids)s::uuid[])

@@ -1,0 +1,153 @@
+"""/v1/snapshots: create (job or inline), list, read, update, delete, compare, export, import."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.response import Stream
+
+from squirrel.api.common import check_offset, check_page, ctx_of, path_uuid, principal_of, query_uuids
+from squirrel.model import (
+    CompareResultDTO,
+    DeletedDTO,
+    JobQueued,
+    NewSnapshotBody,
+    SnapshotDTO,
+    SnapshotSummaryDTO,
+    UpdateSnapshotBody,
+)
+from squirrel.services import compare as compare_service
+from squirrel.services import snapshot_io, snapshot_read
+from squirrel.services import snapshots as snap_service
+
+BULK_LIMIT = 64_000_000
+_TOL = "overrides every PV's tolerance"
+
+
+class SnapshotsController(Controller):
+    path = "/v1/snapshots"
+    tags = ["snapshots"]
+
+    @get("/", summary="Snapshots, newest first")
+    async def list_snapshots(
+        self,
+        request: Request[Any, Any, Any],
+        title: Annotated[str | None, QueryParameter(description="substring of the title")] = None,
+        tags: Annotated[list[str] | None, QueryParameter(description="tag ids: a PV carried one")] = None,
+        labels: Annotated[list[str] | None, QueryParameter(description="snapshot labels (any)")] = None,
+        limit: Annotated[int | None, QueryParameter(description="1..1000, default 100")] = None,
+        offset: Annotated[int | None, QueryParameter()] = None,
+    ) -> list[SnapshotSummaryDTO]:
+        label_list = [p.strip() for raw in labels or [] for p in raw.split(",") if p.strip()]
+        return await snap_service.list_snapshots(
+            ctx_of(request), title, query_uuids("tags", tags), label_list, check_page("limit", limit, 100),
+            check_offset(offset),
+        )  # fmt: skip
+
+    @post(
+        "/",
+        summary="Take a snapshot",
+        description="async=true (default): 202 {jobId, message}; async=false: 201 with the summary. PVs = union "
+        "of pvIds and PVs carrying any of the tag ids in tags; every PV when neither is given. use_cache=false "
+        "reads the PVs directly instead of the monitor cache.",
+    )
+    async def create_snapshot(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[NewSnapshotBody],
+        run_async: Annotated[bool, QueryParameter(name="async")] = True,
+        use_cache: Annotated[bool, QueryParameter(name="use_cache")] = True,
+    ) -> Response[JobQueued | SnapshotSummaryDTO]:
+        ctx = ctx_of(request)
+        actor = principal_of(request)
+        spec = snap_service.spec_from_body(data, use_cache, actor)
+        if run_async:
+            return Response(await snap_service.enqueue(ctx, spec, actor), status_code=202)
+        return Response(await snap_service.create_inline(ctx, spec, actor), status_code=201)
+
+    @post(
+        "/import",
+        summary="Import a snapshot from its JSON export",
+        request_max_body_size=BULK_LIMIT,
+        status_code=201,
+    )
+    async def import_snapshot(self, request: Request[Any, Any, Any]) -> SnapshotSummaryDTO:
+        raw = await request.body()
+        return await snapshot_io.import_json(ctx_of(request), raw, principal_of(request))
+
+    @get(
+        "/{snapshot_id:str}",
+        summary="A snapshot with its values (no limit: all values)",
+        response_description="SnapshotDTO",
+    )
+    async def get_snapshot(
+        self,
+        request: Request[Any, Any, Any],
+        snapshot_id: FromPath[str],
+        limit: Annotated[int | None, QueryParameter(description="1..1000; absent = every value")] = None,
+        offset: Annotated[int | None, QueryParameter()] = None,
+    ) -> Stream:
+        if limit is not None:
+            check_page("limit", limit, 1000)
+        body = await snapshot_read.snapshot_body(
+            ctx_of(request), path_uuid(snapshot_id, "snapshot"), limit, check_offset(offset)
+        )
+        return Stream(body, media_type="application/json")
+
+    @put("/{snapshot_id:str}", summary="Update title, description, comment, labels ('golden' needs admin)")
+    async def update_snapshot(
+        self, request: Request[Any, Any, Any], snapshot_id: FromPath[str], data: JSONBody[UpdateSnapshotBody]
+    ) -> SnapshotSummaryDTO:
+        return await snap_service.update(
+            ctx_of(request), path_uuid(snapshot_id, "snapshot"), data, principal_of(request)
+        )
+
+    @delete("/{snapshot_id:str}", status_code=200, summary="Delete a snapshot (a 'golden' one needs admin)")
+    async def delete_snapshot(self, request: Request[Any, Any, Any], snapshot_id: FromPath[str]) -> DeletedDTO:
+        return await snap_service.delete(ctx_of(request), path_uuid(snapshot_id, "snapshot"), principal_of(request))
+
+    @get("/{snapshot_id:str}/compare/live", summary="Compare stored values with the live cache")
+    async def compare_live(
+        self,
+        request: Request[Any, Any, Any],
+        snapshot_id: FromPath[str],
+        abs_tolerance: Annotated[float | None, QueryParameter(name="absTolerance", description=_TOL)] = None,
+        rel_tolerance: Annotated[float | None, QueryParameter(name="relTolerance", description=_TOL)] = None,
+    ) -> CompareResultDTO:
+        sid = path_uuid(snapshot_id, "snapshot")
+        return await compare_service.compare_live(ctx_of(request), sid, abs_tolerance, rel_tolerance)
+
+    @get("/{snapshot_id:str}/compare/{second_id:str}", summary="Compare two snapshots")
+    async def compare_snapshots(
+        self,
+        request: Request[Any, Any, Any],
+        snapshot_id: FromPath[str],
+        second_id: FromPath[str],
+        abs_tolerance: Annotated[float | None, QueryParameter(name="absTolerance", description=_TOL)] = None,
+        rel_tolerance: Annotated[float | None, QueryParameter(name="relTolerance", description=_TOL)] = None,
+    ) -> CompareResultDTO:
+        first = path_uuid(snapshot_id, "snapshot")
+        second = path_uuid(second_id, "snapshot")
+        return await compare_service.compare_snapshots(ctx_of(request), first, second, abs_tolerance, rel_tolerance)
+
+    @get("/{snapshot_id:str}/export", summary="Export a snapshot (csv: Phoebus save-and-restore columns; json)")
+    async def export_snapshot(
+        self,
+        request: Request[Any, Any, Any],
+        snapshot_id: FromPath[str],
+        fmt: Annotated[Literal["csv", "json"], QueryParameter(name="format")] = "json",
+    ) -> Response[bytes]:
+        sid = path_uuid(snapshot_id, "snapshot")
+        ctx = ctx_of(request)
+        if fmt == "csv":
+            body, media, ext = await snapshot_io.export_csv(ctx, sid), "text/csv", "csv"
+        else:
+            body, media, ext = await snapshot_io.export_json(ctx, sid), "application/json", "json"
+        return Response(
+            body, media_type=media, headers={"Content-Disposition": f'attachment; filename="snapshot-{sid}.{ext}"'}
+        )
+
+
+__all__ = ["SnapshotDTO", "SnapshotsController"]

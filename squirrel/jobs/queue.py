@@ -1,0 +1,225 @@
+"""The job queue: our `job` table is the record, SAQ on PostgreSQL dispatches, the worker runs in-process.
+
+Every process gets a JobQueue (ctx.queue) so it can enqueue; only the `worker` role runs the SAQ
+worker, the recovery pass (stale 'running'/'pending' jobs after a crash are re-dispatched) and the
+periodic upkeep (job retention purge, registered callbacks such as the schedule loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+from uuid import UUID, uuid4
+
+import psycopg
+import structlog
+from psycopg_pool import AsyncConnectionPool
+from saq import Job, Worker
+from saq.job import Status
+from saq.queue.postgres import PostgresQueue
+from saq.types import Context
+
+from squirrel.db import jobs as jobs_db
+from squirrel.db.pool import connection
+from squirrel.errors import SquirrelError, UnavailableError, ValidationError
+from squirrel.jobs.progress import ProgressHub
+from squirrel.jobs.tasks import TaskFn, TaskSpec, lock_key, run_job
+from squirrel.model import Principal
+
+if TYPE_CHECKING:
+    from squirrel.services.context import ServiceContext
+
+log = structlog.get_logger(__name__)
+SAQ_FUNCTION = "squirrel_job"
+QUEUE_NAME = "squirrel"
+RECOVERY_INTERVAL = 5.0
+RECOVERY_MIN_AGE = 2.0  # seconds: leave a just-inserted job to its own enqueue
+PURGE_INTERVAL = 3600.0
+_WAITING = {Status.NEW, Status.QUEUED}
+
+
+class _InProcessWorker(Worker[Context]):
+    # Worker.start() would steal SIGINT/SIGTERM from uvicorn.
+    SIGNALS: list[Any] = []
+
+
+class JobQueue:
+    def __init__(self, ctx: ServiceContext, *, run_worker: bool, concurrency: int = 4) -> None:
+        self.ctx = ctx
+        self.run_worker = run_worker
+        self.concurrency = concurrency
+        self.hub = ProgressHub()
+        self.tasks: dict[str, TaskSpec] = {}
+        self.local_running: set[UUID] = set()
+        self.running = False
+        self._saq: PostgresQueue | None = None
+        self._saq_pool: AsyncConnectionPool | None = None
+        self._worker: _InProcessWorker | None = None
+        self._lock_conn: psycopg.AsyncConnection[Any] | None = None
+        self._lock_guard = asyncio.Lock()
+        self._background: list[asyncio.Task[None]] = []
+        self._periodic: list[tuple[str, Callable[[], Awaitable[object]], float]] = []
+
+    # --- configuration ----------------------------------------------------------------------
+    def register(self, job_type: str, fn: TaskFn, timeout: float, *, attempts: int = 3) -> None:
+        """Register the task for a job type; `timeout` bounds one attempt, `attempts` counts all tries."""
+        self.tasks[job_type] = TaskSpec(fn=fn, timeout=timeout, attempts=max(1, attempts))
+
+    def add_periodic(self, name: str, fn: Callable[[], Awaitable[object]], interval: float) -> None:
+        """Run `fn` every `interval` seconds while the worker runs (register before start())."""
+        self._periodic.append((name, fn, interval))
+
+    # --- life cycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        conninfo: str = self.ctx.extras["conninfo"]
+        # SAQ forces autocommit on its pool: it gets its own, small one.
+        self._saq_pool = AsyncConnectionPool(
+            conninfo, min_size=1, max_size=self.concurrency + 4, open=False, name="saq", kwargs={"autocommit": True}
+        )
+        await self._saq_pool.open(wait=True, timeout=30.0)
+        self._saq = PostgresQueue(self._saq_pool, name=QUEUE_NAME)
+        await self._saq.connect()
+        if self.run_worker:
+            self._lock_conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+            self._worker = _InProcessWorker(
+                self._saq,
+                functions=[(SAQ_FUNCTION, self._saq_entry)],
+                concurrency=self.concurrency,
+                timers={"sweep": 30, "abort": 1, "schedule": 1, "worker_info": 10},
+            )
+            # Jobs left running by a killed process are re-dispatched before the service reports started.
+            await self._once("recovery", self.recover)
+            await self._once("purge", self.purge)
+            self._background.append(asyncio.create_task(self._worker.start(), name="saq-worker"))
+            self._background.append(asyncio.create_task(self._every("recovery", self.recover, RECOVERY_INTERVAL)))
+            self._background.append(asyncio.create_task(self._every("purge", self.purge, PURGE_INTERVAL)))
+            for name, fn, interval in self._periodic:
+                self._background.append(asyncio.create_task(self._every(name, fn, interval)))
+        self.running = True
+        log.info("job queue started", worker=self.run_worker)
+
+    async def stop(self) -> None:
+        self.running = False
+        if self._worker is not None:
+            with contextlib.suppress(Exception):
+                await self._worker.stop()
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._background.clear()
+        if self._saq is not None:
+            with contextlib.suppress(Exception):
+                await self._saq.disconnect()
+        if self._saq_pool is not None:
+            await self._saq_pool.close()
+        if self._lock_conn is not None:
+            with contextlib.suppress(Exception):
+                await self._lock_conn.close()
+
+    # --- enqueue ----------------------------------------------------------------------------
+    async def enqueue(
+        self, job_type: str, job_data: dict[str, Any], actor: Principal, *, key: str | None = None
+    ) -> UUID:
+        """Record a pending job and hand it to SAQ; the same `key` twice returns the first job's id."""
+        spec = self.tasks.get(job_type)
+        if spec is None:
+            raise ValidationError(f"unknown job type {job_type!r}")
+        job_id = uuid4()
+        async with connection(self.ctx.pool) as conn:
+            job_id, created = await jobs_db.insert(conn, job_id, job_type, job_data, actor.name, key, spec.attempts)
+        if created:
+            # Should this fail, the pending row stays and a worker's recovery pass dispatches it.
+            await self._dispatch(job_id, spec, str(job_id))
+        return job_id
+
+    async def _dispatch(self, job_id: UUID, spec: TaskSpec, saq_key: str) -> None:
+        if self._saq is None:
+            raise UnavailableError("the job queue is not started")
+        job = Job(
+            function=SAQ_FUNCTION,
+            kwargs={"job_id": str(job_id)},
+            key=saq_key,
+            # Our own timeout (asyncio.timeout in the runner) fires first; SAQ's is the safety net.
+            timeout=int(spec.timeout) + 30,
+            retries=spec.attempts,
+            retry_delay=1.0,
+            retry_backoff=10.0,
+            ttl=3600,
+        )
+        try:
+            await self._saq.enqueue(job)
+        except psycopg.Error as exc:
+            raise UnavailableError(f"could not queue job {job_id}: {exc}") from exc
+
+    async def _saq_entry(self, saq_ctx: Context, *, job_id: str) -> None:
+        await run_job(self, UUID(job_id))
+
+    # --- advisory locks (held on one dedicated connection per worker process) ------------------
+    async def _lock_connection(self) -> psycopg.AsyncConnection[Any]:
+        if self._lock_conn is None or self._lock_conn.closed or self._lock_conn.broken:
+            self._lock_conn = await psycopg.AsyncConnection.connect(self.ctx.extras["conninfo"], autocommit=True)
+        return self._lock_conn
+
+    async def try_lock(self, job_id: UUID) -> bool:
+        async with self._lock_guard:
+            conn = await self._lock_connection()
+            return await jobs_db.try_lock(conn, lock_key(job_id))
+
+    async def unlock(self, job_id: UUID) -> None:
+        async with self._lock_guard:
+            try:
+                conn = await self._lock_connection()
+                await jobs_db.unlock(conn, lock_key(job_id))
+            except psycopg.Error as exc:
+                # A lost connection released its locks anyway.
+                log.warning("could not release job lock", job_id=str(job_id), error=str(exc))
+
+    # --- upkeep -----------------------------------------------------------------------------
+    async def recover(self) -> int:
+        """Re-dispatch unfinished jobs that no worker holds and SAQ is not about to run; returns how many."""
+        if self._saq is None:
+            return 0
+        async with connection(self.ctx.pool) as conn:
+            rows = await jobs_db.unfinished(conn, RECOVERY_MIN_AGE)
+        count = 0
+        for row in rows:
+            job_id: UUID = row["id"]
+            if job_id in self.local_running or not await self.try_lock(job_id):
+                continue
+            await self.unlock(job_id)
+            saq_job = await self._saq.job(row["saq_key"]) if row["saq_key"] else None
+            if saq_job is not None and saq_job.status in _WAITING:
+                continue
+            spec = self.tasks.get(row["type"])
+            if spec is None:
+                continue
+            saq_key = f"{job_id}:{uuid4().hex[:12]}"
+            async with connection(self.ctx.pool) as conn:
+                await jobs_db.set_saq_key(conn, job_id, saq_key)
+            await self._dispatch(job_id, spec, saq_key)
+            log.warning("recovered unfinished job", job_id=str(job_id), status=row["status"])
+            count += 1
+        return count
+
+    async def purge(self) -> None:
+        async with connection(self.ctx.pool) as conn:
+            removed = await jobs_db.purge(conn, self.ctx.settings.job_retention_days)
+        if removed:
+            log.info("purged finished jobs", count=removed, retention_days=self.ctx.settings.job_retention_days)
+
+    async def _every(self, name: str, fn: Callable[[], Awaitable[Any]], interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await self._once(name, fn)
+
+    async def _once(self, name: str, fn: Callable[[], Awaitable[Any]]) -> None:
+        try:
+            await fn()
+        except (SquirrelError, psycopg.Error, OSError) as exc:
+            log.warning("periodic task failed", task=name, error=str(exc))
+        except Exception:
+            log.exception("periodic task crashed", task=name)

@@ -1,0 +1,193 @@
+"""Compare snapshot ↔ snapshot and snapshot ↔ live: an O(N) join by PV id, per-PV tolerances.
+
+Rule (API.md): a pair matches when |v1 − v2| ≤ abs or |v1 − v2| ≤ rel × |v1| (v1 = first/stored);
+with both tolerances 0 only equality matches; NaN matches NaN; arrays element-wise with equal length;
+strings and enums exactly (enums by index when both sides have one). Setpoint and readback must match.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from squirrel.db import snapshots as snap_db
+from squirrel.db.pool import connection
+from squirrel.epics.cache import PVState
+from squirrel.errors import NotFoundError, ValidationError
+from squirrel.model import CompareDifferenceDTO, CompareResultDTO
+from squirrel.services.context import ServiceContext
+from squirrel.services.snapshot_codec import ValueOnly, decode_value_only, wire_value
+
+Tolerance = tuple[float, float]
+_ZERO: Tolerance = (0.0, 0.0)
+
+
+class Entry(msgspec.Struct, array_like=True):
+    """One PV on one side of a comparison; a side is None when that address was not stored."""
+
+    name: str
+    setpoint: ValueOnly | None
+    readback: ValueOnly | None
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def values_equal(v1: Any, v2: Any, abs_tol: float, rel_tol: float) -> bool:
+    if _number(v1) and _number(v2):
+        if v1 == v2:
+            return True
+        nan1, nan2 = v1 != v1, v2 != v2
+        if nan1 or nan2:
+            return bool(nan1 and nan2)
+        diff = abs(v1 - v2)
+        if math.isinf(diff):
+            return False
+        return bool(diff <= abs_tol or diff <= rel_tol * abs(v1))
+    if isinstance(v1, list) and isinstance(v2, list):
+        return len(v1) == len(v2) and all(values_equal(a, b, abs_tol, rel_tol) for a, b in zip(v1, v2, strict=True))
+    return bool(v1 == v2)
+
+
+def sides_equal(a: ValueOnly | None, b: ValueOnly | None, tol: Tolerance) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if a.enum_index is not None and b.enum_index is not None:
+        return a.enum_index == b.enum_index
+    return values_equal(a.value, b.value, tol[0], tol[1])
+
+
+def _shown(side: ValueOnly | None) -> Any:
+    return None if side is None else wire_value(side.value)
+
+
+def compare(
+    first: Mapping[UUID, Entry],
+    second: Mapping[UUID, Entry],
+    tolerances: Mapping[UUID, Tolerance],
+    override: tuple[float | None, float | None] = (None, None),
+    *,
+    live: bool = False,
+) -> tuple[list[CompareDifferenceDTO], int]:
+    """(differences ordered by PV name, match count). With `live`, a live side without value is
+    `disconnected`, and a readback is compared only when the first side stored one."""
+    differences: list[CompareDifferenceDTO] = []
+    matches = 0
+    abs_o, rel_o = override
+    for pv_id, a in first.items():
+        b = second.get(pv_id)
+        if b is None:
+            differences.append(_diff(pv_id, a.name, _shown(a.setpoint), None, "missing"))
+            continue
+        tol = tolerances.get(pv_id, _ZERO)
+        if abs_o is not None or rel_o is not None:
+            tol = (tol[0] if abs_o is None else abs_o, tol[1] if rel_o is None else rel_o)
+        if live and (_dead(a.setpoint, b.setpoint) or _dead(a.readback, b.readback)):
+            differences.append(_diff(pv_id, a.name, _shown(a.setpoint), _shown(b.setpoint), "disconnected"))
+        elif not sides_equal(a.setpoint, b.setpoint, tol):
+            differences.append(_diff(pv_id, a.name, _shown(a.setpoint), _shown(b.setpoint), "setpoint"))
+        elif not (live and a.readback is None) and not sides_equal(a.readback, b.readback, tol):
+            differences.append(_diff(pv_id, a.name, _shown(a.readback), _shown(b.readback), "readback"))
+        else:
+            matches += 1
+    for pv_id, b in second.items():
+        if pv_id not in first:
+            differences.append(_diff(pv_id, b.name, None, _shown(b.setpoint), "missing"))
+    differences.sort(key=lambda d: (d.pv_name, str(d.pv_id)))
+    return differences, matches
+
+
+def _dead(stored: ValueOnly | None, live: ValueOnly | None) -> bool:
+    return stored is not None and (live is None or not live.connected)
+
+
+def _diff(pv_id: UUID, name: str, v1: Any, v2: Any, reason: str) -> CompareDifferenceDTO:
+    return CompareDifferenceDTO(pv_id=pv_id, pv_name=name, value1=v1, value2=v2, reason=reason)
+
+
+# --- service ---------------------------------------------------------------------------------
+
+
+def _entries(rows: list[snap_db.ValueRow]) -> dict[UUID, Entry]:
+    dec = decode_value_only
+    return {
+        pv_id: Entry(sp_name or rb_name or "", dec(sp) if sp is not None else None, dec(rb) if rb is not None else None)
+        for pv_id, sp_name, rb_name, sp, rb in rows
+    }
+
+
+def _check_tolerance(name: str, value: float | None) -> None:
+    if value is not None and not (value >= 0 and math.isfinite(value)):
+        raise ValidationError(f"{name} must be a finite number >= 0, got {value}")
+
+
+async def _stored(
+    ctx: ServiceContext, ids: list[UUID]
+) -> tuple[list[dict[UUID, Entry]], dict[UUID, Tolerance], list[snap_db.ValueRow]]:
+    sides: list[dict[UUID, Entry]] = []
+    last: list[snap_db.ValueRow] = []
+    async with connection(ctx.pool) as conn:
+        for snapshot_id in ids:
+            if await snap_db.get(conn, snapshot_id) is None:
+                raise NotFoundError(f"snapshot {snapshot_id} not found")
+            last = await snap_db.values(conn, snapshot_id, 0, 2**31 - 1)
+            sides.append(_entries(last))
+        all_ids = set().union(*(s.keys() for s in sides))
+        tol = {k: (v[0], v[1]) for k, v in (await snap_db.tolerances(conn, list(all_ids))).items()}
+    return sides, tol, last
+
+
+async def compare_snapshots(
+    ctx: ServiceContext, first: UUID, second: UUID, abs_tol: float | None, rel_tol: float | None
+) -> CompareResultDTO:
+    _check_tolerance("absTolerance", abs_tol)
+    _check_tolerance("relTolerance", rel_tol)
+    (a, b), tol, _ = await _stored(ctx, [first, second])
+    differences, matches = compare(a, b, tol, (abs_tol, rel_tol))
+    return CompareResultDTO(
+        snapshot1_id=first,
+        snapshot2_id=str(second),
+        differences=differences,
+        match_count=matches,
+        difference_count=len(differences),
+    )
+
+
+def _live_side(state: PVState | None) -> ValueOnly | None:
+    if state is None:
+        return None
+    if not state.has_value:
+        return ValueOnly(None, state.type, None, False)
+    return ValueOnly(state.value, state.type, state.enum_index, state.connected)
+
+
+async def compare_live(
+    ctx: ServiceContext, snapshot_id: UUID, abs_tol: float | None, rel_tol: float | None
+) -> CompareResultDTO:
+    """Stored values against the live cache (the addresses stored in the snapshot)."""
+    _check_tolerance("absTolerance", abs_tol)
+    _check_tolerance("relTolerance", rel_tol)
+    (stored,), tol, rows = await _stored(ctx, [snapshot_id])
+    get = ctx.cache.get
+    # Addresses come from the stored rows, not the registry: history is what the snapshot saw.
+    live = {
+        pv_id: Entry(
+            sp_name or rb_name or "",
+            _live_side(get(sp_name)) if sp_name else None,
+            _live_side(get(rb_name)) if rb_name else None,
+        )
+        for pv_id, sp_name, rb_name, _sp, _rb in rows
+    }
+    differences, matches = compare(stored, live, tol, (abs_tol, rel_tol), live=True)
+    return CompareResultDTO(
+        snapshot1_id=snapshot_id,
+        snapshot2_id="live",
+        differences=differences,
+        match_count=matches,
+        difference_count=len(differences),
+    )

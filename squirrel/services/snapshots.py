@@ -1,0 +1,287 @@
+"""Taking snapshots (inline or as a job), and their metadata: list, update, delete.
+
+A snapshot is written in one transaction (row + binary COPY of values + audit [+ job completion]), so
+it is complete or absent. A job's snapshot is keyed by the job id: a retried attempt finds it and stops.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from uuid import UUID, uuid4
+
+import msgspec
+
+from squirrel.db import pvs as pvs_db
+from squirrel.db import snapshots as snap_db
+from squirrel.db.pool import connection
+from squirrel.epics.cache import PVState
+from squirrel.errors import NotFoundError, PermissionDeniedError, UnavailableError, ValidationError
+from squirrel.jobs.progress import JobContext, JobOutcome
+from squirrel.model import (
+    DeletedDTO,
+    JobQueued,
+    NewSnapshotBody,
+    Principal,
+    SnapshotSummaryDTO,
+    UpdateSnapshotBody,
+)
+from squirrel.services import audit
+from squirrel.services.context import ServiceContext
+from squirrel.services.snapshot_codec import encode_state, missing_state
+
+JOB_TYPE = "snapshot_create"
+JOB_TIMEOUT = 600.0
+GOLDEN = "golden"
+MAX_TEXT = 10_000
+MAX_NAME = 255
+
+
+class SnapshotSpec(msgspec.Struct, kw_only=True):
+    """What to snapshot (also the job's job_data)."""
+
+    title: str
+    description: str | None = None
+    comment: str | None = None
+    labels: list[str] = msgspec.field(default_factory=list)
+    pv_ids: list[UUID] | None = None
+    tag_ids: list[UUID] | None = None
+    use_cache: bool = True
+
+
+def _labels(labels: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for raw in labels or []:
+        label = raw.strip()
+        if not label or len(label) > MAX_NAME:
+            raise ValidationError(f"labels: each label must be 1..{MAX_NAME} characters, got {raw!r}")
+        if label not in out:
+            out.append(label)
+    return out
+
+
+def _title(title: str) -> str:
+    clean = title.strip()
+    if not clean:
+        raise ValidationError("title must not be empty")
+    if len(clean) > MAX_NAME:
+        raise ValidationError(f"title must be at most {MAX_NAME} characters")
+    return clean
+
+
+def _text(name: str, value: str | None) -> str | None:
+    if value is not None and len(value) > MAX_TEXT:
+        raise ValidationError(f"{name} must be at most {MAX_TEXT:,} characters, got {len(value):,}")
+    return value
+
+
+def _check_golden(actor: Principal, before: list[str], after: list[str]) -> None:
+    if (GOLDEN in before) != (GOLDEN in after) and not actor.allows("admin"):
+        raise PermissionDeniedError("setting or clearing the 'golden' label needs the 'admin' scope")
+
+
+def spec_from_body(body: NewSnapshotBody, use_cache: bool, actor: Principal) -> SnapshotSpec:
+    labels = _labels(body.labels)
+    _check_golden(actor, [], labels)
+    return SnapshotSpec(
+        title=_title(body.title),
+        description=_text("description", body.description),
+        comment=_text("comment", body.comment),
+        labels=labels,
+        pv_ids=list(dict.fromkeys(body.pv_ids)) if body.pv_ids is not None else None,
+        tag_ids=list(dict.fromkeys(body.tags)) if body.tags is not None else None,
+        use_cache=use_cache,
+    )
+
+
+def summary(row: dict[str, Any]) -> SnapshotSummaryDTO:
+    return SnapshotSummaryDTO(
+        id=row["id"],
+        title=row["title"],
+        description=row["description"],
+        comment=row["comment"],
+        labels=list(row["labels"]),
+        created_date=row["created_at"],
+        created_by=row["created_by"],
+        pv_count=row["pv_count"],
+        source=row["source"],
+    )
+
+
+async def _select(ctx: ServiceContext, spec: SnapshotSpec) -> list[dict[str, Any]]:
+    async with connection(ctx.pool) as conn:
+        pvs = await pvs_db.select_pvs_for_snapshot(conn, spec.pv_ids, spec.tag_ids)
+    if spec.pv_ids:
+        found = {row["id"] for row in pvs}
+        unknown = [str(i) for i in spec.pv_ids if i not in found]
+        if unknown:
+            raise ValidationError(f"pvIds: unknown PV ids: {', '.join(unknown[:20])}", unknown=unknown[:100])
+    return pvs
+
+
+async def enqueue(ctx: ServiceContext, spec: SnapshotSpec, actor: Principal, *, key: str | None = None) -> JobQueued:
+    """Validate the selection now (400 at once), then queue the job."""
+    if spec.pv_ids:
+        await _select(ctx, SnapshotSpec(title=spec.title, pv_ids=spec.pv_ids, tag_ids=[]))
+    if ctx.queue is None:
+        raise UnavailableError("the job queue is not running in this process")
+    job_id = await ctx.queue.enqueue(JOB_TYPE, msgspec.to_builtins(spec), actor, key=key)
+    return JobQueued(job_id=job_id, message=f"Snapshot '{spec.title}' queued")
+
+
+async def snapshot_job(ctx: ServiceContext, job: JobContext) -> JobOutcome:
+    """The snapshot_create task."""
+    spec = msgspec.convert(job.job_data, SnapshotSpec)
+    row = await take_snapshot(ctx, spec, job.actor, job)
+    return _outcome(summary(row))
+
+
+def _outcome(s: SnapshotSummaryDTO) -> JobOutcome:
+    return JobOutcome(
+        result_id=s.id,
+        result={"snapshotId": str(s.id), "pvCount": s.pv_count, "source": s.source},
+        message=f"Snapshot '{s.title}' saved: {s.pv_count:,} PVs",
+    )
+
+
+async def _read(ctx: ServiceContext, addresses: list[str], use_cache: bool) -> dict[str, PVState | None]:
+    if use_cache:
+        return ctx.cache.many(addresses)
+    try:
+        from squirrel.epics import ca
+    except ImportError:
+        raise UnavailableError("direct reads (use_cache=false) need the EPICS layer, not available") from None
+    states: dict[str, PVState | None] = dict(
+        await ca.read_many(addresses, ctx.settings.ca_timeout, breakers=ctx.breakers)
+    )
+    return states
+
+
+async def take_snapshot(
+    ctx: ServiceContext, spec: SnapshotSpec, actor: Principal, job: JobContext | None = None, *, source: str = ""
+) -> dict[str, Any]:
+    """Read the selected PVs and store them; returns the snapshot row. Used inline, by jobs, by restore."""
+    if job is not None:
+        async with connection(ctx.pool) as conn:
+            done = await snap_db.by_job(conn, job.job_id)
+        if done is not None:  # an earlier attempt committed it (with its job completion)
+            return done
+    pvs = await _select(ctx, spec)
+    if job is not None:
+        await job.progress(5, f"Selected {len(pvs):,} PVs")
+    pvs.sort(key=lambda r: (r["setpoint_address"] or r["readback_address"] or "", r["id"]))
+    addresses = {a for r in pvs for a in (r["setpoint_address"], r["readback_address"]) if a}
+    states = await _read(ctx, list(addresses), spec.use_cache)
+    if job is not None:
+        await job.progress(60, f"Read {len(pvs):,} / {len(pvs):,} PVs")
+        await job.check_cancelled()
+    now = time.time() if spec.use_cache else None
+    absent = missing_state("not monitored" if spec.use_cache else "not read")
+    encoded: dict[str, bytes | None] = {}
+    for address in addresses:
+        state = states.get(address)
+        encoded[address] = absent if state is None else encode_state(state, now)
+    rows = [
+        (
+            r["id"],
+            r["setpoint_address"],
+            r["readback_address"],
+            encoded[r["setpoint_address"]] if r["setpoint_address"] else None,
+            encoded[r["readback_address"]] if r["readback_address"] else None,
+        )
+        for r in pvs
+    ]
+    source = source or ("cache" if spec.use_cache else "direct")
+    return await store_rows(ctx, spec, rows, actor, source, job)
+
+
+async def store_rows(
+    ctx: ServiceContext,
+    spec: SnapshotSpec,
+    rows: list[snap_db.ValueRow],
+    actor: Principal,
+    source: str,
+    job: JobContext | None = None,
+) -> dict[str, Any]:
+    """Write snapshot + values (+ audit, + the job's completion) in one transaction; `rows` in name order."""
+    snapshot_id = uuid4()
+    async with connection(ctx.pool) as conn:
+        row = await snap_db.insert(
+            conn,
+            {
+                "id": snapshot_id,
+                "job_id": job.job_id if job is not None else None,
+                "title": spec.title,
+                "description": spec.description,
+                "comment": spec.comment,
+                "labels": spec.labels,
+                "created_by": actor.name,
+                "source": source,
+                "pv_count": len(rows),
+            },
+        )
+        await snap_db.copy_values(conn, snapshot_id, rows)
+        await snap_db.set_tags(conn, snapshot_id)
+        await audit.record(
+            conn, actor, "snapshot.create", "snapshot", snapshot_id, f"'{spec.title}': {len(rows):,} PVs ({source})"
+        )
+        if job is not None:
+            await job.complete_in(conn, _outcome(summary(row)))
+    return row
+
+
+async def create_inline(ctx: ServiceContext, spec: SnapshotSpec, actor: Principal) -> SnapshotSummaryDTO:
+    return summary(await take_snapshot(ctx, spec, actor))
+
+
+async def get_summary(ctx: ServiceContext, snapshot_id: UUID) -> SnapshotSummaryDTO:
+    async with connection(ctx.pool) as conn:
+        row = await snap_db.get(conn, snapshot_id)
+    if row is None:
+        raise NotFoundError(f"snapshot {snapshot_id} not found")
+    return summary(row)
+
+
+async def list_snapshots(
+    ctx: ServiceContext, title: str | None, tags: list[UUID], labels: list[str], limit: int, offset: int
+) -> list[SnapshotSummaryDTO]:
+    async with connection(ctx.pool) as conn:
+        rows = await snap_db.list_page(conn, title or None, tags or None, labels or None, limit, offset)
+    return [summary(r) for r in rows]
+
+
+async def update(
+    ctx: ServiceContext, snapshot_id: UUID, body: UpdateSnapshotBody, actor: Principal
+) -> SnapshotSummaryDTO:
+    async with connection(ctx.pool) as conn:
+        row = await snap_db.get(conn, snapshot_id, for_update=True)
+        if row is None:
+            raise NotFoundError(f"snapshot {snapshot_id} not found")
+        before = list(row["labels"])
+        labels = before if body.labels is msgspec.UNSET else _labels(body.labels)
+        _check_golden(actor, before, labels)
+        values: dict[str, Any] = {
+            "title": row["title"] if body.title is msgspec.UNSET else _title(body.title),
+            "description": row["description"]
+            if body.description is msgspec.UNSET
+            else _text("description", body.description),
+            "comment": row["comment"] if body.comment is msgspec.UNSET else _text("comment", body.comment),
+            "labels": labels,
+        }
+        updated = await snap_db.update(conn, snapshot_id, values)
+        assert updated is not None
+        changed = ", ".join(k for k in values if values[k] != row[k]) or "nothing"
+        await audit.record(conn, actor, "snapshot.update", "snapshot", snapshot_id, f"changed {changed}")
+    return summary(updated)
+
+
+async def delete(ctx: ServiceContext, snapshot_id: UUID, actor: Principal) -> DeletedDTO:
+    async with connection(ctx.pool) as conn:
+        row = await snap_db.get(conn, snapshot_id, for_update=True)
+        if row is None:
+            raise NotFoundError(f"snapshot {snapshot_id} not found")
+        if GOLDEN in row["labels"] and not actor.allows("admin"):
+            raise PermissionDeniedError("deleting a 'golden' snapshot needs the 'admin' scope")
+        await snap_db.delete(conn, snapshot_id)
+        await audit.record(conn, actor, "snapshot.delete", "snapshot", snapshot_id, f"'{row['title']}'")
+    return DeletedDTO(id=snapshot_id)
