@@ -9,6 +9,7 @@ from squirrel.api import health as health_api
 from squirrel.api import health_v1 as health_v1_api
 from squirrel.api import live as live_api
 from squirrel.api import metrics as metrics_api
+from squirrel.api import restore as restore_api
 from squirrel.api.jobs import JobsController
 from squirrel.api.keys import KeysController
 from squirrel.api.pvs import PVController
@@ -24,6 +25,7 @@ def all_routes() -> list[Any]:
         *audit_api.ROUTES,
         *live_api.ROUTES,
         *metrics_api.ROUTES,
+        *restore_api.ROUTES,
         KeysController,
         JobsController,
         SnapshotsController,

@@ -1,0 +1,51 @@
+"""POST /v1/snapshots/{id}/restore: a dry-run plan (read scope) or a queued restore job (restore scope)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from squirrel.api.common import ctx_of, path_uuid, principal_of
+from squirrel.errors import PermissionDeniedError
+from squirrel.model import JobQueued, RestorePlan, RestoreRequest
+from squirrel.services import restore as restore_service
+
+
+@post(
+    "/v1/snapshots/{snapshot_id:str}/restore",
+    tags=["snapshots"],
+    # The guard lets read keys in for dry runs; executing is checked for the restore scope below.
+    opt={"scope": "read"},
+    summary="Restore a snapshot (dryRun=true: the plan only)",
+    description=(
+        "With dryRun=true (read scope) answers 200 with the plan {snapshotId, counts, items[{pvId, pvName, "
+        "action, currentValue, targetValue}]}; actions: write, equal, read_only, disconnected, no_value, "
+        "not_in_registry, out_of_limits. Otherwise (restore scope) queues a restore job and answers 202 "
+        "{jobId, message}; 409 with jobId while another restore is queued or running. pvIds [] or ids "
+        "not in the snapshot are 400. An absent body means every PV with the default options."
+    ),
+    status_code=202,
+)
+async def restore_snapshot(
+    request: Request[Any, Any, Any],
+    snapshot_id: FromPath[str],
+    data: JSONBody[RestoreRequest | None] = None,
+    dry_run: Annotated[bool, QueryParameter(name="dryRun")] = False,
+) -> Response[RestorePlan | JobQueued]:
+    ctx = ctx_of(request)
+    principal = principal_of(request)
+    sid = path_uuid(snapshot_id, "snapshot")
+    body = data or RestoreRequest()
+    if dry_run:
+        return Response(await restore_service.dry_run(ctx, sid, body), status_code=200)
+    if not principal.allows("restore"):
+        raise PermissionDeniedError(
+            f"executing a restore needs the 'restore' scope; the key '{principal.name}' has "
+            f"{', '.join(sorted(principal.scopes)) or 'none'} (dryRun=true needs only read)"
+        )
+    return Response(await restore_service.start(ctx, principal, sid, body), status_code=202)
+
+
+ROUTES = [restore_snapshot]

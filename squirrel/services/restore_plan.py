@@ -1,0 +1,216 @@
+"""Pure restore planning: which PVs a restore writes, which it skips and why, and in which stages.
+
+No I/O here: the service hands in the snapshot's stored values joined with the registry, plus the
+live states (cache, topped up by a direct read), and gets back one action per PV. Unit-tested alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal
+from uuid import UUID
+
+import msgspec
+
+from squirrel.epics.cache import PVState
+from squirrel.epics.values import parse_float
+
+Action = Literal["write", "equal", "read_only", "disconnected", "no_value", "not_in_registry", "out_of_limits"]
+ACTIONS: tuple[Action, ...] = (
+    "write",
+    "equal",
+    "read_only",
+    "disconnected",
+    "no_value",
+    "not_in_registry",
+    "out_of_limits",
+)
+Outcome = Literal[
+    "written",
+    "verified",
+    "mismatch",
+    "equal",
+    "read_only",
+    "disconnected",
+    "timeout",
+    "failed",
+    "not_in_registry",
+    "out_of_limits",
+    "cancelled",
+]
+SUCCESS: frozenset[str] = frozenset({"written", "verified", "equal"})
+FAILURE: frozenset[str] = frozenset({"mismatch", "disconnected", "timeout", "failed"})
+# Plan actions that end the PV without a write; their outcome has the same name.
+SKIP_ACTIONS: frozenset[str] = frozenset({"equal", "read_only", "disconnected", "not_in_registry", "out_of_limits"})
+_FLOAT_TYPES = frozenset({"double", "float"})
+_NUMERIC_TYPES = frozenset({"double", "float", "long", "short", "char", "int"})
+
+# (stored value, live value, abs tolerance, rel tolerance) -> within tolerance; the compare service's rule.
+Equality = Callable[[Any, Any, float, float], bool]
+
+
+class RestoreTarget(msgspec.Struct, kw_only=True):
+    """One stored snapshot row joined with the PV's registry row as it is now."""
+
+    pv_id: UUID
+    pv_name: str
+    setpoint_address: str | None  # as stored in the snapshot: the address written
+    readback_address: str | None
+    value: Any = None  # stored setpoint value, wire form (enum label, "NaN" strings allowed)
+    value_type: str | None = None
+    enum_index: int | None = None
+    has_value: bool = False
+    in_registry: bool = True
+    read_only: bool = False
+    restore_order: int = 0
+    put_completion: bool = True
+    abs_tolerance: float = 0.0
+    rel_tolerance: float = 0.0
+
+
+class RestoreOptions(msgspec.Struct, kw_only=True):
+    skip_equal: bool = False
+    verify: bool = False
+    backup: bool = True
+    force: bool = False
+
+
+class PlannedPV(msgspec.Struct, kw_only=True):
+    target: RestoreTarget
+    action: Action
+    current: PVState | None
+
+
+def write_value(target: RestoreTarget) -> Any:
+    """The value to put in its native form: enums by index, non-finite floats as floats."""
+    if target.enum_index is not None and (target.value_type or "").startswith("enum"):
+        return target.enum_index
+    return native(target.value, target.value_type)
+
+
+def native(value: Any, value_type: str | None) -> Any:
+    """Undo the wire encoding of non-finite floats ("NaN", "Infinity") for float types."""
+    base = (value_type or "").removesuffix("[]")
+    if base in _FLOAT_TYPES:
+        if isinstance(value, str):
+            return _float(value)
+        if isinstance(value, list):
+            return [_float(v) if isinstance(v, str) else v for v in value]
+    return value
+
+
+def _float(text: str) -> Any:
+    try:
+        return parse_float(text)
+    except ValueError:
+        return text  # not a number after all: let the CA layer refuse it with its own message
+
+
+def comparable(value: Any, value_type: str | None, enum_index: int | None) -> Any:
+    """What equality looks at: the enum index for enums, the native value otherwise."""
+    if enum_index is not None and (value_type or "").startswith("enum"):
+        return enum_index
+    return native(value, value_type)
+
+
+def live_comparable(state: PVState) -> Any:
+    return comparable(state.value, state.type, state.enum_index)
+
+
+def out_of_limits(target: RestoreTarget, state: PVState | None) -> bool:
+    """True when a numeric target lies outside the drive (control) limits the IOC reports.
+
+    Limits count only when both are known and differ (EPICS uses 0/0 for "no limits"). NaN is not
+    judged: it compares false with anything and restoring a stored NaN is what the snapshot says.
+    """
+    if state is None or (target.value_type or "").startswith("enum"):
+        return False
+    lo, hi = state.lower_ctrl_limit, state.upper_ctrl_limit
+    if lo is None or hi is None or lo == hi:
+        return False
+    base = (target.value_type or "").removesuffix("[]")
+    if base not in _NUMERIC_TYPES:
+        return False
+    value = native(target.value, target.value_type)
+    values = value if isinstance(value, list) else [value]
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int | float) or math.isnan(v):
+            continue
+        if v < min(lo, hi) or v > max(lo, hi):
+            return True
+    return False
+
+
+def plan_one(target: RestoreTarget, state: PVState | None, options: RestoreOptions, equal: Equality) -> Action:
+    """The action for one PV. Order matters: registry and rules first, then the live state.
+
+    `state` None means nobody monitors the address and a direct read found nothing either: the
+    write is attempted and the CA layer reports what happened.
+    """
+    if not target.in_registry:
+        return "not_in_registry"
+    if target.read_only:
+        return "read_only"
+    if not target.has_value or not target.setpoint_address:
+        return "no_value"
+    if state is not None and not state.connected:
+        return "disconnected"
+    if not options.force and out_of_limits(target, state):
+        return "out_of_limits"
+    if options.skip_equal and state is not None and state.has_value:
+        stored = comparable(target.value, target.value_type, target.enum_index)
+        if equal(stored, live_comparable(state), target.abs_tolerance, target.rel_tolerance):
+            return "equal"
+    return "write"
+
+
+def plan(
+    targets: Iterable[RestoreTarget],
+    states: Mapping[str, PVState | None],
+    options: RestoreOptions,
+    equal: Equality,
+) -> list[PlannedPV]:
+    out = []
+    for t in targets:
+        state = states.get(t.setpoint_address) if t.setpoint_address else None
+        out.append(PlannedPV(target=t, action=plan_one(t, state, options, equal), current=state))
+    return out
+
+
+def count(names: Iterable[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def stages(planned: Sequence[PlannedPV]) -> list[tuple[int, list[PlannedPV]]]:
+    """The PVs to write grouped by restore order, ascending; stable within a stage."""
+    by_order: dict[int, list[PlannedPV]] = {}
+    for p in planned:
+        if p.action == "write":
+            by_order.setdefault(p.target.restore_order, []).append(p)
+    return sorted(by_order.items())
+
+
+def verify_address(target: RestoreTarget) -> str | None:
+    """Where verification reads: the readback when the PV has one, else the setpoint itself."""
+    return target.readback_address or target.setpoint_address
+
+
+def verified(target: RestoreTarget, state: PVState | None, equal: Equality) -> bool:
+    if state is None or not state.connected or not state.has_value:
+        return False
+    stored = comparable(target.value, target.value_type, target.enum_index)
+    live = live_comparable(state)
+    if isinstance(stored, int) and (target.value_type or "").startswith("enum") and state.enum_index is None:
+        live = state.value  # a readback may be a plain number mirroring the enum index
+    return equal(stored, live, target.abs_tolerance, target.rel_tolerance)
+
+
+def summarize(outcomes: Iterable[str]) -> tuple[dict[str, int], int, int]:
+    counts = count(outcomes)
+    success = sum(n for k, n in counts.items() if k in SUCCESS)
+    failure = sum(n for k, n in counts.items() if k in FAILURE)
+    return counts, success, failure
