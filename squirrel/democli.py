@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import csv
 import io
+import logging
 import math
 import os
 import signal
@@ -185,6 +186,8 @@ async def run_demo(pvs: int, host: str, port: int, data_dir: str | None) -> int:
         loop.add_signal_handler(sig, stop.set)
     settings = load_settings(host=host, port=port, data_dir=data_dir)
     configure_logging("warning", settings.log_json)
+    for name in ("httpx", "saq", "uvicorn", "uvicorn.error"):  # keep the demo's own lines readable
+        logging.getLogger(name).setLevel(logging.WARNING)
     print(f"starting {_iocs_for(pvs)} simulated IOC(s) with {pvs} PVs ...", flush=True)
     sim = await asyncio.to_thread(start_sim, pvs, _iocs_for(pvs), DEMO_PREFIX, special=False)
     try:

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-TIMEOUT = 60.0
+TIMEOUT = 60.0  # replaced by main(): 10 s + 1 s per 1000 addresses
 
 
 async def camonitor_all(addresses: list[str]) -> dict[str, Any]:
@@ -68,6 +68,8 @@ def main(argv: list[str]) -> int:
     mode, addr_file, sp_file = argv
     addresses = Path(addr_file).read_text().split()
     setpoints = Path(sp_file).read_text().split()
+    global TIMEOUT
+    TIMEOUT = 10.0 + len(addresses) / 1000.0
     from aioca import purge_channel_caches
 
     async def run() -> dict[str, Any]:

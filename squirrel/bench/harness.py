@@ -143,12 +143,14 @@ class Bench:
     async def phase(self, label: str, keys: tuple[str, ...], body: Callable[[], Awaitable[None]]) -> None:
         """Run one phase; on failure every figure it feeds gets the reason."""
         self.progress.set(label)
+        t0 = time.perf_counter()
         try:
             await body()
         except Exception as exc:
             reason = f"{label}: {exc}" if str(exc) else f"{label}: {type(exc).__name__}"
             for key in keys:
                 self.results.error(key, reason)
+        self.results.extras.setdefault("phase_seconds", {})[label] = round(time.perf_counter() - t0, 2)
         self.progress.step(label)
 
     # --- phases -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ tick that reprocesses the block's readbacks, so the bench can offer a chosen upd
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -79,17 +80,21 @@ class IocSet:
 
 
 def free_port() -> int:
-    """A port free for both TCP and UDP on 127.0.0.1 (CA uses the same number for both)."""
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port: int = tcp.getsockname()[1]
+    """A port free for both TCP and UDP on 127.0.0.1 (CA uses the same number for both).
+
+    Drawn below the kernel's ephemeral range: other processes asking for port 0 (test IOCs of other
+    suites, clients) never get it, so no one binds the same UDP port (SO_REUSEADDR) between our check
+    and the IOC's own bind, which would silently steal its searches."""
+    for _ in range(200):
+        port = random.randrange(20_000, 32_000)
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                tcp.bind(("127.0.0.1", port))
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
+                udp.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return port
     raise RuntimeError("no free port for a CA server")
 
 
