@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from uuid import UUID
 
+import httpx
 import psycopg
 import pytest
 
@@ -183,3 +184,18 @@ async def test_stalled_client_does_not_delay_another(server: RunningServer) -> N
             assert stalled[0].has_pending and stalled[0].coalesced > 0
     finally:
         writer.close()
+
+
+async def test_server_stops_with_a_stream_open(database_url: str) -> None:
+    manager = run_server(make_settings(database_url))
+    server = await manager.__aenter__()
+    feed(server.ctx.cache, "T:S", 1.0)
+    async with server.client() as client, sse(client, "/v1/live/events?pvs=T:S") as stream:
+        await stream.next()
+        broadcaster = server.ctx.broadcaster
+        async with asyncio.timeout(20):  # uvicorn's graceful-shutdown timeout ends the open stream
+            await manager.__aexit__(None, None, None)
+        with pytest.raises((EOFError, httpx.HTTPError)):
+            while True:
+                await stream.next(timeout=5)
+    assert not broadcaster.running and broadcaster.subscribers() == []
