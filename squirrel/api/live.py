@@ -49,7 +49,7 @@ async def get_live(
     request: Request[Any, Any, Any],
     pv_names: Annotated[list[str], QueryParameter(name="pv_names", description="addresses")],
 ) -> Response[bytes]:
-    return _json(live.live_values(ctx_of(request), live.split_names(pv_names)))
+    return _json(await live.live_values(ctx_of(request), live.split_names(pv_names)))
 
 
 @post(
@@ -61,13 +61,13 @@ async def get_live(
 )
 async def post_live(request: Request[Any, Any, Any], data: JSONBody[LiveRequest]) -> Response[bytes]:
     names = data.pv_names if data.pv_names is not None else data.pv_names_camel
-    return _json(live.live_values(ctx_of(request), live.split_names(names or [])))
+    return _json(await live.live_values(ctx_of(request), live.split_names(names or [])))
 
 
 @get("/v1/pvs/live/all", opt={"scope": "read"}, tags=["live"], summary="The whole live cache")
 async def get_live_all(request: Request[Any, Any, Any]) -> Response[bytes]:
     """`{values: {address: entry}, count}`."""
-    return _json(live.all_live_values(ctx_of(request)))
+    return _json(await live.all_live_values(ctx_of(request)))
 
 
 @get("/v1/pvs/cache/status", opt={"scope": "read"}, tags=["live"], summary="Live cache status")

@@ -59,7 +59,7 @@ async def live_stream(
     event_id = first_id
     try:
         selection = sub.addresses if sub.addresses is not None else broadcaster.cache.addresses()
-        body, count = encoder.encode_map(selection)
+        body, count = await encoder.encode_map_yielding(selection)
         yield b"retry: " + str(RETRY_MS).encode() + b"\n" + frame("initial", event_id, entries_payload(body, count))
         last_diff = last_beat = loop.time()
         while not sub.closed:
@@ -75,7 +75,7 @@ async def live_stream(
                 if now < send_at:
                     await asyncio.sleep(min(send_at, beat_due) - now)
                     continue
-                body, count = encoder.encode_map(sub.take(broadcaster.cache.addresses))
+                body, count = await encoder.encode_map_yielding(sub.take(broadcaster.cache.addresses))
                 if count:
                     event_id += 1
                     yield frame("diff", event_id, entries_payload(body, count))

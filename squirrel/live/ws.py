@@ -74,7 +74,7 @@ class WsSession:
             await self.send(b'{"type":"pong","timestamp":' + now_bytes() + b"}")
         elif msg.type == "get_all":
             encoder = self.broadcaster.encoder
-            body, count = encoder.encode_fresh(self.broadcaster.cache.addresses())
+            body, count = await encoder.encode_fresh(self.broadcaster.cache.addresses())
             await self.send(b'{"type":"all_values","values":' + body + b',"count":' + str(count).encode() + b"}")
         else:
             await self.error(f"unknown message type {msg.type!r}: use subscribe, unsubscribe, ping or get_all")
@@ -86,7 +86,7 @@ class WsSession:
             return
         self.broadcaster.tick()  # as in subscribe(): the initial below is current, diffs come after it
         self.sub.select(selection | set(names))
-        body, count = self.broadcaster.encoder.encode_map(names)
+        body, count = await self.broadcaster.encoder.encode_map_yielding(names)
         await self.send(b'{"type":"initial","data":' + body + b',"count":' + str(count).encode() + b"}")
 
     async def pump(self) -> None:
@@ -106,7 +106,7 @@ class WsSession:
                 if now < last_diff + self.min_interval:
                     await asyncio.sleep(min(last_diff + self.min_interval, beat_due) - now)
                     continue
-                body, count = self.broadcaster.encoder.encode_map(sub.take(lambda: sub.addresses or ()))
+                body, count = await self.broadcaster.encoder.encode_map_yielding(sub.take(lambda: sub.addresses or ()))
                 if count:
                     await self.send(
                         b'{"type":"diff","data":'

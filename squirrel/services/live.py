@@ -82,14 +82,14 @@ def _encoder(ctx: ServiceContext) -> EntryEncoder:
     return broadcaster.encoder if isinstance(broadcaster, Broadcaster) else EntryEncoder(ctx.cache)
 
 
-def live_values(ctx: ServiceContext, names: list[str]) -> bytes:
+async def live_values(ctx: ServiceContext, names: list[str]) -> bytes:
     """JSON `{address: entry}` for the names, read fresh from the cache."""
-    body, _ = _encoder(ctx).encode_fresh(names)
+    body, _ = await _encoder(ctx).encode_fresh(names)
     return body
 
 
-def all_live_values(ctx: ServiceContext) -> bytes:
-    body, count = _encoder(ctx).encode_fresh(ctx.cache.addresses())
+async def all_live_values(ctx: ServiceContext) -> bytes:
+    body, count = await _encoder(ctx).encode_fresh(ctx.cache.addresses())
     return b'{"values":' + body + b',"count":' + str(count).encode() + b"}"
 
 

@@ -69,7 +69,7 @@ async def test_memo_is_invalidated_by_the_tick() -> None:
     b.tick()
     assert _decode(b.encoder.encode_map(["A"])[0])["A"]["value"] == 1.0
     feed(cache, "A", 2.0)
-    assert _decode(b.encoder.encode_fresh(["A"])[0])["A"]["value"] == 2.0  # REST reads bypass the memo
+    assert _decode((await b.encoder.encode_fresh(["A"]))[0])["A"]["value"] == 2.0  # REST reads bypass the memo
     b.tick()
     assert _decode(b.encoder.encode_map(["A"])[0])["A"]["value"] == 2.0
     cache.discard("A")
