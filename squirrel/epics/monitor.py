@@ -28,6 +28,7 @@ from squirrel.epics.cache import PVCache, PVState
 
 log = structlog.get_logger(__name__)
 SYNC_CHUNK = 1000  # channels created per loop pass at start-up, so the loop keeps answering
+APPLY_CHUNK = 2000  # queued updates applied per loop pass
 CONNECT_CHUNK = 500  # connections handled per loop pass (subscription + CTRL get each)
 _EVENTS = cadef.DBE_VALUE | cadef.DBE_ALARM
 
@@ -341,7 +342,7 @@ class Monitor:
         self._scheduled = False
         queue, mark, now = self._queue, self.cache.mark_dirty, time.time()
         n = 0
-        while queue:
+        for _ in range(min(len(queue), APPLY_CHUNK)):
             w, ctrl, raw = queue.popleft()
             try:
                 state = w.state
@@ -356,6 +357,10 @@ class Monitor:
             except Exception:
                 self.errors += 1
         self.cache.total_updates += n
+        if queue and not self._scheduled and self._loop is not None:
+            # A start-up burst: give the loop back between chunks instead of one long stall.
+            self._scheduled = True
+            self._loop.call_soon(self._apply)
 
     # --- figures ---------------------------------------------------------------------------------
     async def _sample_rate(self) -> None:
