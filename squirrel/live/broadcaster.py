@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import Callable, Iterable
 
 import structlog
@@ -75,8 +76,16 @@ class Subscriber:
 
 
 class Broadcaster:
-    def __init__(self, cache: PVCache, *, queue_size: int = 10_000, interval: float = TICK) -> None:
+    def __init__(
+        self,
+        cache: PVCache,
+        *,
+        queue_size: int = 10_000,
+        interval: float = TICK,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.cache = cache
+        self._clock = clock
         self.encoder = EntryEncoder(cache)
         self.queue_size = queue_size
         self.interval = interval
@@ -86,6 +95,8 @@ class Broadcaster:
         self._task: asyncio.Task[None] | None = None
         self.ticks = 0
         self.changes = 0  # addresses drained dirty, summed over ticks
+        self.update_rate = 0.0  # cache updates per second over the last ~1 s window
+        self._rate_mark: tuple[float, int] | None = None
         # Totals of subscribers that have left, so counters never go down.
         self._closed_coalesced: dict[str, int] = {}
         self._closed_overflows: dict[str, int] = {}
@@ -129,6 +140,7 @@ class Broadcaster:
         self.ticks += 1
         if self.ticks % _PRUNE_EVERY == 0:
             self.encoder.prune()
+        self._measure_rate()
         if not dirty:
             return 0
         self.changes += len(dirty)
@@ -137,6 +149,15 @@ class Broadcaster:
             selection = sub.addresses
             sub.offer(dirty if selection is None else dirty & selection)
         return len(dirty)
+
+    def _measure_rate(self) -> None:
+        now, total = self._clock(), self.cache.total_updates
+        mark = self._rate_mark
+        if mark is None:
+            self._rate_mark = (now, total)
+        elif now - mark[0] >= 1.0:
+            self.update_rate = (total - mark[1]) / (now - mark[0])
+            self._rate_mark = (now, total)
 
     async def run(self) -> None:
         while True:

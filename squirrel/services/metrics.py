@@ -79,6 +79,11 @@ class SquirrelCollector(Collector):
             "squirrel_broadcaster_changes", "Changed addresses fanned out", value=broadcaster.changes
         )
         yield CounterMetricFamily("squirrel_broadcaster_ticks", "Broadcaster ticks", value=broadcaster.ticks)
+        yield GaugeMetricFamily(
+            "squirrel_pv_updates_per_second",
+            "Cache updates per second over the last second",
+            value=broadcaster.update_rate,
+        )
 
     def _breakers(self) -> Iterator[Metric]:
         breakers = self.ctx.breakers

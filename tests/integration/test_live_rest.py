@@ -108,7 +108,7 @@ async def test_metrics_are_public_prometheus_text(server: RunningServer) -> None
         assert 'squirrel_live_clients{transport="sse"}' in metrics
         assert "squirrel_sse_dropped_updates_total" in metrics
         assert metrics["squirrel_db_pool_pool_max"] == 4
-        assert "squirrel_monitor_alive" in metrics
+        assert "squirrel_monitor_alive" in metrics and "squirrel_pv_updates_per_second" in metrics
 
 
 async def test_metrics_can_be_disabled(database_url: str) -> None:

@@ -118,3 +118,17 @@ def test_encoder_escapes_addresses() -> None:
     feed(cache, 'Q:"odd"', 1.0)
     body, count = EntryEncoder(cache).encode_map(['Q:"odd"'])
     assert count == 1 and _decode(body)['Q:"odd"']["value"] == 1.0
+
+
+def test_update_rate_is_measured_over_one_second_windows() -> None:
+    clock = [100.0]
+    cache = PVCache()
+    b = Broadcaster(cache, clock=lambda: clock[0])
+    b.tick()  # opens the window
+    cache.total_updates = 500
+    clock[0] = 100.5
+    b.tick()
+    assert b.update_rate == 0.0  # the window is not over yet
+    clock[0] = 102.0
+    b.tick()
+    assert b.update_rate == 250.0
