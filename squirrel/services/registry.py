@@ -133,15 +133,6 @@ def _duplicate(address: str, first: str, second: str) -> ValidationError:
     return ValidationError(f"duplicate setpointAddress {address!r} in this request (at {first} and {second})")
 
 
-def _no_duplicates(items: list[NewPVElementDTO], labels: list[str]) -> None:
-    seen: dict[str, int] = {}
-    for index, item in enumerate(items):
-        if item.setpoint_address is not None:
-            first = seen.setdefault(item.setpoint_address, index)
-            if first != index:
-                raise _duplicate(item.setpoint_address, labels[first], labels[index])
-
-
 async def insert_many(
     conn: AsyncConnection[Any], actor: Principal, items: list[NewPVElementDTO], label: Callable[[int], str]
 ) -> list[PVElementDTO]:
@@ -305,20 +296,17 @@ class RegistryService:
     async def import_csv(self, actor: Principal, data: bytes) -> PVImportResult:
         rows = csvio.parse(csvio.decode(data))
         labels = [f"line {r.line}" for r in rows]
+        # Checked row by row while COPY streams (insert_many); a failure rolls back the tags created too.
         items = [
-            clean_new(
-                NewPVElementDTO(
-                    setpoint_address=r.setpoint, readback_address=r.readback, device=r.device, description=r.description
-                ),
-                f"CSV {label}: ",
+            NewPVElementDTO(
+                setpoint_address=r.setpoint, readback_address=r.readback, device=r.device, description=r.description
             )
-            for r, label in zip(rows, labels, strict=True)
+            for r in rows
         ]
         wanted: dict[str, list[str]] = {}
         for r in rows:
             for group, names in r.tags.items():
                 wanted.setdefault(group, []).extend(names)
-        _no_duplicates(items, labels)  # before anything is written
         async with connection(self.ctx.pool) as conn:
             ensured = await ensure_tags(conn, wanted)
             for item, r in zip(items, rows, strict=True):
