@@ -72,3 +72,8 @@ async def test_caput_shows_up_as_sse_diff_and_in_rest(
         assert body[x["double"]]["value"] == 42.25 and body[x["double"]]["units"] == "mm"
         status = (await client.get("/v1/pvs/cache/status")).json()
         assert status == {"cachedPvCount": 4, "status": "ok", "error": None}
+        metrics = (await client.get("/metrics")).text
+        server_name = f"localhost:{sim_ioc.iocs[0].port}"
+        assert f'squirrel_circuit_state{{server="{server_name}",state="closed"}} 1.0' in metrics
+        assert "squirrel_circuits_open 0.0" in metrics and "squirrel_monitor_alive 1.0" in metrics
+        assert "squirrel_pvs_connected 4.0" in metrics
