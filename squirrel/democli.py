@@ -15,6 +15,7 @@ import logging
 import math
 import os
 import signal
+import socket
 import time
 from collections.abc import Generator
 from pathlib import Path
@@ -220,9 +221,19 @@ async def run_demo(pvs: int, host: str, port: int, data_dir: str | None) -> int:
     return 0
 
 
+def _check_port(host: str, port: int) -> None:
+    """Fail before starting anything when the port is taken (uvicorn would exit mid-start-up)."""
+    try:
+        with socket.socket() as sock:
+            sock.bind((host, port))
+    except OSError as exc:
+        raise SystemExit(f"squirrel demo: cannot listen on {host}:{port} ({exc.strerror}); pass --port") from None
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     if not 2 <= args.pvs <= 50_000:
         raise SystemExit("squirrel demo: --pvs must be 2..50000")
+    _check_port(args.host, args.port)
     return asyncio.run(run_demo(args.pvs, args.host, args.port, args.data_dir))
 
 

@@ -69,12 +69,21 @@ async def wait_connected(client: httpx.AsyncClient, expected: int, timeout: floa
         if "squirrel_pvs_connected" in m:
             seen_metric = True
             last = m["squirrel_pvs_connected"]
-            if last >= expected:
+            # The cheap gauge first; then "with a value": /v1/health/summary counts connected-without-value
+            # as stale (it walks the whole cache, so it is not polled before the gauge is complete).
+            if last >= expected and await _no_stale(client):
                 return time.perf_counter() - since
         elif time.monotonic() > deadline - timeout + 15 and not seen_metric:
             raise BenchError("/metrics has no squirrel_pvs_connected gauge (is the monitor role running?)")
         await asyncio.sleep(0.05)
     raise BenchError(f"only {last:.0f} of {expected} addresses connected after {timeout:.0f} s")
+
+
+async def _no_stale(client: httpx.AsyncClient) -> bool:
+    resp = await client.get("/v1/health/summary")
+    if resp.status_code != 200:
+        return True  # no summary endpoint: the connected gauge is all we can check
+    return int(resp.json().get("stale", 0)) == 0
 
 
 # --- jobs and snapshots -----------------------------------------------------------------------
