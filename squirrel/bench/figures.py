@@ -56,8 +56,8 @@ async def register_multi(client: httpx.AsyncClient, body: list[dict[str, Any]]) 
     return elapsed, [str(pv["id"]) for pv in created or []]
 
 
-async def wait_connected(client: httpx.AsyncClient, expected: int, timeout: float, since: float) -> float:
-    """Seconds from `since` (perf_counter) until /metrics reports `expected` connected addresses."""
+async def wait_connected(client: httpx.AsyncClient, expected: int, timeout: float, since: float) -> tuple[float, float]:
+    """Until `expected` addresses are connected with a value: (seconds from `since` (perf_counter), epoch then)."""
     deadline = time.monotonic() + timeout
     seen_metric = False
     last = 0.0
@@ -72,11 +72,18 @@ async def wait_connected(client: httpx.AsyncClient, expected: int, timeout: floa
             # The cheap gauge first; then "with a value": /v1/health/summary counts connected-without-value
             # as stale (it walks the whole cache, so it is not polled before the gauge is complete).
             if last >= expected and await _no_stale(client):
-                return time.perf_counter() - since
+                return time.perf_counter() - since, time.time()
         elif time.monotonic() > deadline - timeout + 15 and not seen_metric:
             raise BenchError("/metrics has no squirrel_pvs_connected gauge (is the monitor role running?)")
         await asyncio.sleep(0.05)
     raise BenchError(f"only {last:.0f} of {expected} addresses connected after {timeout:.0f} s")
+
+
+async def monitor_started_at(client: httpx.AsyncClient) -> float | None:
+    """The monitor's own start instant (epoch s) from /v1/health/monitor, when the service reports it."""
+    resp = await client.get("/v1/health/monitor")
+    value = resp.json().get("started_at") if resp.status_code == 200 else None
+    return float(value) if isinstance(value, int | float) else None
 
 
 async def _no_stale(client: httpx.AsyncClient) -> bool:

@@ -1,0 +1,118 @@
+"""Phases that drive load on the IOCs: monitor ingest (max_updates_per_s) and SSE latency under load."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import suppress
+from typing import TYPE_CHECKING
+
+from squirrel.bench import figures as fg
+from squirrel.bench.softioc import LoadBlock
+
+if TYPE_CHECKING:
+    from squirrel.bench.harness import Bench
+
+
+async def set_load(bench: Bench, rate: float) -> float:
+    """Enable load blocks until the offered update rate reaches `rate`; returns the offered rate."""
+    assert bench.iocs is not None
+    offered, on, off = bench.iocs.background_rate, [], []
+    for block in bench.iocs.load_blocks:
+        if offered < rate:
+            on.append(block)
+            offered += block.rate
+        else:
+            off.append(block)
+    await _put_blocks(bench, on, 1)
+    await _put_blocks(bench, off, 0)
+    bench.results.extras["load_capacity_per_s"] = bench.iocs.background_rate + sum(
+        b.rate for b in bench.iocs.load_blocks
+    )
+    return offered
+
+
+async def _put_blocks(bench: Bench, blocks: list[LoadBlock], value: int) -> None:
+    from aioca import caput
+
+    if blocks:
+        await caput([b.enable_pv for b in blocks], [value] * len(blocks), wait=True, timeout=10)
+
+
+async def ingest_phase(bench: Bench) -> None:
+    """max_updates_per_s: offer growing update rates; keep the best step the monitor sustained."""
+    assert bench.iocs is not None
+    if not bench.iocs.load_blocks:
+        raise fg.BenchError("needs --ioc softioc (its load blocks drive a chosen update rate)")
+    capacity = bench.iocs.background_rate + sum(b.rate for b in bench.iocs.load_blocks)
+    window = 2.0 if bench.cfg.pvs <= 5_000 else 4.0
+    async with bench.client() as client:
+        for _ in range(bench.cfg.repeat):
+            best, steps = 0.0, []
+            rates = [r for r in bench.cfg.ingest_rates if r < capacity] + [capacity]
+            for rate in rates:
+                offered = await set_load(bench, rate)
+                step = await fg.ingest_step(client, window, bench.rss)
+                step["offered"] = offered
+                steps.append({k: round(v, 3) for k, v in step.items()})
+                flat = step["rss_mb_end"] - step["rss_mb_start"] <= max(20.0, 0.05 * step["rss_mb_start"])
+                # Sustained = kept up with the offer, within one core, memory flat.
+                if step["achieved"] < 0.9 * offered or step["cpu"] > 1.0 or not flat:
+                    break
+                best = max(best, step["achieved"])
+            await set_load(bench, 0)
+            bench.results.extras.setdefault("ingest_steps", []).append(steps)
+            if best == 0.0:
+                raise fg.BenchError(f"no offered rate was sustained: {steps}")
+            bench.results.add("max_updates_per_s", best)
+            if best >= 0.9 * capacity:
+                bench.results.extras["max_updates_per_s_note"] = (
+                    f"bounded by the IOCs' load capacity ({capacity:.0f}/s at this --pvs), not by the monitor"
+                )
+
+
+async def sse_phase(bench: Bench) -> None:
+    """sse_p99_latency_ms: caput a probe setpoint → its diff on each of N SSE clients, under load."""
+    from aioca import caput, connect
+
+    assert bench.iocs is not None
+    probe = bench.iocs.pairs[0][0]
+    await connect(probe, timeout=10)  # the first put must not pay for the channel's connection
+    offered = await set_load(bench, bench.cfg.sse_load) if bench.iocs.load_blocks else bench.iocs.background_rate
+    bench.results.extras["sse_offered_updates_per_s"] = offered
+    readbacks = [rb for _, rb in bench.iocs.pairs[1:]]
+    probes = 25 if bench.cfg.pvs <= 5_000 else 50
+    async with bench.client() as client:
+        for _ in range(bench.cfg.repeat):
+            clients = []
+            for i in range(bench.cfg.sse_clients):
+                extra = readbacks[(i * 20) % max(1, len(readbacks)) :][:20]
+                params = {"pvs": ",".join([probe, *extra])}
+                clients.append(fg.SseClient(client, params, probe))
+            tasks = [asyncio.create_task(c.run()) for c in clients]
+            try:
+                await asyncio.wait_for(asyncio.gather(*(c.initial.wait() for c in clients)), 30)
+                errors = [c.error for c in clients if c.error]
+                if errors:
+                    raise fg.BenchError(errors[0])
+                for k in range(probes):
+                    value = round(-40.0 + (k % 80) + 0.125 * (k % 7), 3)
+                    sent = time.perf_counter()
+                    for c in clients:
+                        c.expect(value, sent)
+                    await caput(probe, value, wait=False)
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(asyncio.gather(*(c.got.wait() for c in clients)), 2.0)
+                    await asyncio.sleep(0.15)
+            finally:
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            latencies = [x for c in clients for x in c.latencies]
+            expected = probes * len(clients)
+            bench.results.extras.setdefault("sse_samples", []).append(f"{len(latencies)}/{expected}")
+            if len(latencies) < 0.9 * expected:
+                raise fg.BenchError(f"only {len(latencies)} of {expected} probe diffs arrived within 2 s")
+            bench.results.add("sse_p99_latency_ms", fg.p99(latencies))
+    if bench.iocs.load_blocks:
+        await set_load(bench, 0)
