@@ -40,7 +40,11 @@ async def run(pairs: int, iocs: int, monitor: bool) -> dict[str, Any]:
     from squirrel.services.keys import SYSTEM
     from squirrel.settings import load_settings
 
-    configure_logging("warning", json=False)
+    configure_logging("info", json=False)
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("saq").setLevel(logging.WARNING)
     pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="squirrel-bench-restore-", dir="/tmp")))
     uri = pg.start()
     roles = ["api", "worker"] + (["monitor"] if monitor else [])

@@ -7,6 +7,7 @@ each stage's outcomes durably before the next, so a retried attempt never repeat
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
@@ -207,8 +208,10 @@ async def restore_job(ctx: ServiceContext, job: JobContext) -> JobOutcome:
 
     runner = _Runner(ctx, job, options, done)
     remaining = [t for t in targets if t.pv_id not in done]
+    t0 = time.perf_counter()
     states = await live_states(ctx, _planned_addresses(remaining))
     planned = rp.plan(remaining, states, options, values_equal)
+    log.info("restore planned", job_id=str(job.job_id), pvs=len(planned), seconds=round(time.perf_counter() - t0, 3))
     await runner.record({p.target.pv_id: (p.action, None) for p in planned if p.action in rp.SKIP_ACTIONS})
     await runner.record(
         {p.target.pv_id: ("failed", "no stored value to write") for p in planned if p.action == "no_value"}
@@ -277,11 +280,23 @@ class _Runner:
                 return
             where = f"stage {number}/{len(stages)}"
             await self.job.progress(_percent(written, total), f"Writing {len(items):,} PVs ({where}, order {order})")
+            t0 = time.perf_counter()
             outcomes = await self._write(items)
+            t1 = time.perf_counter()
             if self.options.verify:
                 await self.job.progress(_percent(written, total), f"Verifying {len(items):,} PVs ({where})")
                 outcomes.update(await self._verify([p for p in items if outcomes[p.target.pv_id][0] == "written"]))
+            t2 = time.perf_counter()
             await self.record(outcomes)
+            log.info(
+                "restore stage done",
+                job_id=str(self.job.job_id),
+                stage=number,
+                pvs=len(items),
+                write_s=round(t1 - t0, 3),
+                verify_s=round(t2 - t1, 3),
+                record_s=round(time.perf_counter() - t2, 3),
+            )
             written += len(items)
             await self.job.progress(_percent(written, total), f"Wrote {written:,} / {total:,} PVs ({where})")
 
