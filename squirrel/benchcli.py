@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         ca_addr_list=args.ca_addr_list,
         sse_clients=args.sse_clients,
     )
+
+    def terminate(*_: object) -> None:
+        raise KeyboardInterrupt  # stop IOCs, the service and PostgreSQL on the way out
+
+    signal.signal(signal.SIGTERM, terminate)
     report = run_bench(cfg, Progress(PHASES + 1, f"bench {args.pvs} PVs"))
     print(f"squirrel bench: {cfg.pvs} PVs, {cfg.iocs} {cfg.ioc} IOC(s), {cfg.repeat} repeat(s)")
     print(table(report))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -118,6 +120,7 @@ class ServiceProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=self.env(),
+            preexec_fn=_die_with_parent,
         )
 
     def wait_ready(self, timeout: float = 60.0) -> float:
@@ -153,6 +156,15 @@ class ServiceProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def _die_with_parent() -> None:
+    """Linux: the service gets SIGTERM if the bench dies without cleaning up (no orphaned server)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def parse_metrics(text: str) -> dict[str, float]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -253,13 +254,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pvs", type=int, default=50_000)
     parser.add_argument("--iocs", type=int, default=4)
     args = parser.parse_args(argv)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # also when started in the background (SIGINT ignored)
+        signal.signal(sig, lambda *_: stop.set())
     iocs = start_softiocs(args.pvs, args.iocs)
     print(f'EPICS_CA_ADDR_LIST="{iocs.addr_list}"', flush=True)
     try:
-        while all(p.poll() is None for p in iocs.procs):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
+        while not stop.wait(0.5) and all(p.poll() is None for p in iocs.procs):
+            pass
     finally:
         iocs.stop()
     return 0
