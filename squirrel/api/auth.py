@@ -1,7 +1,8 @@
 """API-key authentication and scope guards.
 
 Every route needs a scope: `opt={"scope": ...}` on the handler, else GET/HEAD need `read` and
-everything else `write`. `opt={"scope": "public"}` opens a route to all.
+everything else `write`; `opt={"read_scope_query": "dryRun"}` lowers it to `read`
+when that query flag is true. `opt={"scope": "public"}` opens a route to all.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ COOKIE = "squirrel_key"
 
 
 def required_scope(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> str:
+    # A route may relax its scope to read when a query flag says it only looks (restore ?dryRun=true).
+    relax = handler.opt.get("read_scope_query")
+    if relax and connection.query_params.get(relax, "").lower() in ("true", "1", "yes"):
+        return "read"
     scope = handler.opt.get("scope")
     if scope:
         return str(scope)

@@ -8,7 +8,6 @@ from litestar import Request, Response, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from squirrel.api.common import ctx_of, path_uuid, principal_of
-from squirrel.errors import PermissionDeniedError
 from squirrel.model import JobQueued, RestorePlan, RestoreRequest
 from squirrel.services import restore as restore_service
 
@@ -16,8 +15,8 @@ from squirrel.services import restore as restore_service
 @post(
     "/v1/snapshots/{snapshot_id:str}/restore",
     tags=["snapshots"],
-    # The guard lets read keys in for dry runs; executing is checked for the restore scope below.
-    opt={"scope": "read"},
+    # Executing needs the restore scope; the guard lowers it to read for dryRun=true.
+    opt={"scope": "restore", "read_scope_query": "dryRun"},
     summary="Restore a snapshot (dryRun=true: the plan only)",
     description=(
         "With dryRun=true (read scope) answers 200 with the plan {snapshotId, counts, items[{pvId, pvName, "
@@ -40,11 +39,6 @@ async def restore_snapshot(
     body = data or RestoreRequest()
     if dry_run:
         return Response(await restore_service.dry_run(ctx, sid, body), status_code=200)
-    if not principal.allows("restore"):
-        raise PermissionDeniedError(
-            f"executing a restore needs the 'restore' scope; the key '{principal.name}' has "
-            f"{', '.join(sorted(principal.scopes)) or 'none'} (dryRun=true needs only read)"
-        )
     return Response(await restore_service.start(ctx, principal, sid, body), status_code=202)
 
 
