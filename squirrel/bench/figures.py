@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -151,19 +152,28 @@ async def snapshot_count(client: httpx.AsyncClient) -> int:
 
 
 # --- monitor ingest ---------------------------------------------------------------------------
-async def ingest_step(client: httpx.AsyncClient, window: float, rss: Any, settle: float = 1.0) -> dict[str, float]:
-    """Achieved updates/s, service CPU share and RSS change over one window at the current offered load."""
+async def ingest_step(
+    client: httpx.AsyncClient,
+    window: float,
+    rss: Any,
+    produced: Callable[[], Awaitable[float]],
+    settle: float = 1.0,
+) -> dict[str, float]:
+    """Over one window at the current load: updates/s the IOCs produced and the monitor applied, CPU, RSS."""
     await asyncio.sleep(settle)
     m0 = await metrics(client)
     if "squirrel_pv_updates_total" not in m0:
         raise BenchError("/metrics has no squirrel_pv_updates_total counter")
+    p0 = await produced()
     t0, cpu0, rss0 = time.perf_counter(), rss.cpu_seconds(), rss.current_bytes()
     await asyncio.sleep(window)
     m1 = await metrics(client)
+    p1 = await produced()
     t1, cpu1, rss1 = time.perf_counter(), rss.cpu_seconds(), rss.current_bytes()
     dt = t1 - t0
     return {
         "achieved": (m1["squirrel_pv_updates_total"] - m0["squirrel_pv_updates_total"]) / dt,
+        "delivered": (p1 - p0) / dt,
         "cpu": (cpu1 - cpu0) / dt,
         "rss_mb_start": rss0 / 1e6,
         "rss_mb_end": rss1 / 1e6,
