@@ -86,7 +86,8 @@ class Bench:
                 self.iocs.load_blocks.extend(blocks)
                 self.iocs.background_rate += bg
         else:
-            self.iocs = start_softiocs(cfg.pvs, cfg.iocs)
+            # iocInit of 12.5K pairs per IOC with CP links takes a while on a busy box.
+            self.iocs = start_softiocs(cfg.pvs, cfg.iocs, timeout=max(60.0, cfg.pvs / 250))
         self.results.extras["ca_addr_list"] = self.iocs.addr_list
         # The bench's own CA client (load control, SSE probe) reads these once, at its first CA call.
         os.environ["EPICS_CA_ADDR_LIST"] = self.iocs.addr_list
@@ -311,6 +312,7 @@ def run_bench(cfg: BenchConfig, progress: Progress | None = None) -> dict[str, A
     """Run the whole bench; returns the JSON report (also written to cfg.json_path when set)."""
     progress = progress or Progress(PHASES + 1, "bench")
     bench = Bench(cfg, progress)
+    started, load_start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), os.getloadavg()[0]
     try:
         asyncio.run(_run(bench))
     finally:
@@ -335,7 +337,8 @@ def run_bench(cfg: BenchConfig, progress: Progress | None = None) -> dict[str, A
         "sse_clients": cfg.sse_clients,
         "sse_load": cfg.sse_load,
         "cpus": os.cpu_count(),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "started": started,
+        "loadavg_1m_start_end": [round(load_start, 2), round(os.getloadavg()[0], 2)],
     }
     shutil.rmtree(bench.workdir / "data" / "postgres", ignore_errors=True)
     if bench.results.errors:
