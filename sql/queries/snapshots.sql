@@ -60,3 +60,25 @@ DELETE FROM snapshot WHERE id = %(id)s
 
 -- name: pv_tolerances
 SELECT id, abs_tolerance, rel_tolerance, read_only FROM pv WHERE id = ANY(%(ids)s::uuid[])
+
+-- name: select_snapshot_pvs
+-- Raw 16-byte ids (uuid_send): rows go straight into the binary COPY without UUID objects.
+SELECT uuid_send(p.id) AS pv_key, p.setpoint_address, p.readback_address
+FROM pv p
+WHERE p.deleted_at IS NULL
+  AND (p.setpoint_address IS NOT NULL OR p.readback_address IS NOT NULL)
+  AND ((%(pv_ids)s::uuid[] IS NULL AND %(tag_ids)s::uuid[] IS NULL)
+       OR p.id = ANY(%(pv_ids)s::uuid[])
+       OR EXISTS (SELECT 1 FROM pv_tag pt WHERE pt.pv_id = p.id AND pt.tag_id = ANY(%(tag_ids)s::uuid[])))
+ORDER BY coalesce(p.setpoint_address, p.readback_address), p.id
+
+-- name: snapshot_values_raw
+SELECT uuid_send(pv_id), setpoint_name, readback_name, setpoint, readback
+FROM snapshot_value
+WHERE snapshot_id = %(id)s
+ORDER BY idx
+
+-- name: snapshot_tolerances
+SELECT uuid_send(p.id), p.abs_tolerance, p.rel_tolerance
+FROM pv p
+WHERE p.id IN (SELECT pv_id FROM snapshot_value WHERE snapshot_id = ANY(%(ids)s::uuid[]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
@@ -13,7 +14,14 @@ from squirrel.db.queries import q
 
 Row = dict[str, Any]
 ValueRow = tuple[UUID, str | None, str | None, bytes | None, bytes | None]
-_COPY_TYPES = ["uuid", "int4", "uuid", "text", "text", "bytea", "bytea"]
+# The same with the PV id as its 16 raw bytes (uuid_send): the fast path for big snapshots.
+RawRow = tuple[bytes, str | None, str | None, bytes | None, bytes | None]
+_SIGNATURE = b"PGCOPY\n\xff\r\n\0" + bytes(8)
+_NULL = b"\xff\xff\xff\xff"
+_ROW_HEAD = struct.Struct("!hi16si")  # field count, uuid length, snapshot id, int4 length
+_IDX_KEY = struct.Struct("!ii16s")  # idx, uuid length, pv id
+_LEN = struct.Struct("!i").pack
+_FLUSH = 4 << 20
 
 
 async def insert(conn: AsyncConnection[Any], values: dict[str, Any]) -> Row:
@@ -24,16 +32,62 @@ async def insert(conn: AsyncConnection[Any], values: dict[str, Any]) -> Row:
     return row
 
 
-async def copy_values(conn: AsyncConnection[Any], snapshot_id: UUID, rows: Iterable[ValueRow]) -> int:
-    """Binary COPY of the values; `idx` is the position in `rows` (callers pass them in name order)."""
+async def copy_raw(conn: AsyncConnection[Any], snapshot_id: UUID, rows: Iterable[RawRow]) -> int:
+    """Binary COPY of raw rows, the COPY buffer built by hand in one tight loop (no per-value dumpers)."""
+    head = _ROW_HEAD.pack(7, 16, snapshot_id.bytes, 4)
+    idx_key = _IDX_KEY.pack
     n = 0
     cur = conn.cursor()
     async with cur.copy(q("copy_snapshot_values")) as copy:
-        copy.set_types(_COPY_TYPES)
-        write = copy.write_row
-        for n, (pv_id, sp_name, rb_name, sp, rb) in enumerate(rows, 1):
-            await write((snapshot_id, n - 1, pv_id, sp_name, rb_name, sp, rb))
+        buf = bytearray(_SIGNATURE)
+        for n, (key, sp_name, rb_name, sp, rb) in enumerate(rows, 1):
+            buf += head
+            buf += idx_key(n - 1, 16, key)
+            for text in (sp_name, rb_name):
+                if text is None:
+                    buf += _NULL
+                else:
+                    data = text.encode()
+                    buf += _LEN(len(data))
+                    buf += data
+            for blob in (sp, rb):
+                if blob is None:
+                    buf += _NULL
+                else:
+                    buf += _LEN(len(blob))
+                    buf += blob
+            if len(buf) > _FLUSH:
+                await copy.write(buf)
+                buf = bytearray()
+        buf += b"\xff\xff"
+        await copy.write(buf)
     return n
+
+
+async def select_pvs(
+    conn: AsyncConnection[Any], pv_ids: list[UUID] | None, tag_ids: list[UUID] | None
+) -> list[tuple[bytes, str | None, str | None]]:
+    """(raw id, setpoint, readback) of live PVs in name order: all when both are None, else the union."""
+    params = {
+        "pv_ids": pv_ids if pv_ids is not None else ([] if tag_ids is not None else None),
+        "tag_ids": tag_ids if tag_ids is not None else ([] if pv_ids is not None else None),
+    }
+    cur = conn.cursor(binary=True)
+    await cur.execute(q("select_snapshot_pvs"), params)
+    return await cur.fetchall()  # type: ignore[return-value]
+
+
+async def values_raw(conn: AsyncConnection[Any], snapshot_id: UUID) -> list[RawRow]:
+    cur = conn.cursor(binary=True)
+    await cur.execute(q("snapshot_values_raw"), {"id": snapshot_id})
+    return await cur.fetchall()  # type: ignore[return-value]
+
+
+async def snapshot_tolerances(conn: AsyncConnection[Any], snapshot_ids: list[UUID]) -> dict[bytes, tuple[float, float]]:
+    """(abs, rel) tolerance of the registry row of every PV stored in these snapshots, by raw id."""
+    cur = conn.cursor(binary=True)
+    await cur.execute(q("snapshot_tolerances"), {"ids": snapshot_ids})
+    return {r[0]: (r[1], r[2]) for r in await cur.fetchall()}
 
 
 async def set_tags(conn: AsyncConnection[Any], snapshot_id: UUID) -> None:

@@ -23,6 +23,7 @@ from squirrel.services.context import ServiceContext
 from squirrel.services.snapshot_codec import ValueOnly, decode_value_only, wire_value
 
 Tolerance = tuple[float, float]
+Key = UUID | bytes  # a PV id, or its 16 raw bytes (the fast path: no UUID objects per row)
 _ZERO: Tolerance = (0.0, 0.0)
 
 
@@ -67,9 +68,9 @@ def _shown(side: ValueOnly | None) -> Any:
 
 
 def compare(
-    first: Mapping[UUID, Entry],
-    second: Mapping[UUID, Entry],
-    tolerances: Mapping[UUID, Tolerance],
+    first: Mapping[Key, Entry],
+    second: Mapping[Key, Entry],
+    tolerances: Mapping[Key, Tolerance],
     override: tuple[float | None, float | None] = (None, None),
     *,
     live: bool = False,
@@ -106,18 +107,19 @@ def _dead(stored: ValueOnly | None, live: ValueOnly | None) -> bool:
     return stored is not None and (live is None or not live.connected)
 
 
-def _diff(pv_id: UUID, name: str, v1: Any, v2: Any, reason: str) -> CompareDifferenceDTO:
+def _diff(key: Key, name: str, v1: Any, v2: Any, reason: str) -> CompareDifferenceDTO:
+    pv_id = UUID(bytes=key) if isinstance(key, bytes) else key
     return CompareDifferenceDTO(pv_id=pv_id, pv_name=name, value1=v1, value2=v2, reason=reason)
 
 
 # --- service ---------------------------------------------------------------------------------
 
 
-def _entries(rows: list[snap_db.ValueRow]) -> dict[UUID, Entry]:
+def _entries(rows: list[snap_db.RawRow]) -> dict[Key, Entry]:
     dec = decode_value_only
     return {
-        pv_id: Entry(sp_name or rb_name or "", dec(sp) if sp is not None else None, dec(rb) if rb is not None else None)
-        for pv_id, sp_name, rb_name, sp, rb in rows
+        key: Entry(sp_name or rb_name or "", dec(sp) if sp is not None else None, dec(rb) if rb is not None else None)
+        for key, sp_name, rb_name, sp, rb in rows
     }
 
 
@@ -128,18 +130,20 @@ def _check_tolerance(name: str, value: float | None) -> None:
 
 async def _stored(
     ctx: ServiceContext, ids: list[UUID]
-) -> tuple[list[dict[UUID, Entry]], dict[UUID, Tolerance], list[snap_db.ValueRow]]:
-    sides: list[dict[UUID, Entry]] = []
-    last: list[snap_db.ValueRow] = []
+) -> tuple[list[dict[Key, Entry]], dict[Key, Tolerance], list[snap_db.RawRow]]:
+    sides: list[dict[Key, Entry]] = []
+    rows: list[snap_db.RawRow] = []
     async with connection(ctx.pool) as conn:
-        for snapshot_id in ids:
+        for snapshot_id in dict.fromkeys(ids):
             if await snap_db.get(conn, snapshot_id) is None:
                 raise NotFoundError(f"snapshot {snapshot_id} not found")
-            last = await snap_db.values(conn, snapshot_id, 0, 2**31 - 1)
-            sides.append(_entries(last))
-        all_ids = set().union(*(s.keys() for s in sides))
-        tol = {k: (v[0], v[1]) for k, v in (await snap_db.tolerances(conn, list(all_ids))).items()}
-    return sides, tol, last
+            rows = await snap_db.values_raw(conn, snapshot_id)
+            sides.append(_entries(rows))
+        tolerances = await snap_db.snapshot_tolerances(conn, list(dict.fromkeys(ids)))
+    if len(sides) < len(ids):  # the same snapshot twice
+        sides.append(sides[0])
+    tol: dict[Key, Tolerance] = dict[Key, Tolerance](tolerances.items())
+    return sides, tol, rows
 
 
 async def compare_snapshots(
@@ -175,13 +179,13 @@ async def compare_live(
     (stored,), tol, rows = await _stored(ctx, [snapshot_id])
     get = ctx.cache.get
     # Addresses come from the stored rows, not the registry: history is what the snapshot saw.
-    live = {
-        pv_id: Entry(
+    live: dict[Key, Entry] = {
+        key: Entry(
             sp_name or rb_name or "",
             _live_side(get(sp_name)) if sp_name else None,
             _live_side(get(rb_name)) if rb_name else None,
         )
-        for pv_id, sp_name, rb_name, _sp, _rb in rows
+        for key, sp_name, rb_name, _sp, _rb in rows
     }
     differences, matches = compare(stored, live, tol, (abs_tol, rel_tol), live=True)
     return CompareResultDTO(

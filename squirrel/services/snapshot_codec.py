@@ -58,7 +58,7 @@ def encode_state(state: PVState | None, now: float | None) -> bytes | None:
         ts_ns = int(state.timestamp * 1e9)
     age = None
     if now is not None and state.updated_at is not None:
-        age = round(now - state.updated_at, 6)
+        age = now - state.updated_at
     return _encode(
         (
             state.value,
@@ -125,14 +125,15 @@ def ns_to_datetime(ns: int | None) -> datetime | None:
     return datetime.fromtimestamp(ns // 1_000_000_000, UTC).replace(microsecond=(ns % 1_000_000_000) // 1000)
 
 
-def to_dto(side: StoredSide) -> EpicsValueDTO:
+def to_dto(side: StoredSide, timestamp: datetime | msgspec.UnsetType | None = msgspec.UNSET) -> EpicsValueDTO:
+    """The wire form of a stored side; pass `timestamp` when already converted (GET shares them)."""
     return EpicsValueDTO(
         value=wire_value(side.value),
         type=side.type,
         enum_index=side.enum_index,
         status=side.status,
         severity=side.severity,
-        timestamp=ns_to_datetime(side.timestamp_ns),
+        timestamp=ns_to_datetime(side.timestamp_ns) if timestamp is msgspec.UNSET else timestamp,
         timestamp_ns=side.timestamp_ns,
         units=side.units,
         precision=side.precision,

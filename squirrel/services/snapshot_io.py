@@ -213,5 +213,7 @@ async def import_json(ctx: ServiceContext, raw: bytes, actor: Principal) -> Snap
     )  # fmt: skip
     spec = snap_service.spec_from_body(body, True, actor)
     ordered = sorted(doc.values, key=lambda v: (v.setpoint_name or v.readback_name or "", v.pv_id))
-    rows = [(v.pv_id, v.setpoint_name, v.readback_name, _side_in(v.setpoint), _side_in(v.readback)) for v in ordered]
+    rows = [
+        (v.pv_id.bytes, v.setpoint_name, v.readback_name, _side_in(v.setpoint), _side_in(v.readback)) for v in ordered
+    ]
     return snap_service.summary(await snap_service.store_rows(ctx, spec, rows, actor, "import"))

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -84,21 +85,26 @@ async def stored_values(ctx: ServiceContext, snapshot_id: UUID) -> tuple[Snapsho
 
 def _value_dtos(rows: list[snap_db.ValueRow], tags: dict[UUID, list[TagRef]]) -> Iterator[PVValueDTO]:
     no_tags: list[TagRef] = []
+    # Records scanned together share timestamps: convert each distinct one once.
+    times: dict[int | None, datetime | None] = {None: None}
     for pv_id, sp_name, rb_name, sp_raw, rb_raw in rows:
         sp = decode_side(sp_raw) if sp_raw is not None else None
         rb = decode_side(rb_raw) if rb_raw is not None else None
         main = sp or rb
+        for side in (sp, rb):
+            if side is not None and side.timestamp_ns not in times:
+                times[side.timestamp_ns] = ns_to_datetime(side.timestamp_ns)
         yield PVValueDTO(
             pv_id=pv_id,
             pv_name=sp_name or rb_name or "",
             setpoint_name=sp_name,
             readback_name=rb_name,
-            setpoint_value=to_dto(sp) if sp is not None else None,
-            readback_value=to_dto(rb) if rb is not None else None,
+            setpoint_value=to_dto(sp, times[sp.timestamp_ns]) if sp is not None else None,
+            readback_value=to_dto(rb, times[rb.timestamp_ns]) if rb is not None else None,
             status=main.status if main is not None else "UDF",
             severity=main.severity if main is not None else 3,
-            timestamp=ns_to_datetime(main.timestamp_ns) if main is not None else None,
-            tags=tags.get(pv_id, no_tags),
+            timestamp=times[main.timestamp_ns] if main is not None else None,
+            tags=tags.get(pv_id, no_tags) if tags else no_tags,
         )
 
 

@@ -7,12 +7,12 @@ it is complete or absent. A job's snapshot is keyed by the job id: a retried att
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID, uuid4
 
 import msgspec
 
-from squirrel.db import pvs as pvs_db
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
 from squirrel.epics.cache import PVState
@@ -108,12 +108,12 @@ def summary(row: dict[str, Any]) -> SnapshotSummaryDTO:
     )
 
 
-async def _select(ctx: ServiceContext, spec: SnapshotSpec) -> list[dict[str, Any]]:
+async def _select(ctx: ServiceContext, spec: SnapshotSpec) -> list[tuple[bytes, str | None, str | None]]:
     async with connection(ctx.pool) as conn:
-        pvs = await pvs_db.select_pvs_for_snapshot(conn, spec.pv_ids, spec.tag_ids)
+        pvs = await snap_db.select_pvs(conn, spec.pv_ids, spec.tag_ids)
     if spec.pv_ids:
-        found = {row["id"] for row in pvs}
-        unknown = [str(i) for i in spec.pv_ids if i not in found]
+        found = {key for key, _, _ in pvs}
+        unknown = [str(i) for i in spec.pv_ids if i.bytes not in found]
         if unknown:
             raise ValidationError(f"pvIds: unknown PV ids: {', '.join(unknown[:20])}", unknown=unknown[:100])
     return pvs
@@ -144,17 +144,16 @@ def _outcome(s: SnapshotSummaryDTO) -> JobOutcome:
     )
 
 
-async def _read(ctx: ServiceContext, addresses: list[str], use_cache: bool) -> dict[str, PVState | None]:
+async def _read(ctx: ServiceContext, addresses: list[str], use_cache: bool) -> Callable[[str], PVState | None]:
+    """A lookup of each address's state: the live cache itself, or the result of one batched direct read."""
     if use_cache:
-        return ctx.cache.many(addresses)
+        return ctx.cache.get
     try:
         from squirrel.epics import ca
     except ImportError:
         raise UnavailableError("direct reads (use_cache=false) need the EPICS layer, not available") from None
-    states: dict[str, PVState | None] = dict(
-        await ca.read_many(addresses, ctx.settings.ca_timeout, breakers=ctx.breakers)
-    )
-    return states
+    states: dict[str, PVState] = await ca.read_many(addresses, ctx.settings.ca_timeout, breakers=ctx.breakers)
+    return states.get
 
 
 async def take_snapshot(
@@ -166,31 +165,22 @@ async def take_snapshot(
             done = await snap_db.by_job(conn, job.job_id)
         if done is not None:  # an earlier attempt committed it (with its job completion)
             return done
-    pvs = await _select(ctx, spec)
+    pvs = await _select(ctx, spec)  # in PV-name order
     if job is not None:
         await job.progress(5, f"Selected {len(pvs):,} PVs")
-    pvs.sort(key=lambda r: (r["setpoint_address"] or r["readback_address"] or "", r["id"]))
-    addresses = {a for r in pvs for a in (r["setpoint_address"], r["readback_address"]) if a}
-    states = await _read(ctx, list(addresses), spec.use_cache)
+    addresses = list({a for _, sp, rb in pvs for a in (sp, rb) if a})
+    lookup = await _read(ctx, addresses, spec.use_cache)
     if job is not None:
         await job.progress(60, f"Read {len(pvs):,} / {len(pvs):,} PVs")
         await job.check_cancelled()
     now = time.time() if spec.use_cache else None
     absent = missing_state("not monitored" if spec.use_cache else "not read")
-    encoded: dict[str, bytes | None] = {}
+    # One tight loop: each address encoded once, straight to bytes (no per-PV objects kept).
+    encoded: dict[str | None, bytes | None] = {None: None}
     for address in addresses:
-        state = states.get(address)
+        state = lookup(address)
         encoded[address] = absent if state is None else encode_state(state, now)
-    rows = [
-        (
-            r["id"],
-            r["setpoint_address"],
-            r["readback_address"],
-            encoded[r["setpoint_address"]] if r["setpoint_address"] else None,
-            encoded[r["readback_address"]] if r["readback_address"] else None,
-        )
-        for r in pvs
-    ]
+    rows = [(key, sp, rb, encoded[sp], encoded[rb]) for key, sp, rb in pvs]
     source = source or ("cache" if spec.use_cache else "direct")
     return await store_rows(ctx, spec, rows, actor, source, job)
 
@@ -198,12 +188,13 @@ async def take_snapshot(
 async def store_rows(
     ctx: ServiceContext,
     spec: SnapshotSpec,
-    rows: list[snap_db.ValueRow],
+    rows: list[snap_db.RawRow],
     actor: Principal,
     source: str,
     job: JobContext | None = None,
 ) -> dict[str, Any]:
-    """Write snapshot + values (+ audit, + the job's completion) in one transaction; `rows` in name order."""
+    """Write snapshot + values (+ audit, + the job's completion) in one transaction; `rows` in name order
+    (PV ids as raw 16 bytes)."""
     snapshot_id = uuid4()
     async with connection(ctx.pool) as conn:
         row = await snap_db.insert(
@@ -220,7 +211,7 @@ async def store_rows(
                 "pv_count": len(rows),
             },
         )
-        await snap_db.copy_values(conn, snapshot_id, rows)
+        await snap_db.copy_raw(conn, snapshot_id, rows)
         await snap_db.set_tags(conn, snapshot_id)
         await audit.record(
             conn, actor, "snapshot.create", "snapshot", snapshot_id, f"'{spec.title}': {len(rows):,} PVs ({source})"

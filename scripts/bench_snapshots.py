@@ -1,0 +1,118 @@
+"""Measure snapshot operations at scale over real HTTP + embedded PostgreSQL (values from the cache).
+
+    .venv/bin/python scripts/bench_snapshots.py --pvs 50000 --snapshots 30
+
+Prints one line per operation (median of --repeat runs): snapshot from cache (POST → job completed),
+inline snapshot, GET full snapshot, compare snapshot↔snapshot, compare↔live, list, export JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.conftest import make_settings  # noqa: E402
+from tests.integration.snapshot_support import put_value  # noqa: E402
+from tests.support.postgres import start_server  # noqa: E402
+from tests.support.server import run_server  # noqa: E402
+
+
+async def _timed(label: str, repeat: int, fn: Any, results: dict[str, float]) -> Any:
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = await fn()
+        times.append(time.perf_counter() - t0)
+    results[label] = statistics.median(times)
+    print(f"{label:<42} {results[label] * 1000:9.1f} ms   (min {min(times) * 1000:.1f})", flush=True)
+    return out
+
+
+async def main(uri: str, n: int, snapshots: int, repeat: int) -> None:
+    results: dict[str, float] = {}
+    settings = make_settings(uri, roles=["api", "worker"], db_pool_max=8)
+    async with run_server(settings) as server, server.client("admin", timeout=120) as client:
+        body = [{"setpointAddress": f"B:{i:06d}:SP", "readbackAddress": f"B:{i:06d}:RB"} for i in range(n)]
+        t0 = time.perf_counter()
+        r = await client.post("/v1/pvs/multi", json=body)
+        assert r.status_code == 201, r.text[:500]
+        print(f"registered {n:,} PVs in {time.perf_counter() - t0:.1f} s", flush=True)
+        cache = server.ctx.cache
+        for i in range(n):
+            value = math.nan if i % 1000 == 0 else float(i)
+            put_value(cache, f"B:{i:06d}:SP", value, units="mm", precision=3)
+            put_value(cache, f"B:{i:06d}:RB", value, units="mm", precision=3)
+
+        async def via_job() -> str:
+            r = await client.post("/v1/snapshots", json={"title": "bench"})
+            job_id = r.json()["jobId"]
+            while True:
+                job = (await client.get(f"/v1/jobs/{job_id}")).json()
+                if job["status"] in ("completed", "failed", "cancelled"):
+                    assert job["status"] == "completed", job
+                    return str(job["resultId"])
+                await asyncio.sleep(0.005)
+
+        async def inline() -> str:
+            r = await client.post("/v1/snapshots?async=false", json={"title": "bench-inline"})
+            assert r.status_code == 201, r.text
+            return str(r.json()["id"])
+
+        first = await _timed(f"snapshot from cache, job ({n:,} PVs)", repeat, via_job, results)
+        await _timed(f"snapshot from cache, inline ({n:,} PVs)", repeat, inline, results)
+        for i in range(0, n, 7):
+            put_value(cache, f"B:{i:06d}:SP", float(i) + 0.5)
+        second = await inline()
+        while len((await client.get("/v1/snapshots?limit=1000")).json()) < snapshots:
+            await inline()
+
+        async def get_full() -> None:
+            r = await client.get(f"/v1/snapshots/{first}")
+            assert r.status_code == 200 and len(r.content) > n * 100
+
+        async def compare() -> None:
+            r = await client.get(f"/v1/snapshots/{first}/compare/{second}")
+            assert r.status_code == 200 and r.json()["differenceCount"] > 0
+
+        async def compare_live() -> None:
+            r = await client.get(f"/v1/snapshots/{first}/compare/live")
+            assert r.status_code == 200
+
+        async def listing() -> None:
+            r = await client.get("/v1/snapshots?limit=100")
+            assert r.status_code == 200 and len(r.json()) >= snapshots
+
+        async def export() -> None:
+            r = await client.get(f"/v1/snapshots/{first}/export?format=json")
+            assert r.status_code == 200
+
+        await _timed(f"GET full snapshot ({n:,} values)", repeat, get_full, results)
+        await _timed(f"compare 2 x {n:,}", repeat, compare, results)
+        await _timed(f"compare with live ({n:,})", repeat, compare_live, results)
+        await _timed(f"list ({snapshots} snapshots of {n:,})", repeat, listing, results)
+        await _timed(f"export JSON ({n:,})", repeat, export, results)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pvs", type=int, default=50_000)
+    parser.add_argument("--snapshots", type=int, default=30)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    gen = start_server()  # embedded PostgreSQL, stopped when the generator finishes
+    dbs = next(gen)
+    uri = dbs.create()
+    try:
+        asyncio.run(main(uri, args.pvs, args.snapshots, args.repeat))
+    finally:
+        dbs.drop(uri)
+        for _ in gen:
+            pass
