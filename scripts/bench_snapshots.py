@@ -19,10 +19,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.conftest import make_settings  # noqa: E402
-from tests.integration.snapshot_support import put_value  # noqa: E402
-from tests.support.postgres import start_server  # noqa: E402
-from tests.support.server import run_server  # noqa: E402
+from tests.conftest import make_settings
+from tests.integration.snapshot_support import put_value
+from tests.support.postgres import start_server
+from tests.support.server import run_server
 
 
 async def _timed(label: str, repeat: int, fn: Any, results: dict[str, float]) -> Any:
