@@ -225,6 +225,8 @@ def _check_port(host: str, port: int) -> None:
     """Fail before starting anything when the port is taken (uvicorn would exit mid-start-up)."""
     try:
         with socket.socket() as sock:
+            # As uvicorn binds: connections of a previous run in TIME_WAIT must not count as "in use".
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host, port))
     except OSError as exc:
         raise SystemExit(f"squirrel demo: cannot listen on {host}:{port} ({exc.strerror}); pass --port") from None
