@@ -27,9 +27,14 @@ CREATE UNIQUE INDEX pv_setpoint_address_key ON pv (setpoint_address) WHERE delet
 CREATE INDEX pv_order_idx ON pv ((coalesce(setpoint_address, readback_address, config_address)), id)
     WHERE deleted_at IS NULL;
 CREATE INDEX pv_device_idx ON pv (device) WHERE deleted_at IS NULL;
-CREATE INDEX pv_setpoint_trgm ON pv USING gin (setpoint_address gin_trgm_ops);
-CREATE INDEX pv_readback_trgm ON pv USING gin (readback_address gin_trgm_ops);
-CREATE INDEX pv_description_trgm ON pv USING gin (description gin_trgm_ops);
+-- One trigram index for every substring filter (pvName, q): three separate ones tripled the cost of
+-- a 50K-row COPY. Queries test this expression first (index) and the exact columns after (recheck).
+CREATE FUNCTION pv_search_text(sp text, rb text, cfg text, descr text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN coalesce(sp, '') || E'\n' || coalesce(rb, '') || E'\n' || coalesce(cfg, '') || E'\n' || coalesce(descr, '');
+CREATE INDEX pv_search_trgm ON pv
+    USING gin (pv_search_text(setpoint_address, readback_address, config_address, description) gin_trgm_ops)
+    WHERE deleted_at IS NULL;
 
 CREATE TABLE tag_group (
     id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),

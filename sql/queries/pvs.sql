@@ -25,8 +25,9 @@ FOR UPDATE
 SELECT p.id, coalesce(p.setpoint_address, p.readback_address, p.config_address) AS sort_name
 FROM pv p
 WHERE p.deleted_at IS NULL
-  AND (%(pattern)s::text IS NULL OR p.setpoint_address ILIKE %(pattern)s OR p.readback_address ILIKE %(pattern)s
-       OR p.config_address ILIKE %(pattern)s)
+  AND (%(pattern)s::text IS NULL OR pv_search_text(p.setpoint_address, p.readback_address, p.config_address,
+       p.description) ILIKE %(pattern)s AND (p.setpoint_address ILIKE %(pattern)s OR p.readback_address ILIKE %(pattern)s
+       OR p.config_address ILIKE %(pattern)s))
   AND (%(tag_filters)s::jsonb IS NULL OR NOT EXISTS (
         SELECT 1 FROM jsonb_each(%(tag_filters)s::jsonb) AS f(group_id, tag_ids)
         WHERE NOT EXISTS (
@@ -43,8 +44,9 @@ LIMIT %(limit)s
 SELECT count(*)
 FROM pv p
 WHERE p.deleted_at IS NULL
-  AND (%(pattern)s::text IS NULL OR p.setpoint_address ILIKE %(pattern)s OR p.readback_address ILIKE %(pattern)s
-       OR p.config_address ILIKE %(pattern)s)
+  AND (%(pattern)s::text IS NULL OR pv_search_text(p.setpoint_address, p.readback_address, p.config_address,
+       p.description) ILIKE %(pattern)s AND (p.setpoint_address ILIKE %(pattern)s OR p.readback_address ILIKE %(pattern)s
+       OR p.config_address ILIKE %(pattern)s))
   AND (%(tag_filters)s::jsonb IS NULL OR NOT EXISTS (
         SELECT 1 FROM jsonb_each(%(tag_filters)s::jsonb) AS f(group_id, tag_ids)
         WHERE NOT EXISTS (
@@ -57,8 +59,9 @@ WHERE p.deleted_at IS NULL
 SELECT p.id, count(*) OVER () AS total
 FROM pv p
 WHERE p.deleted_at IS NULL
-  AND (%(pattern)s::text IS NULL OR p.setpoint_address ILIKE %(pattern)s OR p.readback_address ILIKE %(pattern)s
-       OR p.config_address ILIKE %(pattern)s OR p.description ILIKE %(pattern)s)
+  AND (%(pattern)s::text IS NULL OR pv_search_text(p.setpoint_address, p.readback_address, p.config_address,
+       p.description) ILIKE %(pattern)s AND (p.setpoint_address ILIKE %(pattern)s OR p.readback_address ILIKE %(pattern)s
+       OR p.config_address ILIKE %(pattern)s OR p.description ILIKE %(pattern)s))
   AND (%(devices)s::text[] IS NULL OR p.device = ANY(%(devices)s::text[]))
   AND (%(tags)s::uuid[] IS NULL
        OR EXISTS (SELECT 1 FROM pv_tag pt WHERE pt.pv_id = p.id AND pt.tag_id = ANY(%(tags)s::uuid[])))
@@ -69,8 +72,9 @@ LIMIT %(limit)s OFFSET %(offset)s
 SELECT count(*)
 FROM pv p
 WHERE p.deleted_at IS NULL
-  AND (%(pattern)s::text IS NULL OR p.setpoint_address ILIKE %(pattern)s OR p.readback_address ILIKE %(pattern)s
-       OR p.config_address ILIKE %(pattern)s OR p.description ILIKE %(pattern)s)
+  AND (%(pattern)s::text IS NULL OR pv_search_text(p.setpoint_address, p.readback_address, p.config_address,
+       p.description) ILIKE %(pattern)s AND (p.setpoint_address ILIKE %(pattern)s OR p.readback_address ILIKE %(pattern)s
+       OR p.config_address ILIKE %(pattern)s OR p.description ILIKE %(pattern)s))
   AND (%(devices)s::text[] IS NULL OR p.device = ANY(%(devices)s::text[]))
   AND (%(tags)s::uuid[] IS NULL
        OR EXISTS (SELECT 1 FROM pv_tag pt WHERE pt.pv_id = p.id AND pt.tag_id = ANY(%(tags)s::uuid[])))
