@@ -64,13 +64,32 @@ async def test_values_flow_ioc_to_cache_and_health(api: Api, database_url: str, 
     names = [a for pair in pairs for a in pair if a]
     cache = cache_of(api)
     await wait_for(connected(cache, names), 10, "all registered PVs connected")
-    await write_many([(x["alarm"], 95.0), (x["double"], 1.0), (x["enum"], 1)], timeout=5)
+    # The session IOC is shared with other tests: write every value asserted below, then wait for all.
+    wave = [float(k) for k in range(1, 11)]
+    written = [
+        (x["alarm"], 95.0),
+        (x["double"], 1.0),
+        (x["enum"], 1),
+        (x["string"], "text 1"),
+        (x["wave"], wave),
+        (x["chars"], "note 1"),
+    ]
+    await write_many(written, timeout=5)
 
-    def alarmed() -> bool:
+    def arrived() -> bool:
         s = cache.get(x["alarm"])
-        return s is not None and s.value == 95.0 and s.severity == 2
+        e = cache.get(x["enum"])
+        others = [cache.get(x[k]) for k in ("string", "wave", "chars")]
+        return (
+            s is not None
+            and s.value == 95.0
+            and s.severity == 2
+            and e is not None
+            and e.enum_index == 1
+            and [o.value if o else None for o in others] == ["text 1", wave, "note 1"]
+        )
 
-    await wait_for(alarmed, 5, "the HIHI alarm in the cache")
+    await wait_for(arrived, 5, "the HIHI alarm and the written values in the cache")
     a = cache.get(x["alarm"])
     assert a is not None and (a.status, a.units, a.precision, a.type) == ("HIHI", "mm", 3, "double")
     assert a.timestamp_ns is not None and a.server == f"localhost:{sim_ioc.iocs[0].port}"
@@ -78,7 +97,7 @@ async def test_values_flow_ioc_to_cache_and_health(api: Api, database_url: str, 
     e = cache.get(x["enum"])
     assert e is not None and (e.value, e.enum_index, e.enum_strings) == ("On", 1, ["Off", "On", "Fault", "Standby"])
     assert cache.get(x["string"]).value == "text 1"  # type: ignore[union-attr]
-    assert cache.get(x["wave"]).value == [float(k) for k in range(1, 11)]  # type: ignore[union-attr]
+    assert cache.get(x["wave"]).value == wave  # type: ignore[union-attr]
     assert (cache.get(x["chars"]).type, cache.get(x["chars"]).value) == ("char[]", "note 1")  # type: ignore[union-attr]
 
     r = await api.get("/v1/health/summary", scope="read")
