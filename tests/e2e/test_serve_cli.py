@@ -29,7 +29,6 @@ def _env(data_dir: Path) -> dict[str, str]:
             "SQUIRREL_LOG_JSON": "true",
             "EPICS_CA_AUTO_ADDR_LIST": "NO",
             "EPICS_CA_ADDR_LIST": "127.0.0.1:1",
-            "SQUIRREL_ROLES": "api",
         }
     )
     return env
