@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import math
 import statistics
 import sys
@@ -24,6 +25,8 @@ from tests.integration.snapshot_support import put_value
 from tests.support.postgres import start_server
 from tests.support.server import run_server
 
+PROFILE: list[str] = []  # label substrings to profile (--profile)
+
 
 async def _timed(label: str, repeat: int, fn: Any, results: dict[str, float]) -> Any:
     times, out = [], None
@@ -31,6 +34,12 @@ async def _timed(label: str, repeat: int, fn: Any, results: dict[str, float]) ->
         t0 = time.perf_counter()
         out = await fn()
         times.append(time.perf_counter() - t0)
+    if any(p in label for p in PROFILE):
+        from pyinstrument import Profiler  # optional: pip install pyinstrument
+
+        with Profiler(interval=0.0005, async_mode="disabled") as profiler:
+            await fn()
+        print(profiler.output_text(color=False, show_all=False, short_mode=False), flush=True)
     results[label] = statistics.median(times)
     print(f"{label:<42} {results[label] * 1000:9.1f} ms   (min {min(times) * 1000:.1f})", flush=True)
     return out
@@ -106,7 +115,10 @@ if __name__ == "__main__":
     parser.add_argument("--pvs", type=int, default=50_000)
     parser.add_argument("--snapshots", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--profile", action="append", default=[], help="profile operations whose label has this")
     args = parser.parse_args()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    PROFILE.extend(args.profile)
     gen = start_server()  # embedded PostgreSQL, stopped when the generator finishes
     dbs = next(gen)
     uri = dbs.create()

@@ -56,6 +56,8 @@ WHERE id = %(id)s
 RETURNING id, title, description, comment, labels, created_at, created_by, pv_count, source
 
 -- name: delete_snapshot
+-- snapshot_value has no foreign key (cheaper COPY): its rows go in the same statement.
+WITH gone AS (DELETE FROM snapshot_value WHERE snapshot_id = %(id)s)
 DELETE FROM snapshot WHERE id = %(id)s
 
 -- name: pv_tolerances

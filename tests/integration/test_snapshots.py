@@ -110,6 +110,9 @@ async def test_update_golden_and_delete(api: Api) -> None:
     r = await api.delete(f"/v1/snapshots/{sid}", scope="admin")
     assert r.status_code == 200 and r.json() == {"id": sid, "deleted": True}
     assert (await api.get(f"/v1/snapshots/{sid}")).status_code == 404
+    async with _ctx(api).pool.connection() as conn:  # values go with their snapshot (no FK cascade)
+        cur = await conn.execute("SELECT count(*) FROM snapshot_value WHERE snapshot_id = %s", (sid,))
+        assert await cur.fetchone() == (0,)
     audit = (await api.get("/v1/audit?limit=50")).json()["results"]
     actions = {e["action"] for e in audit}
     assert {"snapshot.create", "snapshot.update", "snapshot.delete"} <= actions
