@@ -1,14 +1,17 @@
 """Bulk Channel Access: one libca request per channel, one shared handler, one event, one timeout per batch.
 
-aioca keeps the channels (creation, connection tracking, its per-loop cache); the requests themselves go
-straight to libca (`ca_array_get_callback` / `ca_array_put_callback`) because aioca's list calls cost a
-coroutine, a task and a cross-thread wake-up per PV (PITFALLS.md: 5-9x slower at 50K PVs). A dead IOC
-costs one timeout for the whole batch, and PVs behind an open circuit are skipped at once.
+Channels come from the shared pool (squirrel.epics.channels), so a read while the monitor runs finds
+them connected. Requests go straight to libca (`ca_array_get_callback` / `ca_array_put_callback`): the
+libca-thread handler only copies the payload bytes and counts down; decoding happens in the loop once
+the batch is complete. CTRL metadata is read once per connection (or kept live by the monitor) and
+reused, so a direct read is normally one DBR_TIME request per channel. A dead IOC costs one timeout
+for the whole batch, and PVs behind an open circuit are skipped at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import threading
 import time
@@ -16,14 +19,16 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import msgspec
-from aioca._catools import get_channel
-from epicscorelibs.ca import cadef, dbr
+from epicscorelibs.ca import cadef
 
 from squirrel.epics import values as V
 from squirrel.epics.breaker import BreakerSet
 from squirrel.epics.cache import PVState
+from squirrel.epics.channels import Chan, pin_thread_state, pool
 
 Outcome = Literal["written", "timeout", "disconnected", "failed"]
+META_MAX_AGE = 60.0  # s: CTRL metadata read by a direct read is reused this long within one connection
+_DBR_TIME, _DBR_CTRL = 14, 28  # + dbf
 
 
 class WriteResult(msgspec.Struct):
@@ -31,49 +36,13 @@ class WriteResult(msgspec.Struct):
     error: str | None = None
 
 
-# A private function pointer (CDLL[...] makes a new one): cadef's wrapper decodes through a slow helper.
-_ca_host_name = cadef.libca["ca_host_name"]
-_ca_host_name.argtypes = [ctypes.c_void_p]
-_ca_host_name.restype = ctypes.c_char_p
-
-
-def channel_server(channel: Any) -> str | None:
-    """The CA server host:port libca reports for a connected channel (None when not connected)."""
-    try:
-        raw: bytes | None = _ca_host_name(channel._as_parameter_)
-    except Exception:
-        return None
-    host = raw.decode("ascii", "replace") if raw else ""
-    return None if not host or host.startswith("<") else host
-
-
-class _Waiter:
-    """Waits for one aioca channel: aioca calls `_on_connect` (in the loop) on each connection change."""
-
-    __slots__ = ("channel", "done", "on_up")
-
-    def __init__(self, channel: Any, on_up: Callable[[Any], None]) -> None:
-        self.channel = channel
-        self.on_up = on_up
-        self.done = False
-        channel._add_subscription(self)
-
-    def _on_connect(self, connected: bool) -> None:
-        if connected and not self.done:
-            self.done = True
-            # aioca is iterating the channel's subscriber set right now: leave it on the next pass.
-            asyncio.get_running_loop().call_soon(self.close)
-            self.on_up(self.channel)
-
-    def close(self) -> None:
-        try:
-            self.channel._remove_subscription(self)
-        except KeyError:
-            pass
+def channel_server(channel: Chan) -> str | None:
+    """The CA server host:port libca reported when the channel connected (None when not connected)."""
+    return channel.server if channel.connected else None
 
 
 class _Batch:
-    """Completion bookkeeping for one bulk call; usr of every request (one reference per request)."""
+    """Completion bookkeeping for one bulk call; the usr of every request (one reference per request)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -82,62 +51,56 @@ class _Batch:
         self.remaining = 0
         self.connecting = 0
         self.finished = False
-        self.slots: dict[int, list[Any]] = {}  # chid -> [address, dbf, count, time_conv, ctrl_conv, time, ctrl, err]
-        self.flush_pending = False
+        self.got: list[tuple[int, int, int, int, bytes | None]] = []  # chid, dbr type, count, status, payload
 
-    def issued(self, n: int = 1) -> None:
+    def issued(self) -> None:
         with self.lock:
-            self.remaining += n
+            self.remaining += 1
 
     def completed(self) -> None:
         with self.lock:
             self.remaining -= 1
             done = self.remaining <= 0
         if done and not self.finished and not self.loop.is_closed():
-            self.loop.call_soon_threadsafe(self.check)
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(self.check)
 
     def check(self) -> None:
         if self.remaining <= 0 and self.connecting <= 0:
             self.event.set()
 
-    def flush_soon(self) -> None:
-        # Many connects arrive as separate loop callbacks: one ca_flush_io per loop pass, not per PV.
-        if not self.flush_pending:
-            self.flush_pending = True
-            self.loop.call_soon(self._flush)
 
-    def _flush(self) -> None:
-        self.flush_pending = False
-        cadef.ca_flush_io()
+def _payload_size(dbr_type: int, count: int) -> int:
+    if _DBR_TIME <= dbr_type <= _DBR_TIME + 6:
+        return V.time_nbytes(dbr_type - _DBR_TIME, count)
+    if _DBR_CTRL < dbr_type <= _DBR_CTRL + 6:
+        return V.ctrl_nbytes(dbr_type - _DBR_CTRL, count)
+    return 0
 
 
 def _handle_get(args: Any) -> None:  # pragma: no cover - runs in a libca thread
+    pin_thread_state()
     batch: _Batch = args.usr
     ctypes.pythonapi.Py_DecRef(batch)
-    slot = None
     try:
-        slot = batch.slots.get(args.chid)
-        if slot is not None:
-            if args.status != cadef.ECA_NORMAL:
-                slot[7] = "disconnected" if args.status == cadef.ECA_DISCONN else cadef.ca_message(args.status)
-            elif args.type >= dbr.DBR_CTRL_SHORT:
-                slot[6] = slot[4](args.raw_dbr, args.type, args.count)
-            else:
-                slot[5] = slot[3](args.raw_dbr, args.type, args.count)
-    except Exception as exc:  # never raise into libca
-        if slot is not None:
-            slot[7] = f"conversion failed: {exc}"
+        status, dbr_type, count = args.status, args.type, args.count
+        data = None
+        if status == cadef.ECA_NORMAL:
+            size = _payload_size(dbr_type, count)
+            data = ctypes.string_at(args.raw_dbr, size) if size else None
+        batch.got.append((args.chid or 0, dbr_type, count, status, data))
+    except Exception:
+        pass  # never raise into libca; the request reads as a timeout
     finally:
         batch.completed()
 
 
 def _handle_put(args: Any) -> None:  # pragma: no cover - runs in a libca thread
+    pin_thread_state()
     batch: _Batch = args.usr
     ctypes.pythonapi.Py_DecRef(batch)
     try:
-        slot = batch.slots.get(args.chid)
-        if slot is not None:
-            slot[5] = args.status
+        batch.got.append((args.chid or 0, 0, 0, args.status, None))
     finally:
         batch.completed()
 
@@ -147,42 +110,62 @@ _on_get: Any = cadef.event_handler(_handle_get)
 _on_put: Any = cadef.event_handler(_handle_put)
 
 
-def _split(addresses: Sequence[str], breakers: BreakerSet | None) -> tuple[list[str], dict[str, Any], dict[str, str]]:
+async def _split(
+    addresses: Sequence[str], breakers: BreakerSet | None
+) -> tuple[list[str], dict[str, Chan], dict[str, str]]:
     """(unique addresses, address -> channel, address -> skip reason)."""
     unique = list(dict.fromkeys(addresses))
-    channels: dict[str, Any] = {}
     skipped: dict[str, str] = {}
-    for address in unique:
-        if breakers is not None and not breakers.allows_address(address):
-            skipped[address] = "circuit open"
-            continue
-        channels[address] = get_channel(address)
+    wanted = unique
+    if breakers is not None:
+        wanted = []
+        for address in unique:
+            if breakers.allows_address(address):
+                wanted.append(address)
+            else:
+                skipped[address] = "circuit open"
+    channels = await pool().ensure(wanted)
     return unique, channels, skipped
 
 
+def _request(batch: _Batch, call: Callable[..., Any], *args: Any) -> str | None:
+    """Issue one libca request whose usr is the batch; the error text when libca refused it."""
+    batch.issued()
+    ctypes.pythonapi.Py_IncRef(batch)
+    try:
+        call(*args, ctypes.py_object(batch))
+    except Exception as exc:
+        ctypes.pythonapi.Py_DecRef(batch)
+        batch.completed()
+        return _ca_error(exc)
+    return None
+
+
 async def _run_batch(
-    batch: _Batch,
-    channels: dict[str, Any],
-    issue: Callable[[str, Any], None],
-    timeout: float,
+    batch: _Batch, channels: dict[str, Chan], issue: Callable[[str, Chan], None], timeout: float
 ) -> set[str]:
     """Issue now for connected channels, on connection for the others; wait once. Returns never-connected."""
-    by_channel = {id(c): a for a, c in channels.items()}
+    waiting: dict[str, Callable[[Chan, bool], None]] = {}
 
-    def on_up(channel: Any) -> None:
-        batch.connecting -= 1
-        if not batch.finished:
-            issue(by_channel[id(channel)], channel)
-            batch.flush_soon()
-        batch.check()
+    def waiter(address: str) -> Callable[[Chan, bool], None]:
+        def on_connection(chan: Chan, up: bool) -> None:  # the pool calls it in the loop, then flushes
+            if up and address in waiting:
+                del waiting[address]
+                chan.listeners.remove(on_connection)
+                batch.connecting -= 1
+                if not batch.finished:
+                    issue(address, chan)
+                batch.check()
 
-    waiters: dict[str, _Waiter] = {}
-    for address, channel in channels.items():
-        if channel.connected():
-            issue(address, channel)
+        return on_connection
+
+    for address, chan in channels.items():
+        if chan.connected:
+            issue(address, chan)
         else:
             batch.connecting += 1
-            waiters[address] = _Waiter(channel, on_up)
+            waiting[address] = waiter(address)
+            chan.listeners.append(waiting[address])
     cadef.ca_flush_io()
     batch.check()
     try:
@@ -192,10 +175,10 @@ async def _run_batch(
         pass
     finally:
         batch.finished = True
-        never = {a for a, w in waiters.items() if not w.channel.connected()}
-        for w in waiters.values():
-            w.close()
-    return never
+        for address, listener in waiting.items():
+            with contextlib.suppress(ValueError):
+                channels[address].listeners.remove(listener)
+    return set(waiting)
 
 
 def _account(breakers: BreakerSet | None, outcomes: dict[str, tuple[str | None, str | None]]) -> None:
@@ -223,124 +206,138 @@ async def read_many(
     addresses: Sequence[str], timeout: float, breakers: BreakerSet | None = None, *, ctrl: bool = True
 ) -> dict[str, PVState]:
     """TIME value + CTRL metadata of every address; failures come back connected=False with `error` set."""
-    loop = asyncio.get_running_loop()
-    batch = _Batch(loop)
-    unique, channels, skipped = _split(addresses, breakers)
+    batch = _Batch(asyncio.get_running_loop())
+    unique, channels, skipped = await _split(addresses, breakers)
+    errors: dict[int, str] = {}  # chid -> why a request could not be issued
+    metas: dict[int, V.CtrlMeta] = {}  # chid -> metadata known without a request
+    now = time.time()
 
-    def issue(address: str, channel: Any) -> None:
-        try:
-            dbf = cadef.ca_field_type(channel)
-            count = cadef.ca_element_count(channel)
-            time_code, time_conv = dbr.type_to_dbr(channel, None, dbr.FORMAT_TIME)
-            ctrl_code, ctrl_conv = dbr.type_to_dbr(channel, None, dbr.FORMAT_CTRL)
-        except Exception as exc:
-            batch.slots[channel._as_parameter_] = [address, 0, 0, None, None, None, None, _ca_error(exc)]
+    def issue(address: str, chan: Chan) -> None:
+        dbf = chan.dbf
+        if dbf not in V.TIME_OFFSET:
+            errors[chan.id] = f"unsupported channel type {dbf}"
             return
-        slot = [address, dbf, count, time_conv, ctrl_conv, None, None, None]
-        batch.slots[channel._as_parameter_] = slot
-        requests = [time_code] + ([ctrl_code] if ctrl and ctrl_code != time_code else [])
-        for code in requests:
-            batch.issued()
-            ctypes.pythonapi.Py_IncRef(batch)
-            try:
-                cadef.ca_array_get_callback(code, 0, channel, _on_get, ctypes.py_object(batch))
-            except Exception as exc:
-                ctypes.pythonapi.Py_DecRef(batch)
-                batch.completed()
-                slot[7] = _ca_error(exc)
+        error = _request(batch, cadef.ca_array_get_callback, _DBR_TIME + dbf, 0, chan.id, _on_get)
+        if ctrl and error is None and dbf != V.DBF_STRING:
+            meta = chan.fresh_meta(now, META_MAX_AGE)
+            if meta is not None:
+                metas[chan.id] = meta
+            else:
+                error = _request(batch, cadef.ca_array_get_callback, _DBR_CTRL + dbf, 0, chan.id, _on_get)
+        if error is not None:
+            errors[chan.id] = error
 
     never = await _run_batch(batch, channels, issue, timeout)
-    by_address = {slot[0]: slot for slot in batch.slots.values()}
-    now = time.time()
+    got: dict[int, list[tuple[int, int, int, bytes | None]]] = {}
+    for chid, dbr_type, count, status, data in list(batch.got):
+        got.setdefault(chid, []).append((dbr_type, count, status, data))
+    done = time.time()
     out: dict[str, PVState] = {}
     outcomes: dict[str, tuple[str | None, str | None]] = {}
     for address in unique:
-        state = PVState(address=address, updated_at=now)
+        state = PVState(address=address, updated_at=done)
         out[address] = state
         if address in skipped:
             state.error = skipped[address]
             continue
-        slot = by_address.get(address)
-        server = channel_server(channels[address]) if address not in never else None
+        chan = channels[address]
+        server = None if address in never else channel_server(chan)
         if breakers is not None and server:
             breakers.learn(address, server)
-        if slot is None:
-            state.error = "disconnected" if address in never else "timeout"
-        elif slot[7] is not None:
-            state.error = slot[7]
-        elif slot[5] is None:
+        replies = got.get(chan.id)
+        if address in never:
+            state.error = "disconnected"
+        elif chan.id in errors:
+            state.error = errors[chan.id]
+        elif not replies:
             state.error = "timeout"
         else:
-            _, dbf, count, _, _, tval, cval, _ = slot
-            if cval is not None:
-                V.apply_ctrl(state, cval, dbf, count)
-            V.apply_time(state, tval, dbf, count)
-            state.connected = True
-            state.server = server
-            state.connected_at = now
+            _fill(state, chan, replies, metas.get(chan.id), now)
+            if state.error is None:
+                state.connected = True
+                state.server = server
+                state.connected_at = done
         outcomes[address] = (server, state.error)
     _account(breakers, outcomes)
     return out
+
+
+def _fill(
+    state: PVState, chan: Chan, replies: list[tuple[int, int, int, bytes | None]], meta: V.CtrlMeta | None, now: float
+) -> None:
+    """Decode one channel's replies (TIME, maybe CTRL) into its state; sets `error` when one failed."""
+    dbf, count = chan.dbf, chan.count
+    time_data: tuple[int, bytes] | None = None
+    for dbr_type, n, status, data in replies:
+        if status != cadef.ECA_NORMAL or data is None:
+            state.error = "disconnected" if status == cadef.ECA_DISCONN else cadef.ca_message(status)
+            return
+        try:
+            if dbr_type >= _DBR_CTRL:
+                meta, _, _, _ = V.decode_ctrl(data, dbf, n, count)
+                chan.set_meta(meta, now)
+            else:
+                time_data = (n, data)
+        except Exception as exc:
+            state.error = f"conversion failed: {exc}"
+            return
+    if time_data is None:
+        state.error = "timeout"
+        return
+    try:
+        if meta is not None:
+            V.apply_meta(state, meta, dbf, count)
+        V.apply_time_bytes(state, time_data[1], dbf, time_data[0], count)
+    except Exception as exc:
+        state.error = f"conversion failed: {exc}"
 
 
 async def write_many(
     items: Sequence[tuple[str, Any]], timeout: float, wait: bool = True, breakers: BreakerSet | None = None
 ) -> dict[str, WriteResult]:
     """Put every (address, value); with `wait`, put-with-completion and one timeout for the batch."""
-    loop = asyncio.get_running_loop()
-    batch = _Batch(loop)
+    batch = _Batch(asyncio.get_running_loop())
     wanted = dict(items)  # the last value wins for a repeated address
-    unique, channels, skipped = _split(list(wanted), breakers)
+    unique, channels, skipped = await _split(list(wanted), breakers)
     results: dict[str, WriteResult] = {}
+    pending: dict[int, str] = {}  # chid -> address of a put awaiting its completion
 
-    def issue(address: str, channel: Any) -> None:
+    def issue(address: str, chan: Chan) -> None:
         try:
-            dbf = cadef.ca_field_type(channel)
-            count = cadef.ca_element_count(channel)
-            code, buffer = V.to_ca(wanted[address], dbf, count)
+            code, buffer = V.to_ca(wanted[address], chan.dbf, chan.count)
         except ValueError as exc:
             results[address] = WriteResult("failed", str(exc))
             return
-        except Exception as exc:
-            error = _ca_error(exc)
-            results[address] = WriteResult("disconnected" if error == "disconnected" else "failed", error)
-            return
+        data = buffer.ctypes.data  # libca copies the buffer before the call returns
         if not wait:
             try:
-                cadef.ca_array_put(code, len(buffer), channel, buffer.ctypes.data)
+                cadef.ca_array_put(code, len(buffer), chan.id, data)
                 results[address] = WriteResult("written")
             except Exception as exc:
-                results[address] = WriteResult("failed", _ca_error(exc))
+                results[address] = _failed(_ca_error(exc))
             return
-        slot = [address, dbf, count, None, None, None, None, None]
-        batch.slots[channel._as_parameter_] = slot
-        batch.issued()
-        ctypes.pythonapi.Py_IncRef(batch)
-        try:
-            data = buffer.ctypes.data
-            cadef.ca_array_put_callback(code, len(buffer), channel, data, _on_put, ctypes.py_object(batch))
-        except Exception as exc:
-            ctypes.pythonapi.Py_DecRef(batch)
-            batch.completed()
-            del batch.slots[channel._as_parameter_]
-            error = _ca_error(exc)
-            results[address] = WriteResult("disconnected" if error == "disconnected" else "failed", error)
+        error = _request(batch, cadef.ca_array_put_callback, code, len(buffer), chan.id, data, _on_put)
+        if error is None:
+            pending[chan.id] = address
+        else:
+            results[address] = _failed(error)
 
     never = await _run_batch(batch, channels, issue, timeout)
-    by_address = {slot[0]: slot for slot in batch.slots.values()}
+    statuses = {chid: status for chid, _, _, status, _ in list(batch.got)}
     out: dict[str, WriteResult] = {}
     outcomes: dict[str, tuple[str | None, str | None]] = {}
     for address in unique:
-        server = None if address in skipped or address in never else channel_server(channels[address])
         if address in skipped:
             out[address] = WriteResult("disconnected", skipped[address])
-        elif address in results:
+            continue
+        chan = channels[address]
+        server = None if address in never else channel_server(chan)
+        if address in results:
             out[address] = results[address]
         elif address in never:
             out[address] = WriteResult("disconnected", "disconnected")
         else:
-            slot = by_address.get(address)
-            status = None if slot is None else slot[5]
+            status = statuses.get(chan.id) if pending.get(chan.id) == address else None
             if status is None:
                 out[address] = WriteResult("timeout", f"no put completion within {timeout:g} s")
             elif status == cadef.ECA_NORMAL:
@@ -352,11 +349,13 @@ async def write_many(
         if breakers is not None and server:
             breakers.learn(address, server)
         result = out[address]
-        error = None if result.outcome in ("written", "failed") else result.outcome
-        if address not in skipped:
-            outcomes[address] = (server, error)
+        outcomes[address] = (server, None if result.outcome in ("written", "failed") else result.outcome)
     _account(breakers, outcomes)
     return out
+
+
+def _failed(error: str) -> WriteResult:
+    return WriteResult("disconnected" if error == "disconnected" else "failed", error)
 
 
 def _ca_error(exc: Exception) -> str:

@@ -1,9 +1,11 @@
 """The embedded monitor: one libca subscription per registry address, feeding the PV cache.
 
-aioca keeps the channels and tells us (in the loop) when one connects or drops; subscriptions and the
-one CTRL get per (re)connection go straight to libca with shared handlers. Updates from libca threads
-are queued and applied in the loop in batches (one wake-up per batch), so the per-update work is a
-conversion, an in-place cache update and a dirty mark. Handlers never raise into libca.
+Channels come from the shared pool (squirrel.epics.channels: connection changes batched into the loop).
+Each connected channel gets a DBR_TIME subscription (value, alarm) and a DBR_CTRL one on property
+changes (its first event is the metadata at once; libca renews both after a reconnect). The libca-thread
+handlers only copy the payload bytes and queue the watch once; a newer payload replaces one not yet
+applied (live values: the newest wins, memory stays flat under overload). The loop decodes and applies
+queued payloads in chunks, one wake-up per batch. Handlers never raise into libca.
 """
 
 from __future__ import annotations
@@ -18,83 +20,87 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import structlog
-from aioca._catools import get_channel
-from epicscorelibs.ca import cadef, dbr
+from epicscorelibs.ca import cadef
 
 from squirrel.epics import values as V
 from squirrel.epics.breaker import BreakerSet
-from squirrel.epics.ca import channel_server
 from squirrel.epics.cache import PVCache, PVState
+from squirrel.epics.channels import Chan, attach_thread, pin_thread_state, pool
 
 log = structlog.get_logger(__name__)
-SYNC_CHUNK = 1000  # channels created per loop pass at start-up, so the loop keeps answering
-APPLY_CHUNK = 2000  # queued updates applied per loop pass
-CONNECT_CHUNK = 500  # connections handled per loop pass (subscription + CTRL get each)
+SYNC_CHUNK = 2000  # channels created per loop pass at start-up, so the loop keeps answering
+APPLY_CHUNK = 1000  # queued payloads applied per loop pass
+SUBSCRIBE_CHUNK = 2000  # subscriptions (pairs) created per worker-thread call
+INLINE_SUBSCRIBE = 50  # fewer than this are created in the loop itself (no thread hop)
 _EVENTS = cadef.DBE_VALUE | cadef.DBE_ALARM
+_DBR_TIME, _DBR_CTRL = 14, 28  # + dbf
 
 
 class _Watch:
-    """One monitored address; registered with its aioca channel to hear connection changes."""
+    """One monitored address: its channel, its two subscriptions, and the latest payloads not yet applied."""
 
     __slots__ = (
         "address",
-        "channel",
+        "chan",
         "count",
-        "ctrl_conv",
+        "ctrl_id",
+        "ctrl_raw",
         "dbf",
+        "esz",
         "event_id",
         "monitor",
+        "off",
+        "queued",
+        "raw",
         "server",
         "state",
-        "time_conv",
     )
 
-    def __init__(self, monitor: Monitor, address: str, state: PVState) -> None:
+    def __init__(self, monitor: Monitor, address: str, state: PVState, chan: Chan) -> None:
         self.monitor = monitor
         self.address = address
         self.state = state
-        self.channel: Any = None
-        self.event_id: int | None = None
+        self.chan = chan
+        self.event_id: int | None = None  # DBR_TIME subscription (value, alarm)
+        self.ctrl_id: int | None = None  # DBR_CTRL subscription (property changes; first value at once)
         self.dbf = -1
         self.count = 0
-        self.time_conv: Any = None
-        self.ctrl_conv: Any = None
+        self.off = 0  # where the value starts in a DBR_TIME payload, and the element size
+        self.esz = 0
         self.server: str | None = None
+        self.raw: bytes | None = None  # guarded by the monitor's lock
+        self.ctrl_raw: bytes | None = None
+        self.queued = False
 
-    def _on_connect(self, connected: bool) -> None:  # called by aioca, in the loop
-        if connected:
-            self.monitor._queue_connect(self)  # the costly part runs in chunks (50K connect at once)
-            return
+    def on_connection(self, chan: Chan, connected: bool) -> None:  # the pool calls it, in the loop
         try:
-            self.monitor._connection(self, False)  # cheap, and must show at once
+            self.monitor._connection(self, connected)
         except Exception:
             self.monitor.errors += 1
-            log.exception("monitor disconnect handler failed", address=self.address)
-
-    def close(self) -> None:  # aioca purges call this
-        self.monitor._drop(self)
+            log.exception("monitor connection handler failed", address=self.address)
 
 
-def _handle_update(args: Any) -> None:  # libca thread
-    w: _Watch = args.usr
+def _handle_time(args: Any) -> None:  # libca thread: copy the payload, hand it over, nothing more
+    pin_thread_state()
     try:
+        w: _Watch = args.usr
         if args.status == cadef.ECA_NORMAL:
-            w.monitor._push(w, False, w.time_conv(args.raw_dbr, args.type, args.count))
+            w.monitor._push(w, ctypes.string_at(args.raw_dbr, w.off + args.count * w.esz), False)
     except Exception:
-        w.monitor.errors += 1
+        pass
 
 
-def _handle_ctrl(args: Any) -> None:  # libca thread; one reference taken per request
-    w: _Watch = args.usr
-    ctypes.pythonapi.Py_DecRef(w)
+def _handle_ctrl(args: Any) -> None:  # libca thread
+    pin_thread_state()
     try:
-        if args.status == cadef.ECA_NORMAL and w.ctrl_conv is not None:
-            w.monitor._push(w, True, w.ctrl_conv(args.raw_dbr, args.type, args.count))
+        w: _Watch = args.usr
+        if args.status == cadef.ECA_NORMAL and w.dbf >= 0:
+            w.monitor._push(w, ctypes.string_at(args.raw_dbr, V.ctrl_nbytes(w.dbf, args.count)), True)
     except Exception:
-        w.monitor.errors += 1
+        pass
 
 
-_on_update: Any = cadef.event_handler(_handle_update)
+_on_time: Any = cadef.event_handler(_handle_time)
 _on_ctrl: Any = cadef.event_handler(_handle_ctrl)
 
 
@@ -122,17 +128,18 @@ class Monitor:
         self._resync_interval = resync_interval
         self._watches: dict[str, _Watch] = {}
         self._server_up: dict[str, int] = {}
-        self._queue: deque[tuple[_Watch, bool, Any]] = deque()
+        self._queue: deque[_Watch] = deque()
         self._scheduled = False
         self._lock = threading.Lock()
-        self._flush_pending = False
+        self.merged = 0  # payloads replaced by a newer one before the loop applied them
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
         self._sync_lock = asyncio.Lock()
+        self._sub_lock = threading.Lock()  # subscription ids: created in a worker thread, cleared in the loop
+        self._to_subscribe: list[_Watch] = []
+        self._subscribe_wake = asyncio.Event()
         self._rate: deque[tuple[float, int]] = deque(maxlen=11)
-        self._connects: deque[_Watch] = deque()
-        self._connect_wake = asyncio.Event()
 
     # --- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -140,7 +147,7 @@ class Monitor:
         self.started_at = time.time()
         self.running = True
         self._tasks.append(asyncio.create_task(self._sample_rate()))
-        self._tasks.append(asyncio.create_task(self._connect_worker()))
+        self._tasks.append(asyncio.create_task(self._subscriber()))
         if self._load is not None:
             self._tasks.append(asyncio.create_task(self._resync_loop()))
         if self._conninfo is not None:
@@ -157,6 +164,7 @@ class Monitor:
         for w in list(self._watches.values()):
             self._unwatch(w)
         cadef.ca_flush_io()
+        self._queue.clear()
 
     def request_resync(self) -> None:
         self._wake.set()
@@ -169,9 +177,10 @@ class Monitor:
             for address in [a for a in self._watches if a not in addresses]:
                 self._unwatch(self._watches[address])
             new = [a for a in addresses if a not in self._watches]
+            channels = await pool().ensure(new)
             for i in range(0, len(new), SYNC_CHUNK):
                 for address in new[i : i + SYNC_CHUNK]:
-                    self._watch(address)
+                    self._watch(address, channels[address])
                 cadef.ca_flush_io()
                 await asyncio.sleep(0)
             self.last_sync_at = time.time()
@@ -213,57 +222,32 @@ class Monitor:
                 await asyncio.sleep(1.0)
 
     # --- subscriptions ---------------------------------------------------------------------------
-    def _watch(self, address: str) -> None:
-        w = _Watch(self, address, self.cache.ensure(address))
+    def _watch(self, address: str, chan: Chan) -> None:
+        w = _Watch(self, address, self.cache.ensure(address), chan)
         self._watches[address] = w
-        w.channel = get_channel(address)
-        w.channel._add_subscription(w)
-        if w.channel.connected():
-            self._queue_connect(w)
-
-    def _queue_connect(self, w: _Watch) -> None:
-        self._connects.append(w)
-        self._connect_wake.set()
-
-    async def _connect_worker(self) -> None:
-        """Handle (re)connections CONNECT_CHUNK at a time, yielding between chunks so the loop answers."""
-        queue = self._connects
-        while True:
-            await self._connect_wake.wait()
-            self._connect_wake.clear()
-            while queue:
-                for _ in range(min(CONNECT_CHUNK, len(queue))):
-                    w = queue.popleft()
-                    if w.channel is None or not w.channel.connected():
-                        continue  # dropped again before we got to it; the disconnect was handled
-                    try:
-                        self._connection(w, True)
-                    except Exception:
-                        self.errors += 1
-                        log.exception("monitor connect handler failed", address=w.address)
-                cadef.ca_flush_io()
-                await asyncio.sleep(0)
+        chan.listeners.append(w.on_connection)
+        if chan.connected:
+            self._connection(w, True)
 
     def _unwatch(self, w: _Watch) -> None:
         self._watches.pop(w.address, None)
-        with contextlib.suppress(KeyError):
-            w.channel._remove_subscription(w)
-        self._clear_subscription(w)
+        with contextlib.suppress(ValueError):
+            w.chan.listeners.remove(w.on_connection)
+        self._clear_subscriptions(w)
         if w.server is not None:
             self._server_down(w.server, last_only=False)
             w.server = None
         self.cache.discard(w.address)
 
-    def _drop(self, w: _Watch) -> None:
-        # aioca purged the channel (shutdown): forget the subscription without touching libca again.
-        w.event_id = None
-        self._watches.pop(w.address, None)
-
-    def _clear_subscription(self, w: _Watch) -> None:
-        if w.event_id is not None:
-            with contextlib.suppress(Exception):
-                cadef.ca_clear_subscription(w.event_id)
-            w.event_id = None
+    def _clear_subscriptions(self, w: _Watch) -> None:
+        with self._sub_lock:
+            if w.ctrl_id is not None:
+                w.chan.drop_meta()  # nobody keeps it current any more
+            for event_id in (w.event_id, w.ctrl_id):
+                if event_id is not None:
+                    with contextlib.suppress(Exception):
+                        cadef.ca_clear_subscription(event_id)
+            w.event_id = w.ctrl_id = None
 
     def _connection(self, w: _Watch, connected: bool) -> None:
         if self._watches.get(w.address) is not w:
@@ -277,14 +261,17 @@ class Monitor:
         if w.server is not None:  # a second connect without a disconnect between: count it once
             self._server_down(w.server, last_only=False)
             w.server = None
-        channel = w.channel
-        server = channel_server(channel)
-        dbf, count = cadef.ca_field_type(channel), cadef.ca_element_count(channel)
+        chan = w.chan
+        dbf, count = chan.dbf, chan.count
         if w.event_id is not None and (dbf != w.dbf or count != w.count):
-            self._clear_subscription(w)  # the record changed type across an IOC restart
+            self._clear_subscriptions(w)  # the record changed type across an IOC restart
+        if dbf not in V.TIME_OFFSET:
+            self.errors += 1
+            log.warning("monitor: unsupported channel type", address=w.address, dbf=dbf)
+            return
+        w.off, w.esz = V.TIME_OFFSET[dbf], V.element_size(dbf)
         w.dbf, w.count = dbf, count
-        time_code, w.time_conv = dbr.type_to_dbr(channel, None, dbr.FORMAT_TIME)
-        ctrl_code, w.ctrl_conv = dbr.type_to_dbr(channel, None, dbr.FORMAT_CTRL)
+        server = chan.server
         self.cache.set_connected(w.address, True, server)
         if server is not None:
             w.server = server
@@ -293,20 +280,46 @@ class Monitor:
                 self.breakers.learn(w.address, server)
                 if self._server_up[server] == 1:
                     self.breakers.server_up(server)
-        if w.event_id is None:  # libca keeps a subscription across reconnects by itself
-            event_id = ctypes.c_void_p()
-            cadef.ca_create_subscription(
-                time_code, 0, channel, _EVENTS, _on_update, ctypes.py_object(w), ctypes.byref(event_id)
-            )
-            w.event_id = event_id.value
-        if ctrl_code != dbr.DBR_TIME_STRING:
-            ctypes.pythonapi.Py_IncRef(w)
-            try:
-                cadef.ca_array_get_callback(ctrl_code, 0, channel, _on_ctrl, ctypes.py_object(w))
-            except Exception:
-                ctypes.pythonapi.Py_DecRef(w)
-                self.errors += 1
-        self._flush_soon()
+        if w.event_id is None:  # libca keeps (and renews) subscriptions across reconnects by itself
+            self._to_subscribe.append(w)
+            self._subscribe_wake.set()
+
+    async def _subscriber(self) -> None:
+        """Create queued subscriptions in a worker thread, SUBSCRIBE_CHUNK at a time.
+
+        ca_create_subscription waits for libca's locks and send queue while 50K connections are in
+        flight (~10 µs+ each): in a worker thread that wait no longer stalls the loop."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._subscribe_wake.wait()
+            self._subscribe_wake.clear()
+            while self._to_subscribe:
+                chunk, self._to_subscribe = self._to_subscribe[:SUBSCRIBE_CHUNK], self._to_subscribe[SUBSCRIBE_CHUNK:]
+                if len(chunk) > INLINE_SUBSCRIBE:
+                    await loop.run_in_executor(None, self._subscribe_all, chunk)
+                else:
+                    self._subscribe_all(chunk)
+
+    def _subscribe_all(self, watches: list[_Watch]) -> None:
+        attach_thread()
+        for w in watches:
+            with self._sub_lock:
+                if w.event_id is not None or self._watches.get(w.address) is not w or not w.chan.connected:
+                    continue  # subscribed already, unwatched, or dropped (its reconnect queues it again)
+                w.event_id = self._subscribe(w, _DBR_TIME + w.dbf, _EVENTS, _on_time)
+                if w.dbf != V.DBF_STRING:  # strings have no CTRL form
+                    w.ctrl_id = self._subscribe(w, _DBR_CTRL + w.dbf, cadef.DBE_PROPERTY, _on_ctrl)
+        cadef.ca_flush_io()
+
+    def _subscribe(self, w: _Watch, code: int, mask: int, handler: Any) -> int | None:
+        event_id = ctypes.c_void_p()
+        try:
+            cadef.ca_create_subscription(code, 0, w.chan, mask, handler, ctypes.py_object(w), ctypes.byref(event_id))
+        except Exception:
+            self.errors += 1
+            log.exception("monitor subscription failed", address=w.address)
+            return None
+        return event_id.value
 
     def _server_down(self, server: str, last_only: bool) -> None:
         left = self._server_up.get(server, 0) - 1
@@ -317,39 +330,45 @@ class Monitor:
         if last_only and self.breakers is not None:
             self.breakers.server_down(server)
 
-    def _flush_soon(self) -> None:
-        if not self._flush_pending and self._loop is not None:
-            self._flush_pending = True
-            self._loop.call_soon(self._flush)
-
-    def _flush(self) -> None:
-        self._flush_pending = False
-        cadef.ca_flush_io()
-
-    # --- updates: libca thread -> queue -> one loop callback per batch --------------------------
-    def _push(self, w: _Watch, ctrl: bool, raw: Any) -> None:
-        self._queue.append((w, ctrl, raw))
-        if not self._scheduled:
-            with self._lock:
-                if self._scheduled:
-                    return
-                self._scheduled = True
-            loop = self._loop
-            if loop is not None and not loop.is_closed():
+    # --- updates: libca thread -> watch queue -> one loop callback per batch ---------------------
+    def _push(self, w: _Watch, data: bytes, ctrl: bool) -> None:
+        with self._lock:
+            if ctrl:
+                w.ctrl_raw = data
+            else:
+                if w.raw is not None:
+                    self.merged += 1
+                w.raw = data
+            if not w.queued:
+                w.queued = True
+                self._queue.append(w)
+            if self._scheduled:
+                return
+            self._scheduled = True
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(self._apply)
 
     def _apply(self) -> None:
-        self._scheduled = False
-        queue, mark, now = self._queue, self.cache.mark_dirty, time.time()
-        n = 0
-        for _ in range(min(len(queue), APPLY_CHUNK)):
-            w, ctrl, raw = queue.popleft()
+        queue, taken = self._queue, []
+        with self._lock:
+            for _ in range(min(len(queue), APPLY_CHUNK)):
+                w = queue.popleft()
+                w.queued = False
+                taken.append((w, w.raw, w.ctrl_raw))
+                w.raw = w.ctrl_raw = None
+            more = self._scheduled = bool(queue)
+        mark, now, n = self.cache.mark_dirty, time.time(), 0
+        for w, raw, ctrl in taken:
             try:
                 state = w.state
-                if ctrl:
-                    V.apply_ctrl(state, raw, w.dbf, w.count)
-                else:
-                    V.apply_time(state, raw, w.dbf, w.count)
+                if ctrl is not None:
+                    esz = max(1, w.esz)
+                    count = (len(ctrl) - V.ctrl_nbytes(w.dbf, 1)) // esz + 1
+                    w.chan.set_meta(V.apply_ctrl_bytes(state, ctrl, w.dbf, count, w.count), None)
+                if raw is not None:
+                    V.apply_time_bytes(state, raw, w.dbf, (len(raw) - w.off) // w.esz, w.count)
                     state.update_count += 1
                     n += 1
                 state.updated_at = now
@@ -357,9 +376,8 @@ class Monitor:
             except Exception:
                 self.errors += 1
         self.cache.total_updates += n
-        if queue and not self._scheduled and self._loop is not None:
+        if more and self._loop is not None:
             # A start-up burst: give the loop back between chunks instead of one long stall.
-            self._scheduled = True
             self._loop.call_soon(self._apply)
 
     # --- figures ---------------------------------------------------------------------------------

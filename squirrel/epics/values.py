@@ -8,8 +8,10 @@ Pure functions: no CA calls, so unit-testable without sockets.
 from __future__ import annotations
 
 import math
+import struct
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from squirrel.epics.cache import PVState
@@ -177,44 +179,155 @@ def _strings(items: list[str]) -> np.ndarray[Any, Any]:
     return np.array(encoded, dtype=f"S{MAX_STRING}")
 
 
-# --- filling a PVState from TIME / CTRL values (used by the monitor and bulk reads) ---------------
-def apply_time(state: PVState, raw: Any, dbf: int, element_count: int) -> None:
-    """Value, alarm and EPICS timestamp (ns kept) from a DBR_TIME_* value, in place."""
-    value, index = from_ca(raw, dbf, element_count, state.enum_strings)
-    state.value = value
-    state.enum_index = index
+# --- decoding raw DBR bytes (copied out of a libca callback) --------------------------------------
+# Cheaper than epicscorelibs' conversions (a numpy scalar subclass with copied attributes per value):
+# one struct unpack for the header and one for a scalar. Host byte order, as libca delivers it.
+EPICS_EPOCH = 631152000  # seconds from 1970 to the EPICS epoch (1990)
+_ELEMENT = {  # dbf -> (struct code, size)
+    DBF_STRING: ("40s", MAX_STRING),
+    DBF_SHORT: ("h", 2),
+    DBF_FLOAT: ("f", 4),
+    DBF_ENUM: ("H", 2),
+    DBF_CHAR: ("B", 1),
+    DBF_LONG: ("i", 4),
+    DBF_DOUBLE: ("d", 8),
+}
+TIME_OFFSET = {DBF_STRING: 12, DBF_SHORT: 14, DBF_FLOAT: 12, DBF_ENUM: 14, DBF_CHAR: 15, DBF_LONG: 12, DBF_DOUBLE: 16}
+CTRL_OFFSET = {DBF_SHORT: 28, DBF_FLOAT: 48, DBF_ENUM: 422, DBF_CHAR: 21, DBF_LONG: 44, DBF_DOUBLE: 80}
+_HEADER = struct.Struct("=hhII")  # status, severity, stamp secs, stamp nsec
+_SCALAR = {dbf: struct.Struct("=" + code) for dbf, (code, _) in _ELEMENT.items()}
+_CTRL_NUMERIC = {  # dbf -> (struct, has precision): status severity [precision pad] units[8] 8 limits
+    DBF_SHORT: (struct.Struct("=hh8s8h"), False),
+    DBF_FLOAT: (struct.Struct("=hhhh8s8f"), True),
+    DBF_CHAR: (struct.Struct("=hh8s8B"), False),
+    DBF_LONG: (struct.Struct("=hh8s8i"), False),
+    DBF_DOUBLE: (struct.Struct("=hhhh8s8d"), True),
+}
+_ENUM_HEAD = struct.Struct("=hhh")  # status, severity, no_str; then 16 labels of 26 bytes
+
+
+def element_size(dbf: int) -> int:
+    return _ELEMENT[dbf][1] if dbf in _ELEMENT else 0
+
+
+def time_nbytes(dbf: int, count: int) -> int:
+    """Bytes of a DBR_TIME_<dbf> payload holding `count` elements."""
+    return TIME_OFFSET[dbf] + max(1, count) * _ELEMENT[dbf][1]
+
+
+def ctrl_nbytes(dbf: int, count: int) -> int:
+    """Bytes of a DBR_CTRL_<dbf> payload (DBR_TIME_STRING for strings, which have no CTRL form)."""
+    if dbf == DBF_STRING:
+        return time_nbytes(dbf, count)
+    return CTRL_OFFSET[dbf] + max(1, count) * _ELEMENT[dbf][1]
+
+
+def _text(raw: bytes) -> str:
+    nul = raw.find(b"\0")
+    return (raw if nul < 0 else raw[:nul]).decode("utf-8", errors="replace")
+
+
+def decode_elements(data: bytes, offset: int, dbf: int, count: int, element_count: int) -> Any:
+    """The value at `offset`: a scalar for a scalar channel, a list (or str for char waveforms) otherwise."""
+    if element_count <= 1:
+        value = _SCALAR[dbf].unpack_from(data, offset)[0]
+        return _text(value) if dbf == DBF_STRING else value
+    if dbf == DBF_CHAR:
+        return _text(data[offset : offset + count])
+    if dbf == DBF_STRING:
+        return [_text(data[offset + i * MAX_STRING : offset + (i + 1) * MAX_STRING]) for i in range(count)]
+    return np.frombuffer(data, dtype=_NUMPY_TYPES[dbf], count=count, offset=offset).tolist()
+
+
+def apply_time_bytes(state: PVState, data: bytes, dbf: int, count: int, element_count: int) -> None:
+    """Value, alarm and EPICS timestamp (ns kept) from the bytes of a DBR_TIME_<dbf> payload, in place."""
+    status, severity, secs, nsec = _HEADER.unpack_from(data)
+    value = decode_elements(data, TIME_OFFSET[dbf], dbf, count, element_count)
+    if dbf == DBF_ENUM and element_count <= 1:
+        labels = state.enum_strings
+        state.enum_index = value
+        state.value = labels[value] if labels is not None and 0 <= value < len(labels) else str(value)
+    else:
+        state.value = float(value) if dbf == DBF_FLOAT and element_count <= 1 else value
+        state.enum_index = None
     state.type = type_name(dbf, element_count)
-    status = getattr(raw, "status", None)
-    if status is not None:
-        state.status = status_name(status)
-        state.severity = int(raw.severity)
-    stamp = getattr(raw, "raw_stamp", None)
-    if stamp is not None:
-        secs, nsec = stamp
-        state.timestamp_ns = secs * 1_000_000_000 + nsec
-        state.timestamp = secs + nsec * 1e-9
+    state.status = ALARM_STATUS[status] if 0 <= status < len(ALARM_STATUS) else str(status)
+    state.severity = severity
+    secs += EPICS_EPOCH
+    state.timestamp_ns = secs * 1_000_000_000 + nsec
+    state.timestamp = secs + nsec * 1e-9
     state.has_value = True
 
 
-def apply_ctrl(state: PVState, raw: Any, dbf: int, element_count: int) -> None:
-    """Units, precision, limits and enum labels from a DBR_CTRL_* value, in place (value too if none yet)."""
+class CtrlMeta(msgspec.Struct, frozen=True):
+    """The CTRL metadata of a channel (once per connection): what a direct read copies into each state."""
+
+    units: str | None = None
+    precision: int | None = None
+    upper_ctrl_limit: float | None = None
+    lower_ctrl_limit: float | None = None
+    upper_disp_limit: float | None = None
+    lower_disp_limit: float | None = None
+    enum_strings: list[str] | None = None
+
+
+def decode_ctrl(data: bytes, dbf: int, count: int, element_count: int) -> tuple[CtrlMeta, int, int, Any]:
+    """(metadata, alarm status, severity, value) from the bytes of a DBR_CTRL_<dbf> payload."""
     if dbf == DBF_ENUM:
-        labels = getattr(raw, "enums", None)
-        state.enum_strings = [str(s) for s in labels] if labels is not None else None
-        if state.enum_index is not None and state.enum_strings and 0 <= state.enum_index < len(state.enum_strings):
-            state.value = state.enum_strings[state.enum_index]
+        status, severity, n = _ENUM_HEAD.unpack_from(data)
+        labels = [_text(data[6 + 26 * i : 6 + 26 * (i + 1)]) for i in range(max(0, min(n, 16)))]
+        value = decode_elements(data, CTRL_OFFSET[dbf], dbf, count, element_count)
+        return CtrlMeta(enum_strings=labels), status, severity, value
+    if dbf == DBF_STRING:  # no CTRL form: the TIME payload stands in
+        status, severity, _, _ = _HEADER.unpack_from(data)
+        return CtrlMeta(), status, severity, decode_elements(data, TIME_OFFSET[dbf], dbf, count, element_count)
+    layout, has_precision = _CTRL_NUMERIC[dbf]
+    fields = layout.unpack_from(data)
+    status, severity = fields[0], fields[1]
+    precision = fields[2] if has_precision else None
+    units_raw = fields[4] if has_precision else fields[2]
+    udl, ldl, _ual, _uwl, _lwl, _lal, ucl, lcl = fields[-8:]
+    units = _text(units_raw)
+    meta = CtrlMeta(
+        units=units or None,
+        precision=precision,
+        upper_ctrl_limit=float(ucl),
+        lower_ctrl_limit=float(lcl),
+        upper_disp_limit=float(udl),
+        lower_disp_limit=float(ldl),
+    )
+    return meta, status, severity, decode_elements(data, CTRL_OFFSET[dbf], dbf, count, element_count)
+
+
+def apply_meta(state: PVState, meta: CtrlMeta, dbf: int, element_count: int) -> None:
+    """Copy CTRL metadata into a state (enum labels also relabel the current value)."""
+    if dbf == DBF_ENUM:
+        state.enum_strings = meta.enum_strings
+        labels, index = meta.enum_strings, state.enum_index
+        if index is not None and labels and 0 <= index < len(labels):
+            state.value = labels[index]
     elif dbf != DBF_STRING:
-        units = getattr(raw, "units", None)
-        state.units = units if units else None
-        state.precision = getattr(raw, "precision", None)
-        for name in ("upper_ctrl_limit", "lower_ctrl_limit", "upper_disp_limit", "lower_disp_limit"):
-            limit = getattr(raw, name, None)
-            setattr(state, name, float(limit) if limit is not None else None)
+        state.units = meta.units
+        state.precision = meta.precision
+        state.upper_ctrl_limit = meta.upper_ctrl_limit
+        state.lower_ctrl_limit = meta.lower_ctrl_limit
+        state.upper_disp_limit = meta.upper_disp_limit
+        state.lower_disp_limit = meta.lower_disp_limit
     state.type = type_name(dbf, element_count)
+
+
+def apply_ctrl_bytes(state: PVState, data: bytes, dbf: int, count: int, element_count: int) -> CtrlMeta:
+    """apply_ctrl from the bytes of a DBR_CTRL_<dbf> payload; returns the metadata for caching."""
+    meta, status, severity, value = decode_ctrl(data, dbf, count, element_count)
+    apply_meta(state, meta, dbf, element_count)
     if not state.has_value:
-        value, index = from_ca(raw, dbf, element_count, state.enum_strings)
-        state.value, state.enum_index = value, index
-        status = getattr(raw, "status", None)
-        if status is not None:
-            state.status = status_name(status)
-            state.severity = int(raw.severity)
+        if dbf == DBF_ENUM and element_count <= 1:
+            labels = meta.enum_strings
+            state.enum_index = value
+            state.value = labels[value] if labels is not None and 0 <= value < len(labels) else str(value)
+        else:
+            state.value = float(value) if dbf == DBF_FLOAT and element_count <= 1 else value
+            state.enum_index = None
+        state.status = ALARM_STATUS[status] if 0 <= status < len(ALARM_STATUS) else str(status)
+        state.severity = severity
+    return meta

@@ -1,0 +1,264 @@
+"""libca channels shared by the monitor and bulk reads/writes, with connection changes batched.
+
+aioca's channels cost a `ca_flush_io` per channel created and one cross-thread loop wake-up per
+connection change: at 50K PVs the loop spends seconds on wake-ups. Here one shared connection handler
+queues changes and wakes the loop once per batch; the loop applies them CHUNK at a time (type, count,
+server read once per connection) and tells each channel's listeners. Creators flush once per chunk.
+One pool per event loop (libca calls back from its own threads into that loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import structlog
+from aioca._catools import _Context
+from epicscorelibs.ca import cadef
+
+from squirrel.epics.values import CtrlMeta
+
+log = structlog.get_logger(__name__)
+CHUNK = 250  # connection changes applied per loop pass
+INLINE_CREATE = 200  # fewer new channels than this are created in the loop itself
+FLUSH_EVERY = 1000
+
+# Private function pointers without cadef's errcheck (which raises on a channel that just dropped).
+_ca_puser = cadef.libca["ca_puser"]
+_ca_puser.argtypes = [ctypes.c_void_p]
+_ca_puser.restype = ctypes.py_object
+_ca_puser.errcheck = cadef.convert_py_object  # ctypes takes the result as a new reference: add it
+_ca_field_type = cadef.libca["ca_field_type"]
+_ca_field_type.argtypes = [ctypes.c_void_p]
+_ca_field_type.restype = ctypes.c_short
+_ca_element_count = cadef.libca["ca_element_count"]
+_ca_element_count.argtypes = [ctypes.c_void_p]
+_ca_element_count.restype = ctypes.c_ulong
+_ca_host_name = cadef.libca["ca_host_name"]
+_ca_host_name.argtypes = [ctypes.c_void_p]
+_ca_host_name.restype = ctypes.c_char_p
+_Ensure = ctypes.pythonapi.PyGILState_Ensure
+_pinned: set[int] = set()
+
+
+def pin_thread_state() -> None:
+    """Keep this libca thread's Python thread state for good (call first thing in a callback).
+
+    ctypes makes and destroys a thread state around every callback from a foreign thread when none
+    exists; holding one extra PyGILState_Ensure makes later callbacks reuse it."""
+    ident = threading.get_ident()
+    if ident not in _pinned:
+        _pinned.add(ident)
+        _Ensure()
+
+
+Listener = Callable[["Chan", bool], None]
+
+
+class Chan:
+    """One libca channel. `dbf`, `count`, `server` are valid while connected (read once per connection)."""
+
+    __slots__ = (
+        "connected",
+        "count",
+        "dbf",
+        "generation",
+        "id",
+        "listeners",
+        "meta",
+        "meta_at",
+        "meta_generation",
+        "name",
+        "pool",
+        "server",
+    )
+
+    def __init__(self, name: str, pool: ChannelPool) -> None:
+        self.name = name
+        self.pool = pool
+        self.id = 0  # the chid, also `_as_parameter_`
+        self.connected = False
+        self.dbf = -1
+        self.count = 0
+        self.server: str | None = None
+        self.generation = 0  # counts connections
+        self.listeners: list[Listener] = []
+        self.meta: CtrlMeta | None = None  # CTRL metadata of this connection (monitor or a direct read)
+        self.meta_at: float | None = None  # when a direct read got it; None: kept live by the monitor
+        self.meta_generation = -1
+
+    @property
+    def _as_parameter_(self) -> int:
+        return self.id
+
+    def fresh_meta(self, now: float, max_age: float) -> CtrlMeta | None:
+        """The metadata of this connection, if live (monitored) or read less than max_age ago."""
+        if self.meta_generation != self.generation:
+            return None
+        if self.meta_at is not None and now - self.meta_at > max_age:
+            return None
+        return self.meta
+
+    def set_meta(self, meta: CtrlMeta, at: float | None) -> None:
+        """Metadata of the current connection; `at` None = a monitor subscription keeps it current."""
+        if self.meta_at is None and at is not None and self.meta_generation == self.generation:
+            return  # the monitor's live copy stays authoritative
+        self.meta, self.meta_at, self.meta_generation = meta, at, self.generation
+
+    def drop_meta(self) -> None:
+        self.meta, self.meta_at, self.meta_generation = None, None, -1
+
+
+def _host(chid: int) -> str | None:
+    try:
+        raw: bytes | None = _ca_host_name(chid)
+    except Exception:
+        return None
+    host = raw.decode("ascii", "replace") if raw else ""
+    return None if not host or host.startswith("<") else host
+
+
+def _handle_connection(args: Any) -> None:  # pragma: no cover - libca thread
+    pin_thread_state()
+    try:
+        chan: Chan = _ca_puser(args.chid)
+        if chan.id == 0:  # connected before the creating thread stored its chid
+            chan.id = args.chid
+        chan.pool._event(chan, args.op == cadef.CA_OP_CONN_UP)
+    except Exception:
+        pass  # never raise into libca
+
+
+_on_connection: Any = cadef.connection_handler(_handle_connection)
+
+
+class ChannelPool:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.channels: dict[str, Chan] = {}
+        self._events: deque[tuple[Chan, bool]] = deque()
+        self._scheduled = False
+        self._create_lock = asyncio.Lock()
+        self.closed = False
+
+    async def ensure(self, names: Iterable[str]) -> dict[str, Chan]:
+        """The channels for `names`, creating (and flushing) the missing ones.
+
+        ca_create_channel waits for libca's callback lock, which every circuit thread holds while it
+        dispatches a received buffer: at 50K connections in flight a creation can take 100+ µs. Large
+        batches are therefore created in a worker thread, so the loop keeps answering meanwhile."""
+        wanted = list(dict.fromkeys(names))
+        async with self._create_lock:
+            new = [Chan(n, self) for n in wanted if n not in self.channels]
+            if len(new) > INLINE_CREATE:
+                await self.loop.run_in_executor(None, _create, new)
+            elif new:
+                _create(new)
+            for chan in new:
+                self.channels[chan.name] = chan
+        channels = self.channels
+        return {n: channels[n] for n in wanted}
+
+    # --- connection changes: libca thread -> queue -> loop, CHUNK per pass -----------------------
+    def _event(self, chan: Chan, up: bool) -> None:
+        self._events.append((chan, up))
+        if not self._scheduled:
+            self._scheduled = True
+            try:
+                self.loop.call_soon_threadsafe(self._drain)
+            except RuntimeError:
+                pass  # the loop is closed; the pool is purged on the next one
+
+    def _drain(self) -> None:
+        self._scheduled = False
+        events = self._events
+        for _ in range(min(len(events), CHUNK)):
+            chan, up = events.popleft()
+            if self.closed:
+                continue
+            if up:
+                dbf = _ca_field_type(chan.id)
+                if dbf < 0:
+                    continue  # dropped again already: its down event is queued
+                chan.connected = True
+                chan.dbf, chan.count = dbf, _ca_element_count(chan.id)
+                chan.server = _host(chan.id)
+                chan.generation += 1
+            elif not chan.connected:
+                continue
+            else:
+                chan.connected = False
+            for listener in list(chan.listeners):
+                try:
+                    listener(chan, up)
+                except Exception:
+                    log.exception("channel listener failed", address=chan.name)
+        cadef.ca_flush_io()  # what listeners asked of libca (subscriptions, reads) goes out together
+        if events and not self._scheduled:
+            self._scheduled = True
+            self.loop.call_soon(self._drain)
+
+    def purge(self) -> None:
+        """Clear every channel (shutdown, or the loop that owned them is gone)."""
+        self.closed = True
+        for chan in self.channels.values():
+            chan.listeners.clear()
+            chan.connected = False
+            try:
+                cadef.ca_clear_channel(chan.id)
+            except Exception:
+                pass
+            chan.id = 0
+        self.channels.clear()
+        cadef.ca_flush_io()
+
+
+def attach_thread() -> None:
+    """Join this (worker) thread to the process's CA context before any libca call from it.
+
+    Without it, a context-taking call (ca_flush_io, ca_create_channel) would silently make a new,
+    separate CA context for the thread."""
+    context = _Context._ca_context
+    if cadef.ca_current_context() != context:
+        cadef.ca_attach_context(context)
+
+
+def _create(chans: list[Chan]) -> None:
+    """ca_create_channel for each (in the loop or a worker thread), one flush per FLUSH_EVERY."""
+    attach_thread()
+    for i, chan in enumerate(chans, 1):
+        chid = ctypes.c_void_p()
+        cadef.ca_create_channel(chan.name, _on_connection, ctypes.py_object(chan), 0, ctypes.byref(chid))
+        chan.id = chid.value or 0
+        if i % FLUSH_EVERY == 0:
+            cadef.ca_flush_io()
+    cadef.ca_flush_io()
+
+
+_pools: dict[asyncio.AbstractEventLoop, ChannelPool] = {}
+
+
+def pool() -> ChannelPool:
+    """The channel pool of the running loop (pools of closed loops are purged on the way)."""
+    loop = asyncio.get_running_loop()
+    found = _pools.get(loop)
+    if found is None:
+        _Context._ensure_context()  # the CA context aioca uses (preemptive callbacks), made once
+        for old_loop, old in list(_pools.items()):
+            if old_loop.is_closed():
+                old.purge()
+                del _pools[old_loop]
+        found = _pools[loop] = ChannelPool(loop)
+    return found
+
+
+def purge() -> None:
+    """Clear the running loop's channels (tests call it before their loop closes)."""
+    loop = asyncio.get_running_loop()
+    found = _pools.pop(loop, None)
+    if found is not None:
+        found.purge()
