@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import math
+import os
 import statistics
 import sys
 import time
@@ -28,20 +30,35 @@ from tests.support.server import run_server
 PROFILE: list[str] = []  # label substrings to profile (--profile)
 
 
+_gc_time = [0.0, 0.0]  # total seconds in collections, start of the current one
+_gc_full = [0]  # full (generation 2) collections
+
+
+def _gc_clock(phase: str, info: dict[str, int]) -> None:
+    if phase == "start":
+        _gc_time[1] = time.perf_counter()
+    else:
+        _gc_time[0] += time.perf_counter() - _gc_time[1]
+        _gc_full[0] += info["generation"] == 2
+
+
 async def _timed(label: str, repeat: int, fn: Any, results: dict[str, float]) -> Any:
     times, out = [], None
+    gc_before, full_before = _gc_time[0], _gc_full[0]
     for _ in range(repeat):
         t0 = time.perf_counter()
         out = await fn()
         times.append(time.perf_counter() - t0)
+    gc_ms = (_gc_time[0] - gc_before) * 1000 / repeat
+    full = (_gc_full[0] - full_before) / repeat
     if any(p in label for p in PROFILE):
         from pyinstrument import Profiler  # optional: pip install pyinstrument
 
         with Profiler(interval=0.0005, async_mode="disabled") as profiler:
             await fn()
-        print(profiler.output_text(color=False, show_all=False, short_mode=False), flush=True)
+        print(profiler.output_text(color=False, show_all=bool(os.environ.get("PROFILE_ALL")), short_mode=False), flush=True)
     results[label] = statistics.median(times)
-    print(f"{label:<42} {results[label] * 1000:9.1f} ms   (min {min(times) * 1000:.1f})", flush=True)
+    print(f"{label:<42} {results[label] * 1000:9.1f} ms   (min {min(times) * 1000:.1f}, gc {gc_ms:.0f} ms, {full:.1f} full)", flush=True)
     return out
 
 
@@ -119,6 +136,7 @@ if __name__ == "__main__":
     args = parser.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     PROFILE.extend(args.profile)
+    gc.callbacks.append(_gc_clock)
     gen = start_server()  # embedded PostgreSQL, stopped when the generator finishes
     dbs = next(gen)
     uri = dbs.create()

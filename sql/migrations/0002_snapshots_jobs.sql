@@ -55,6 +55,8 @@ CREATE INDEX snapshot_tags_idx ON snapshot USING gin (tag_ids);
 -- snapshot_id has no foreign key either: its per-row check made a 50K-row COPY 2.3x slower. Rows are
 -- written only with their snapshot row in one transaction, and delete_snapshot removes both.
 -- setpoint/readback: msgpack of one side (value, type, enum index, alarm, EPICS ns time, metadata).
+-- setpoint_value/readback_value: msgpack [value, enum index] of the same side, NULL when it is.
+-- Compare joins on these: equal bytes are equal values, so only differing rows reach Python.
 CREATE TABLE snapshot_value (
     snapshot_id     uuid NOT NULL,
     idx             integer NOT NULL,
@@ -63,6 +65,8 @@ CREATE TABLE snapshot_value (
     readback_name   text,
     setpoint        bytea,
     readback        bytea,
+    setpoint_value  bytea,
+    readback_value  bytea,
     PRIMARY KEY (snapshot_id, idx)
 );
 

@@ -16,6 +16,12 @@ Row = dict[str, Any]
 ValueRow = tuple[UUID, str | None, str | None, bytes | None, bytes | None]
 # The same with the PV id as its 16 raw bytes (uuid_send): the fast path for big snapshots.
 RawRow = tuple[bytes, str | None, str | None, bytes | None, bytes | None]
+# A row to store: raw id, names, full sides, value-only sides (compare's columns).
+StoreRow = tuple[bytes, str | None, str | None, bytes | None, bytes | None, bytes | None, bytes | None]
+# A row of compare_rows: raw id, names in 1 and 2, value-only sides in 1 and 2, in 1, in 2, abs, rel.
+CompareRow = tuple[
+    bytes, str | None, str | None, bytes | None, bytes | None, bytes | None, bytes | None, bool, bool, float, float
+]
 _SIGNATURE = b"PGCOPY\n\xff\r\n\0" + bytes(8)
 _NULL = b"\xff\xff\xff\xff"
 _ROW_HEAD = struct.Struct("!hi16si")  # field count, uuid length, snapshot id, int4 length
@@ -32,15 +38,15 @@ async def insert(conn: AsyncConnection[Any], values: dict[str, Any]) -> Row:
     return row
 
 
-async def copy_raw(conn: AsyncConnection[Any], snapshot_id: UUID, rows: Iterable[RawRow]) -> int:
+async def copy_raw(conn: AsyncConnection[Any], snapshot_id: UUID, rows: Iterable[StoreRow]) -> int:
     """Binary COPY of raw rows, the COPY buffer built by hand in one tight loop (no per-value dumpers)."""
-    head = _ROW_HEAD.pack(7, 16, snapshot_id.bytes, 4)
+    head = _ROW_HEAD.pack(9, 16, snapshot_id.bytes, 4)
     idx_key = _IDX_KEY.pack
     n = 0
     cur = conn.cursor()
     async with cur.copy(q("copy_snapshot_values")) as copy:
         buf = bytearray(_SIGNATURE)
-        for n, (key, sp_name, rb_name, sp, rb) in enumerate(rows, 1):
+        for n, (key, sp_name, rb_name, sp, rb, sp_val, rb_val) in enumerate(rows, 1):
             buf += head
             buf += idx_key(n - 1, 16, key)
             for text in (sp_name, rb_name):
@@ -50,7 +56,7 @@ async def copy_raw(conn: AsyncConnection[Any], snapshot_id: UUID, rows: Iterable
                     data = text.encode()
                     buf += _LEN(len(data))
                     buf += data
-            for blob in (sp, rb):
+            for blob in (sp, rb, sp_val, rb_val):
                 if blob is None:
                     buf += _NULL
                 else:
@@ -77,17 +83,30 @@ async def select_pvs(
     return await cur.fetchall()  # type: ignore[return-value]
 
 
-async def values_raw(conn: AsyncConnection[Any], snapshot_id: UUID) -> list[RawRow]:
+async def value_sides(conn: AsyncConnection[Any], snapshot_id: UUID) -> list[RawRow]:
+    """(raw id, names, value-only sides) of every row in name order: what compare-with-live needs."""
     cur = conn.cursor(binary=True)
-    await cur.execute(q("snapshot_values_raw"), {"id": snapshot_id})
+    await cur.execute(q("snapshot_value_sides"), {"id": snapshot_id})
     return await cur.fetchall()  # type: ignore[return-value]
 
 
-async def snapshot_tolerances(conn: AsyncConnection[Any], snapshot_ids: list[UUID]) -> dict[bytes, tuple[float, float]]:
-    """(abs, rel) tolerance of the registry row of every PV stored in these snapshots, by raw id."""
+async def compare_rows(conn: AsyncConnection[Any], first: UUID, second: UUID) -> list[CompareRow]:
+    """Rows only one snapshot has or whose value-only sides differ byte-wise, with the PV's tolerances."""
     cur = conn.cursor(binary=True)
-    await cur.execute(q("snapshot_tolerances"), {"ids": snapshot_ids})
+    await cur.execute(q("compare_snapshot_values"), {"first": first, "second": second})
+    return await cur.fetchall()  # type: ignore[return-value]
+
+
+async def snapshot_tolerances(conn: AsyncConnection[Any], snapshot_id: UUID) -> dict[bytes, tuple[float, float]]:
+    """Non-zero (abs, rel) tolerances of the registry rows of the PVs stored in a snapshot, by raw id."""
+    cur = conn.cursor(binary=True)
+    await cur.execute(q("snapshot_tolerances"), {"id": snapshot_id})
     return {r[0]: (r[1], r[2]) for r in await cur.fetchall()}
+
+
+async def pv_counts(conn: AsyncConnection[Any], snapshot_ids: list[UUID]) -> dict[UUID, int]:
+    cur = await conn.execute(q("snapshot_pv_counts"), {"ids": snapshot_ids})
+    return {r[0]: r[1] for r in await cur.fetchall()}
 
 
 async def set_tags(conn: AsyncConnection[Any], snapshot_id: UUID) -> None:

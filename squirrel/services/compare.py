@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+from psycopg import AsyncConnection
 
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
@@ -115,49 +116,47 @@ def _diff(key: Key, name: str, v1: Any, v2: Any, reason: str) -> CompareDifferen
 # --- service ---------------------------------------------------------------------------------
 
 
-def _entries(rows: list[snap_db.RawRow]) -> dict[Key, Entry]:
-    dec = decode_value_only
-    return {
-        key: Entry(sp_name or rb_name or "", dec(sp) if sp is not None else None, dec(rb) if rb is not None else None)
-        for key, sp_name, rb_name, sp, rb in rows
-    }
-
-
 def _check_tolerance(name: str, value: float | None) -> None:
     if value is not None and not (value >= 0 and math.isfinite(value)):
         raise ValidationError(f"{name} must be a finite number >= 0, got {value}")
 
 
-async def _stored(
-    ctx: ServiceContext, ids: list[UUID]
-) -> tuple[list[dict[Key, Entry]], dict[Key, Tolerance], list[snap_db.RawRow]]:
-    sides: list[dict[Key, Entry]] = []
-    rows: list[snap_db.RawRow] = []
-    async with connection(ctx.pool) as conn:
-        for snapshot_id in dict.fromkeys(ids):
-            if await snap_db.get(conn, snapshot_id) is None:
-                raise NotFoundError(f"snapshot {snapshot_id} not found")
-            rows = await snap_db.values_raw(conn, snapshot_id)
-            sides.append(_entries(rows))
-        tolerances = await snap_db.snapshot_tolerances(conn, list(dict.fromkeys(ids)))
-    if len(sides) < len(ids):  # the same snapshot twice
-        sides.append(sides[0])
-    tol: dict[Key, Tolerance] = dict[Key, Tolerance](tolerances.items())
-    return sides, tol, rows
+async def _pv_counts(conn: AsyncConnection[Any], ids: list[UUID]) -> dict[UUID, int]:
+    counts = await snap_db.pv_counts(conn, ids)
+    for snapshot_id in ids:
+        if snapshot_id not in counts:
+            raise NotFoundError(f"snapshot {snapshot_id} not found")
+    return counts
 
 
 async def compare_snapshots(
     ctx: ServiceContext, first: UUID, second: UUID, abs_tol: float | None, rel_tol: float | None
 ) -> CompareResultDTO:
+    """Only rows whose value-only bytes differ (or that one side lacks) come from PostgreSQL; the rest
+    are matches. Those rows then go through `compare`, so the rule is the same as everywhere."""
     _check_tolerance("absTolerance", abs_tol)
     _check_tolerance("relTolerance", rel_tol)
-    (a, b), tol, _ = await _stored(ctx, [first, second])
+    async with connection(ctx.pool) as conn:
+        counts = await _pv_counts(conn, [first, second])
+        rows = await snap_db.compare_rows(conn, first, second)
+    dec = decode_value_only
+    a: dict[Key, Entry] = {}
+    b: dict[Key, Entry] = {}
+    tol: dict[Key, Tolerance] = {}
+    for key, name1, name2, sp1, rb1, sp2, rb2, in1, in2, abs_t, rel_t in rows:
+        if in1:
+            a[key] = Entry(name1 or "", dec(sp1) if sp1 is not None else None, dec(rb1) if rb1 is not None else None)
+        if in2:
+            b[key] = Entry(name2 or "", dec(sp2) if sp2 is not None else None, dec(rb2) if rb2 is not None else None)
+        if abs_t or rel_t:
+            tol[key] = (abs_t, rel_t)
     differences, matches = compare(a, b, tol, (abs_tol, rel_tol))
+    equal_bytes = counts[first] - len(a)  # rows of the first snapshot the query left out: matches
     return CompareResultDTO(
         snapshot1_id=first,
         snapshot2_id=str(second),
         differences=differences,
-        match_count=matches,
+        match_count=matches + equal_bytes,
         difference_count=len(differences),
     )
 
@@ -166,8 +165,8 @@ def _live_side(state: PVState | None) -> ValueOnly | None:
     if state is None:
         return None
     if not state.has_value:
-        return ValueOnly(None, state.type, None, False)
-    return ValueOnly(state.value, state.type, state.enum_index, state.connected)
+        return ValueOnly(None, None, False)
+    return ValueOnly(state.value, state.enum_index, state.connected)
 
 
 async def compare_live(
@@ -176,17 +175,22 @@ async def compare_live(
     """Stored values against the live cache (the addresses stored in the snapshot)."""
     _check_tolerance("absTolerance", abs_tol)
     _check_tolerance("relTolerance", rel_tol)
-    (stored,), tol, rows = await _stored(ctx, [snapshot_id])
+    async with connection(ctx.pool) as conn:
+        await _pv_counts(conn, [snapshot_id])
+        rows = await snap_db.value_sides(conn, snapshot_id)
+        registry = await snap_db.snapshot_tolerances(conn, snapshot_id)
+    dec = decode_value_only
     get = ctx.cache.get
+    stored: dict[Key, Entry] = {}
+    live: dict[Key, Entry] = {}
     # Addresses come from the stored rows, not the registry: history is what the snapshot saw.
-    live: dict[Key, Entry] = {
-        key: Entry(
-            sp_name or rb_name or "",
-            _live_side(get(sp_name)) if sp_name else None,
-            _live_side(get(rb_name)) if rb_name else None,
+    for key, sp_name, rb_name, sp, rb in rows:
+        name = sp_name or rb_name or ""
+        stored[key] = Entry(name, dec(sp) if sp is not None else None, dec(rb) if rb is not None else None)
+        live[key] = Entry(
+            name, _live_side(get(sp_name)) if sp_name else None, _live_side(get(rb_name)) if rb_name else None
         )
-        for key, sp_name, rb_name, _sp, _rb in rows
-    }
+    tol: dict[Key, Tolerance] = dict[Key, Tolerance](registry.items())
     differences, matches = compare(stored, live, tol, (abs_tol, rel_tol), live=True)
     return CompareResultDTO(
         snapshot1_id=snapshot_id,

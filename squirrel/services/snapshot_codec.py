@@ -1,7 +1,7 @@
 """How one side (setpoint or readback) of a snapshot value is stored: a compact msgpack array.
 
 msgpack keeps floats as float64, so NaN/±Inf and every bit of a double survive; the EPICS timestamp
-is kept as integer nanoseconds. Field order matters: compare decodes only the leading fields.
+is kept as integer nanoseconds. Each side is stored twice: in full, and value-only for compare.
 """
 
 from __future__ import annotations
@@ -36,34 +36,35 @@ class StoredSide(msgspec.Struct, array_like=True):
 
 
 class ValueOnly(msgspec.Struct, array_like=True):
-    """The leading fields of StoredSide: all compare needs (trailing fields are skipped when decoding)."""
+    """What compare needs of one side. Stored beside the full side as msgpack [value, enum_index] (the
+    setpoint_value/readback_value columns): equal bytes mean equal values. `connected` matters for live
+    sides only and is not stored."""
 
     value: Any
-    type: str | None
-    enum_index: int | None
-    connected: bool
+    enum_index: int | None = None
+    connected: bool = True
 
 
+Encoded = tuple[bytes, bytes]  # (full side, value-only side)
 _encode = msgspec.msgpack.Encoder().encode
 decode_side = msgspec.msgpack.Decoder(StoredSide).decode
 decode_value_only = msgspec.msgpack.Decoder(ValueOnly).decode
 
 
-def encode_state(state: PVState | None, now: float | None) -> bytes | None:
+def encode_state(state: PVState, now: float | None) -> Encoded:
     """A cache/direct-read state as stored bytes; `now` (epoch s) records the value's age (cache reads)."""
-    if state is None:
-        return None
     ts_ns = state.timestamp_ns
     if ts_ns is None and state.timestamp is not None:
         ts_ns = int(state.timestamp * 1e9)
     age = None
     if now is not None and state.updated_at is not None:
         age = now - state.updated_at
-    return _encode(
+    value, enum_index = state.value, state.enum_index
+    full = _encode(
         (
-            state.value,
+            value,
             state.type,
-            state.enum_index,
+            enum_index,
             state.connected,
             state.status,
             state.severity,
@@ -77,15 +78,17 @@ def encode_state(state: PVState | None, now: float | None) -> bytes | None:
             state.has_value,
         )
     )
+    return full, _encode((value, enum_index))
 
 
-def missing_state(reason: str) -> bytes:
+def missing_state(reason: str) -> Encoded:
     """A side whose address is not in the cache (e.g. the monitor does not run here): no value."""
-    return _encode((None, None, None, False, reason, 3, None, None, None, None, None, None, None, False))
+    full = _encode((None, None, None, False, reason, 3, None, None, None, None, None, None, None, False))
+    return full, _encode((None, None))
 
 
-def encode_side(side: StoredSide) -> bytes:
-    return _encode(side)
+def encode_side(side: StoredSide) -> Encoded:
+    return _encode(side), _encode((side.value, side.enum_index))
 
 
 def wire_value(value: Any) -> Any:

@@ -95,9 +95,9 @@ def _side_out(side: StoredSide | None) -> ExportSide | None:
     )
 
 
-def _side_in(side: ExportSide | None) -> bytes | None:
+def _side_in(side: ExportSide | None) -> tuple[bytes, bytes] | tuple[None, None]:
     if side is None:
-        return None
+        return None, None
     return encode_side(
         StoredSide(
             value=native_value(side.value, side.type),
@@ -213,7 +213,8 @@ async def import_json(ctx: ServiceContext, raw: bytes, actor: Principal) -> Snap
     )  # fmt: skip
     spec = snap_service.spec_from_body(body, True, actor)
     ordered = sorted(doc.values, key=lambda v: (v.setpoint_name or v.readback_name or "", v.pv_id))
-    rows = [
-        (v.pv_id.bytes, v.setpoint_name, v.readback_name, _side_in(v.setpoint), _side_in(v.readback)) for v in ordered
-    ]
+    rows: list[snap_db.StoreRow] = []
+    for v in ordered:
+        (sp, sp_val), (rb, rb_val) = _side_in(v.setpoint), _side_in(v.readback)
+        rows.append((v.pv_id.bytes, v.setpoint_name, v.readback_name, sp, rb, sp_val, rb_val))
     return snap_service.summary(await snap_service.store_rows(ctx, spec, rows, actor, "import"))

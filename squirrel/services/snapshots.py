@@ -28,13 +28,14 @@ from squirrel.model import (
 )
 from squirrel.services import audit
 from squirrel.services.context import ServiceContext
-from squirrel.services.snapshot_codec import encode_state, missing_state
+from squirrel.services.snapshot_codec import Encoded, encode_state, missing_state
 
 JOB_TYPE = "snapshot_create"
 JOB_TIMEOUT = 600.0
 GOLDEN = "golden"
 MAX_TEXT = 10_000
 MAX_NAME = 255
+_NO_SIDE: tuple[None, None] = (None, None)
 
 
 class SnapshotSpec(msgspec.Struct, kw_only=True):
@@ -176,11 +177,15 @@ async def take_snapshot(
     now = time.time() if spec.use_cache else None
     absent = missing_state("not monitored" if spec.use_cache else "not read")
     # One tight loop: each address encoded once, straight to bytes (no per-PV objects kept).
-    encoded: dict[str | None, bytes | None] = {None: None}
+    encoded: dict[str | None, Encoded | tuple[None, None]] = {None: _NO_SIDE}
     for address in addresses:
         state = lookup(address)
         encoded[address] = absent if state is None else encode_state(state, now)
-    rows = [(key, sp, rb, encoded[sp], encoded[rb]) for key, sp, rb in pvs]
+    rows: list[snap_db.StoreRow] = []
+    for key, sp, rb in pvs:
+        sp_full, sp_val = encoded[sp]
+        rb_full, rb_val = encoded[rb]
+        rows.append((key, sp, rb, sp_full, rb_full, sp_val, rb_val))
     source = source or ("cache" if spec.use_cache else "direct")
     return await store_rows(ctx, spec, rows, actor, source, job)
 
@@ -188,7 +193,7 @@ async def take_snapshot(
 async def store_rows(
     ctx: ServiceContext,
     spec: SnapshotSpec,
-    rows: list[snap_db.RawRow],
+    rows: list[snap_db.StoreRow],
     actor: Principal,
     source: str,
     job: JobContext | None = None,

@@ -84,3 +84,30 @@ async def test_compare_missing_pvs_and_bad_input(api: Api) -> None:
     r = await api.get(f"/v1/snapshots/{first}/compare/{second}?absTolerance=-1")
     assert r.status_code == 400 and "absTolerance" in r.json()["detail"]
     assert (await api.get(f"/v1/snapshots/{first}/compare/{second}?relTolerance=abc")).status_code == 400
+
+
+async def test_compare_values_stored_differently_but_equal(api: Api) -> None:
+    """Stored bytes differ, values are equal: these rows leave PostgreSQL and must still match."""
+    cache = api.client.app.state.ctx.cache
+    pvs = await create_pvs(api, 5)
+    for i, pv in enumerate(pvs):
+        put_value(cache, pv["setpointAddress"], float(i))
+        put_value(cache, pv["readbackAddress"], float(i))
+    enum = {"enum_strings": ["Open", "Closed"]}
+    put_value(cache, pvs[0]["setpointAddress"], 5, "long")
+    put_value(cache, pvs[1]["setpointAddress"], 0.0)
+    put_value(cache, pvs[2]["setpointAddress"], "Open", "enum", enum_index=0, **enum)
+    put_value(cache, pvs[3]["setpointAddress"], 7.0)
+    first = await _inline(api, "before")
+    put_value(cache, pvs[0]["setpointAddress"], 5.0, "long")
+    put_value(cache, pvs[1]["setpointAddress"], -0.0)
+    put_value(cache, pvs[2]["setpointAddress"], "OPEN", "enum", enum_index=0, **enum)  # relabelled, same state
+    put_value(cache, pvs[3]["setpointAddress"], 7.5)
+    second = await _inline(api, "after")
+    body = (await api.get(f"/v1/snapshots/{first}/compare/{second}")).json()
+    assert [(d["pvName"], d["reason"], d["value1"], d["value2"]) for d in body["differences"]] == [
+        (pvs[3]["setpointAddress"], "setpoint", 7.0, 7.5)
+    ]
+    assert body["matchCount"] == 4 and body["differenceCount"] == 1
+    loose = (await api.get(f"/v1/snapshots/{first}/compare/{second}?relTolerance=0.1")).json()
+    assert loose["matchCount"] == 5 and loose["differences"] == []

@@ -46,16 +46,16 @@ def test_values_equal(v1: object, v2: object, abs_tol: float, rel_tol: float, ex
 
 
 def test_enums_compare_by_index_and_exactly() -> None:
-    a = ValueOnly("Open", "enum", 0, True)
-    assert sides_equal(a, ValueOnly("Open", "enum", 0, True), (1e9, 1e9))
-    assert not sides_equal(a, ValueOnly("Closed", "enum", 1, True), (1e9, 1e9))
+    a = ValueOnly("Open", 0)
+    assert sides_equal(a, ValueOnly("Open", 0), (1e9, 1e9))
+    assert not sides_equal(a, ValueOnly("Closed", 1), (1e9, 1e9))
     # A relabelled state with the same index is the same state.
-    assert sides_equal(a, ValueOnly("OPEN", "enum", 0, True), (0, 0))
+    assert sides_equal(a, ValueOnly("OPEN", 0), (0, 0))
     assert not sides_equal(a, None, (0, 0)) and sides_equal(None, None, (0, 0))
 
 
 def _e(name: str, sp: object, rb: object = None, *, rb_present: bool = True) -> Entry:
-    return Entry(name, ValueOnly(sp, "double", None, True), ValueOnly(rb, "double", None, True) if rb_present else None)
+    return Entry(name, ValueOnly(sp), ValueOnly(rb) if rb_present else None)
 
 
 def test_compare_counts_reasons_and_order() -> None:
@@ -97,8 +97,8 @@ def test_live_compare_disconnected_and_readback_rule() -> None:
     a, b = uuid4(), uuid4()
     stored = {a: _e("A", 1.0, 1.0), b: _e("B", 1.0, rb_present=False)}
     live = {
-        a: Entry("A", ValueOnly(None, "double", None, False), ValueOnly(1.0, "double", None, True)),
-        b: Entry("B", ValueOnly(1.0, "double", None, True), ValueOnly(7.0, "double", None, True)),
+        a: Entry("A", ValueOnly(None, None, False), ValueOnly(1.0)),
+        b: Entry("B", ValueOnly(1.0), ValueOnly(7.0)),
     }
     diffs, matches = compare(stored, live, {}, live=True)
     # B: the snapshot stored no readback, so the live readback is not compared.
