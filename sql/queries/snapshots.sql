@@ -5,7 +5,7 @@ VALUES (%(id)s, %(job_id)s, %(title)s, %(description)s, %(comment)s, %(labels)s,
 RETURNING id, title, description, comment, labels, created_at, created_by, pv_count, source
 
 -- name: copy_snapshot_values
-COPY snapshot_value (snapshot_id, idx, pv_id, setpoint_name, readback_name, setpoint, readback, setpoint_value,
+COPY snapshot_value (snapshot_id, idx, pv_id, setpoint_name, readback_name, setpoint, setpoint_value, readback,
                     readback_value)
 FROM STDIN (FORMAT BINARY)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 from uuid import UUID
 
 from psycopg import AsyncConnection
@@ -23,11 +23,16 @@ CompareRow = tuple[
     bytes, str | None, str | None, bytes | None, bytes | None, bytes | None, bytes | None, bool, bool, float, float
 ]
 _SIGNATURE = b"PGCOPY\n\xff\r\n\0" + bytes(8)
-_NULL = b"\xff\xff\xff\xff"
+NULL = b"\xff\xff\xff\xff"  # a NULL COPY field
 _ROW_HEAD = struct.Struct("!hi16si")  # field count, uuid length, snapshot id, int4 length
 _IDX_KEY = struct.Struct("!ii16s")  # idx, uuid length, pv id
-_LEN = struct.Struct("!i").pack
-_FLUSH = 4 << 20
+LEN = struct.Struct("!i")  # a COPY field's length prefix
+_LEN = LEN.pack
+_FLUSH = 1 << 20
+# A side as two COPY fields (full, value-only), or two NULLs for no address: appended to the buffer.
+SideWriter = Callable[[bytearray, str | None], None]
+PVRow = tuple[bytes, str | None, str | None]  # raw id, setpoint address, readback address
+_R = TypeVar("_R", PVRow, StoreRow)
 
 
 async def insert(conn: AsyncConnection[Any], values: dict[str, Any]) -> Row:
@@ -39,29 +44,53 @@ async def insert(conn: AsyncConnection[Any], values: dict[str, Any]) -> Row:
 
 
 async def copy_raw(conn: AsyncConnection[Any], snapshot_id: UUID, rows: Iterable[StoreRow]) -> int:
-    """Binary COPY of raw rows, the COPY buffer built by hand in one tight loop (no per-value dumpers)."""
+    """Binary COPY of rows with their sides already encoded (imports)."""
+
+    def sides(buf: bytearray, row: StoreRow) -> None:
+        for blob in (row[3], row[5], row[4], row[6]):  # the COPY's column order
+            if blob is None:
+                buf += NULL
+            else:
+                buf += _LEN(len(blob))
+                buf += blob
+
+    return await _copy(conn, snapshot_id, rows, sides)
+
+
+async def copy_selected(
+    conn: AsyncConnection[Any], snapshot_id: UUID, pvs: Iterable[PVRow], write_side: SideWriter
+) -> int:
+    """Binary COPY of selected PVs whose sides `write_side` encodes straight into the COPY buffer."""
+
+    def sides(buf: bytearray, row: PVRow) -> None:
+        write_side(buf, row[1])
+        write_side(buf, row[2])
+
+    return await _copy(conn, snapshot_id, pvs, sides)
+
+
+async def _copy(
+    conn: AsyncConnection[Any], snapshot_id: UUID, rows: Iterable[_R], sides: Callable[[bytearray, _R], None]
+) -> int:
+    """The COPY buffer built by hand in one tight loop (no per-value dumpers), sent in 1 MB pieces so
+    PostgreSQL parses while the next piece is encoded."""
     head = _ROW_HEAD.pack(9, 16, snapshot_id.bytes, 4)
     idx_key = _IDX_KEY.pack
     n = 0
     cur = conn.cursor()
     async with cur.copy(q("copy_snapshot_values")) as copy:
         buf = bytearray(_SIGNATURE)
-        for n, (key, sp_name, rb_name, sp, rb, sp_val, rb_val) in enumerate(rows, 1):
+        for n, row in enumerate(rows, 1):
             buf += head
-            buf += idx_key(n - 1, 16, key)
-            for text in (sp_name, rb_name):
+            buf += idx_key(n - 1, 16, row[0])
+            for text in (row[1], row[2]):
                 if text is None:
-                    buf += _NULL
+                    buf += NULL
                 else:
                     data = text.encode()
                     buf += _LEN(len(data))
                     buf += data
-            for blob in (sp, rb, sp_val, rb_val):
-                if blob is None:
-                    buf += _NULL
-                else:
-                    buf += _LEN(len(blob))
-                    buf += blob
+            sides(buf, row)
             if len(buf) > _FLUSH:
                 await copy.write(buf)
                 buf = bytearray()
@@ -70,9 +99,7 @@ async def copy_raw(conn: AsyncConnection[Any], snapshot_id: UUID, rows: Iterable
     return n
 
 
-async def select_pvs(
-    conn: AsyncConnection[Any], pv_ids: list[UUID] | None, tag_ids: list[UUID] | None
-) -> list[tuple[bytes, str | None, str | None]]:
+async def select_pvs(conn: AsyncConnection[Any], pv_ids: list[UUID] | None, tag_ids: list[UUID] | None) -> list[PVRow]:
     """(raw id, setpoint, readback) of live PVs in name order: all when both are None, else the union."""
     params = {
         "pv_ids": pv_ids if pv_ids is not None else ([] if tag_ids is not None else None),

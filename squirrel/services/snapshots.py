@@ -7,11 +7,12 @@ it is complete or absent. A job's snapshot is keyed by the job id: a retried att
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID, uuid4
 
 import msgspec
+from psycopg import AsyncConnection
 
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
@@ -28,14 +29,13 @@ from squirrel.model import (
 )
 from squirrel.services import audit
 from squirrel.services.context import ServiceContext
-from squirrel.services.snapshot_codec import Encoded, encode_state, missing_state
+from squirrel.services.snapshot_codec import missing_state, side_writer
 
 JOB_TYPE = "snapshot_create"
 JOB_TIMEOUT = 600.0
 GOLDEN = "golden"
 MAX_TEXT = 10_000
 MAX_NAME = 255
-_NO_SIDE: tuple[None, None] = (None, None)
 
 
 class SnapshotSpec(msgspec.Struct, kw_only=True):
@@ -145,7 +145,7 @@ def _outcome(s: SnapshotSummaryDTO) -> JobOutcome:
     )
 
 
-async def _read(ctx: ServiceContext, addresses: list[str], use_cache: bool) -> Callable[[str], PVState | None]:
+async def _read(ctx: ServiceContext, pvs: list[snap_db.PVRow], use_cache: bool) -> Callable[[str], PVState | None]:
     """A lookup of each address's state: the live cache itself, or the result of one batched direct read."""
     if use_cache:
         return ctx.cache.get
@@ -153,6 +153,7 @@ async def _read(ctx: ServiceContext, addresses: list[str], use_cache: bool) -> C
         from squirrel.epics import ca
     except ImportError:
         raise UnavailableError("direct reads (use_cache=false) need the EPICS layer, not available") from None
+    addresses = list({a for _, sp, rb in pvs for a in (sp, rb) if a})
     states: dict[str, PVState] = await ca.read_many(addresses, ctx.settings.ca_timeout, breakers=ctx.breakers)
     return states.get
 
@@ -169,25 +170,18 @@ async def take_snapshot(
     pvs = await _select(ctx, spec)  # in PV-name order
     if job is not None:
         await job.progress(5, f"Selected {len(pvs):,} PVs")
-    addresses = list({a for _, sp, rb in pvs for a in (sp, rb) if a})
-    lookup = await _read(ctx, addresses, spec.use_cache)
+    lookup = await _read(ctx, pvs, spec.use_cache)
     if job is not None:
         await job.progress(60, f"Read {len(pvs):,} / {len(pvs):,} PVs")
         await job.check_cancelled()
     now = time.time() if spec.use_cache else None
     absent = missing_state("not monitored" if spec.use_cache else "not read")
-    # One tight loop: each address encoded once, straight to bytes (no per-PV objects kept).
-    encoded: dict[str | None, Encoded | tuple[None, None]] = {None: _NO_SIDE}
-    for address in addresses:
-        state = lookup(address)
-        encoded[address] = absent if state is None else encode_state(state, now)
-    rows: list[snap_db.StoreRow] = []
-    for key, sp, rb in pvs:
-        sp_full, sp_val = encoded[sp]
-        rb_full, rb_val = encoded[rb]
-        rows.append((key, sp, rb, sp_full, rb_full, sp_val, rb_val))
+    # Each side is encoded straight into the COPY buffer (no per-PV objects kept).
+    write_side = side_writer(lookup, now, absent)
     source = source or ("cache" if spec.use_cache else "direct")
-    return await store_rows(ctx, spec, rows, actor, source, job)
+    return await _store(
+        ctx, spec, len(pvs), actor, source, job, lambda conn, sid: snap_db.copy_selected(conn, sid, pvs, write_side)
+    )
 
 
 async def store_rows(
@@ -198,8 +192,20 @@ async def store_rows(
     source: str,
     job: JobContext | None = None,
 ) -> dict[str, Any]:
-    """Write snapshot + values (+ audit, + the job's completion) in one transaction; `rows` in name order
-    (PV ids as raw 16 bytes)."""
+    """Store already encoded rows (in name order, PV ids as raw 16 bytes) as a new snapshot."""
+    return await _store(ctx, spec, len(rows), actor, source, job, lambda conn, sid: snap_db.copy_raw(conn, sid, rows))
+
+
+async def _store(
+    ctx: ServiceContext,
+    spec: SnapshotSpec,
+    count: int,
+    actor: Principal,
+    source: str,
+    job: JobContext | None,
+    copy: Callable[[AsyncConnection[Any], UUID], Awaitable[int]],
+) -> dict[str, Any]:
+    """Write snapshot + values (+ audit, + the job's completion) in one transaction."""
     snapshot_id = uuid4()
     async with connection(ctx.pool) as conn:
         row = await snap_db.insert(
@@ -213,13 +219,13 @@ async def store_rows(
                 "labels": spec.labels,
                 "created_by": actor.name,
                 "source": source,
-                "pv_count": len(rows),
+                "pv_count": count,
             },
         )
-        await snap_db.copy_raw(conn, snapshot_id, rows)
+        await copy(conn, snapshot_id)
         await snap_db.set_tags(conn, snapshot_id)
         await audit.record(
-            conn, actor, "snapshot.create", "snapshot", snapshot_id, f"'{spec.title}': {len(rows):,} PVs ({source})"
+            conn, actor, "snapshot.create", "snapshot", snapshot_id, f"'{spec.title}': {count:,} PVs ({source})"
         )
         if job is not None:
             await job.complete_in(conn, _outcome(summary(row)))
