@@ -1,127 +1,79 @@
-"""Measure caput → SSE latency with N concurrent SSE clients against the real app and a caproto IOC.
+"""The bench's SSE latency phase alone: caput → SSE diff at N clients under load, against real soft IOCs.
 
-    .venv/bin/python scripts/live_latency.py --clients 20 --samples 100
+    .venv/bin/python scripts/live_latency.py --pvs 2000 --rounds 3
+    .venv/bin/python scripts/live_latency.py --pvs 50000 --iocs 4 --rounds 2 --profile 20
 
-Starts embedded PostgreSQL, a caproto IOC subprocess (with a share of its PVs updating at 1-10 Hz as
-background load), the app (roles api+monitor) under uvicorn in this process, registers the IOC's PVs,
-opens N SSE streams selecting every registered address, then writes a new value to one setpoint every
-`--period` seconds and records, per client, when the diff carrying that value arrives. Clients run in
-this process too, so the figures include their parsing (a pessimistic setting on a small machine).
+Starts the C soft IOCs, embedded PostgreSQL and `squirrel serve` exactly as `squirrel bench` does,
+registers the pairs, waits until every address is connected, then runs `squirrel.bench.load.sse_phase`
+`--rounds` times (same probes, clients and offered load as the bench) and prints p50/p95/p99/max of
+each round. With `--profile S` it records S seconds of the service with py-spy during the first round
+(flame graph SVG path printed at the end).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import logging
-import os
-import statistics
 import sys
 import time
 from pathlib import Path
+from subprocess import DEVNULL
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from squirrel.epics.sim import free_port, start_sim
-
-PORT = free_port()
-os.environ["EPICS_CA_ADDR_LIST"] = f"127.0.0.1:{PORT}"
-os.environ["EPICS_CA_AUTO_ADDR_LIST"] = "NO"
+from squirrel.bench import load
+from squirrel.bench.harness import Bench, BenchConfig
+from squirrel.progress import Progress
 
 
-async def main(args: argparse.Namespace, database_url: str) -> None:
-    import httpx
-    import psycopg
+async def run(bench: Bench, args: argparse.Namespace) -> None:
+    await asyncio.to_thread(bench.start_iocs)
+    await asyncio.to_thread(bench.start_postgres)
+    await bench.main_service()
+    assert bench.svc is not None
+    print(f"service pid {bench.svc.pid}; {len(bench.iocs.addresses) if bench.iocs else 0} addresses connected")
+    spy: asyncio.subprocess.Process | None = None
+    if args.profile:
+        svg = bench.workdir.parent / f"sse-profile-{args.pvs}.svg"
+        py_spy = Path(sys.executable).with_name("py-spy")
+        cmd = [str(py_spy), "record", "-p", str(bench.svc.pid), "-d", str(args.profile), "-r", "200", "-o", str(svg)]
+        spy = await asyncio.create_subprocess_exec(*cmd, "--nonblocking", stdout=DEVNULL, stderr=DEVNULL)
+        print(f"py-spy → {svg}")
+    for r in range(args.rounds):
+        bench.results.samples.pop("sse_p99_latency_ms", None)
+        t0 = time.perf_counter()
+        await load.sse_phase(bench, args.others)
+        ex = bench.results.extras
+        s = ex.pop("sse_latency_ms")[-1]
+        print(
+            f"round {r + 1}: {ex['sse_samples'][-1]} p50={s['p50']} p95={s['p95']} p99={s['p99']} max={s['max']} ms "
+            f"offered={ex.get('sse_offered_updates_per_s')}/s ({time.perf_counter() - t0:.1f} s)"
+        )
+        for name, st in ex.pop("sse_latency_stages_ms")[-1].items():
+            print(f"    {name:17} " + " ".join(f"{k}={v}" for k, v in st.items()))
+    if spy is not None:
+        await asyncio.wait_for(spy.wait(), args.profile + 60)
+    if "aioca" in sys.modules:  # close the probe's channels while the loop still runs
+        sys.modules["aioca"].purge_channel_caches()
 
-    from squirrel.epics.ca import write_many
-    from squirrel.logsetup import configure_logging
-    from tests.conftest import make_settings
-    from tests.support.server import SseReader, run_server
 
-    configure_logging("warning", json=False)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    sim = start_sim(args.pvs, 1, "LAT:", ports=[PORT], update_fraction=args.update_fraction, special=True)
-    target = sim.special["double"]
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pvs", type=int, default=2000)
+    parser.add_argument("--iocs", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--others", type=int, default=20, help="busy readbacks each client also selects")
+    parser.add_argument("--load", type=float, default=10_000.0, help="offered updates/s during the probes")
+    parser.add_argument("--profile", type=float, default=0.0, help="py-spy the service for this many seconds")
+    args = parser.parse_args()
+    cfg = BenchConfig(pvs=args.pvs, iocs=args.iocs, repeat=1, sse_clients=args.clients, sse_load=args.load)
+    bench = Bench(cfg, Progress(1, "sse"))
     try:
-        addresses = [a for p in sim.pvs for a in (p.setpoint, p.readback)] + [target]
-        async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
-            for p in sim.pvs:
-                await conn.execute(
-                    "INSERT INTO pv (setpoint_address, readback_address) VALUES (%s, %s)", (p.setpoint, p.readback)
-                )
-            await conn.execute("INSERT INTO pv (setpoint_address) VALUES (%s)", (target,))
-        settings = make_settings(database_url, roles=["api", "monitor"], db_pool_max=8)
-        async with run_server(settings) as server:
-            cache = server.ctx.cache
-            t0 = time.monotonic()
-            while sum(1 for s in cache if s.connected) < len(addresses):  # noqa: ASYNC110
-                await asyncio.sleep(0.1)
-            print(f"{len(addresses)} PVs connected in {time.monotonic() - t0:.2f} s")
-            sent: dict[float, float] = {}
-            latencies: list[float] = []
-            bytes_in = [0]
-
-            async def client(k: int, ready: asyncio.Event, started: list[int]) -> None:
-                async with httpx.AsyncClient(base_url=server.url, headers=server.headers("read"), timeout=None) as c:
-                    async with c.stream("GET", "/v1/live/events?all=true") as response:
-                        reader = SseReader(response)
-                        await reader.next()
-                        started[0] += 1
-                        if started[0] == args.clients:
-                            ready.set()
-                        while True:
-                            ev = await reader.next(timeout=3600)
-                            now = time.perf_counter()
-                            bytes_in[0] += len(ev.data)
-                            if ev.event != "diff":
-                                continue
-                            entry = json.loads(ev.data)["data"].get(target)
-                            if entry is not None and entry["value"] in sent:
-                                latencies.append(now - sent[entry["value"]])
-
-            ready = asyncio.Event()
-            started = [0]
-            tasks = [asyncio.create_task(client(k, ready, started)) for k in range(args.clients)]
-            await asyncio.wait_for(ready.wait(), 60)
-            await asyncio.sleep(1.0)
-            for i in range(args.samples):
-                value = 1000.0 + i
-                sent[value] = time.perf_counter()
-                await write_many([(target, value)], timeout=5, wait=False)
-                await asyncio.sleep(args.period)
-            await asyncio.sleep(1.0)
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            stats = server.ctx.broadcaster.stats("sse")
-            expected = args.samples * args.clients
-            lat = sorted(latencies)
-            q = statistics.quantiles(lat, n=100)
-            print(
-                f"clients={args.clients} samples={args.samples} received={len(lat)}/{expected} "
-                f"p50={q[49] * 1000:.1f} ms p95={q[94] * 1000:.1f} ms p99={q[98] * 1000:.1f} ms "
-                f"max={lat[-1] * 1000:.1f} ms; cache updates={cache.total_updates} "
-                f"sse bytes={bytes_in[0]} coalesced={stats['coalesced']} overflows={stats['overflows']}"
-            )
+        asyncio.run(run(bench, args))
     finally:
-        sim.stop()
+        bench.stop_all()
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--samples", type=int, default=100)
-    parser.add_argument("--period", type=float, default=0.2, help="seconds between writes")
-    parser.add_argument("--pvs", type=int, default=1000, help="IOC PVs registered (background updates)")
-    parser.add_argument("--update-fraction", type=float, default=0.5)
-    from tests.support.postgres import start_server
-
-    databases = start_server()
-    dbs = next(databases)
-    url = dbs.create()
-    try:
-        asyncio.run(main(parser.parse_args(), url))
-    finally:
-        dbs.drop(url)
-        databases.close()
+    main()

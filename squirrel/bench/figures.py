@@ -191,12 +191,17 @@ class SseClient:
         self.initial = asyncio.Event()
         self.expected: float | None = None
         self.sent_at = 0.0
+        self.sent_wall = 0.0
         self.latencies: list[float] = []
+        # Per sample, ms from the caput (wall clock: every process on this host shares it) to: the IOC's
+        # record timestamp, the monitor's apply (entry updated_at), the diff's encode (payload timestamp),
+        # and the client's parse. Differences between them locate the delay.
+        self.stages: list[tuple[float, float, float, float]] = []
         self.got = asyncio.Event()
         self.error: str | None = None
 
-    def expect(self, value: float, sent_at: float) -> None:
-        self.expected, self.sent_at = value, sent_at
+    def expect(self, value: float, sent_at: float, sent_wall: float = 0.0) -> None:
+        self.expected, self.sent_at, self.sent_wall = value, sent_at, sent_wall
         self.got.clear()
 
     async def run(self) -> None:
@@ -219,20 +224,46 @@ class SseClient:
             self.initial.set()
 
     def _on_event(self, event: str, data: str) -> None:
-        now = time.perf_counter()
+        now, wall = time.perf_counter(), time.time()
         if event == "initial":
             self.initial.set()
             return
         if event != "diff" or self.expected is None or self.probe not in data:
             return
-        entry = json.loads(data).get("data", {}).get(self.probe)
+        payload = json.loads(data)
+        entry = payload.get("data", {}).get(self.probe)
         value = entry.get("value") if isinstance(entry, dict) else None
         if isinstance(value, int | float) and abs(value - self.expected) < 1e-6:
             self.latencies.append((now - self.sent_at) * 1000.0)
+            if self.sent_wall:
+                marks = (entry.get("timestamp"), entry.get("updated_at"), payload.get("timestamp"), wall)
+                if all(isinstance(m, int | float) for m in marks):
+                    ioc, applied, encoded, parsed = ((float(m) - self.sent_wall) * 1000.0 for m in marks)
+                    self.stages.append((ioc, applied, encoded, parsed))
             self.expected = None
             self.got.set()
 
 
 def p99(values: list[float]) -> float:
+    return quantile(sorted(values), 0.99)
+
+
+def quantile(ordered: list[float], q: float) -> float:
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+
+def stage_summary(stages: list[tuple[float, float, float, float]]) -> dict[str, dict[str, float]]:
+    """Where the caput → event time goes: p50/p95/p99/max of each step between the stage marks."""
+    names = ("caput_to_ioc", "ioc_to_cache", "cache_to_encode", "encode_to_client")
+    out: dict[str, dict[str, float]] = {}
+    for k, name in enumerate(names):
+        out[name] = summary([s[k] - (s[k - 1] if k else 0.0) for s in stages]) if stages else {}
+    return out
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    """p50/p95/p99/max of latency samples, rounded for the report."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(0.99 * len(ordered)) - 1))]
+    out = {f"p{round(q * 100)}": quantile(ordered, q) for q in (0.5, 0.95, 0.99)}
+    out["max"] = ordered[-1]
+    return {k: round(v, 1) for k, v in out.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from contextlib import suppress
 from typing import TYPE_CHECKING
@@ -103,8 +104,13 @@ async def ingest_phase(bench: Bench) -> None:
                 )
 
 
-async def sse_phase(bench: Bench) -> None:
-    """sse_p99_latency_ms: caput a probe setpoint → its diff on each of N SSE clients, under load."""
+async def sse_phase(bench: Bench, others: int = 20) -> None:
+    """sse_p99_latency_ms: caput a probe setpoint → its diff on each of N SSE clients, under load.
+
+    Each client also selects `others` readbacks that change at 10 Hz, so its 100 ms diff window is
+    busy. The pause between probes is random: a fixed one would lock the probe to one phase of the
+    IOCs' 10 Hz scan (and so of the clients' windows) and measure that phase instead of the spread.
+    """
     from aioca import caput, connect
 
     assert bench.iocs is not None
@@ -114,11 +120,12 @@ async def sse_phase(bench: Bench) -> None:
     bench.results.extras["sse_offered_updates_per_s"] = offered
     readbacks = [rb for _, rb in bench.iocs.pairs[1:]]
     probes = 25 if bench.cfg.pvs <= 5_000 else 50
+    rng = random.Random(6)
     async with bench.client() as client:
         for _ in range(bench.cfg.repeat):
             clients = []
             for i in range(bench.cfg.sse_clients):
-                extra = readbacks[(i * 20) % max(1, len(readbacks)) :][:20]
+                extra = readbacks[(i * others) % max(1, len(readbacks)) :][:others]
                 params = {"pvs": ",".join([probe, *extra])}
                 clients.append(fg.SseClient(client, params, probe))
             tasks = [asyncio.create_task(c.run()) for c in clients]
@@ -129,13 +136,13 @@ async def sse_phase(bench: Bench) -> None:
                     raise fg.BenchError(errors[0])
                 for k in range(probes):
                     value = round(-40.0 + (k % 80) + 0.125 * (k % 7), 3)
-                    sent = time.perf_counter()
+                    sent, wall = time.perf_counter(), time.time()
                     for c in clients:
-                        c.expect(value, sent)
+                        c.expect(value, sent, wall)
                     await caput(probe, value, wait=False)
                     with suppress(TimeoutError):
                         await asyncio.wait_for(asyncio.gather(*(c.got.wait() for c in clients)), 2.0)
-                    await asyncio.sleep(0.15)
+                    await asyncio.sleep(rng.uniform(0.1, 0.25))
             finally:
                 for t in tasks:
                     t.cancel()
@@ -146,5 +153,8 @@ async def sse_phase(bench: Bench) -> None:
             if len(latencies) < 0.9 * expected:
                 raise fg.BenchError(f"only {len(latencies)} of {expected} probe diffs arrived within 2 s")
             bench.results.add("sse_p99_latency_ms", fg.p99(latencies))
+            bench.results.extras.setdefault("sse_latency_ms", []).append(fg.summary(latencies))
+            stages = [x for c in clients for x in c.stages]
+            bench.results.extras.setdefault("sse_latency_stages_ms", []).append(fg.stage_summary(stages))
     if bench.iocs.load_blocks:
         await set_load(bench, 0)

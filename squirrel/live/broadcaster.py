@@ -1,5 +1,9 @@
 """One shared broadcaster per process: drains the cache's dirty set on a short tick and fans it out.
 
+A stream whose rate-limit window opens calls `flush()` (a tick on demand) before it sends, so a change
+applied to the cache just before the window opened goes out in that window instead of waiting for the
+next tick; the timed tick only has to wake streams whose window is already open, hence its 10 ms.
+
 Each subscriber keeps a *set* of pending addresses, not a queue of values: values are read from the
 cache when the subscriber sends, so a slow client loses intermediate values but never the latest one,
 and its memory is bounded by its selection. Past `queue_size` pending addresses the set collapses into
@@ -20,8 +24,9 @@ from squirrel.epics.cache import PVCache
 from squirrel.live.entries import EntryEncoder
 
 log = structlog.get_logger(__name__)
-TICK = 0.05  # seconds between drains of the dirty set
-_PRUNE_EVERY = 200  # ticks between prunes of the encoder's memo (~10 s)
+TICK = 0.01  # seconds between drains of the dirty set while someone listens (a drain costs ~µs per change)
+IDLE_TICK = 0.25  # without subscribers only the encoder's memo needs invalidating (subscribe() ticks first)
+_PRUNE_EVERY = 10.0  # seconds between prunes of the encoder's memo
 
 
 class Subscriber:
@@ -82,6 +87,7 @@ class Broadcaster:
         *,
         queue_size: int = 10_000,
         interval: float = TICK,
+        idle_interval: float = IDLE_TICK,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.cache = cache
@@ -89,6 +95,8 @@ class Broadcaster:
         self.encoder = EntryEncoder(cache)
         self.queue_size = queue_size
         self.interval = interval
+        self.idle_interval = idle_interval
+        self._pruned_at = clock()
         self._subs: dict[int, Subscriber] = {}
         self._ids = itertools.count(1)
         self._wake = asyncio.Event()
@@ -134,12 +142,14 @@ class Broadcaster:
     def wake(self) -> None:
         self._wake.set()
 
+    def flush(self) -> None:
+        """A tick on demand, for a stream about to send: what the monitor applied since the last tick goes now."""
+        self.tick()
+
     def tick(self) -> int:
         """Drain the dirty set once and offer it to every subscriber; returns the number of changes."""
         dirty = self.cache.drain_dirty()
         self.ticks += 1
-        if self.ticks % _PRUNE_EVERY == 0:
-            self.encoder.prune()
         self._measure_rate()
         if not dirty:
             return 0
@@ -152,6 +162,9 @@ class Broadcaster:
 
     def _measure_rate(self) -> None:
         now, total = self._clock(), self.cache.total_updates
+        if now - self._pruned_at >= _PRUNE_EVERY:
+            self._pruned_at = now
+            self.encoder.prune()
         mark = self._rate_mark
         if mark is None:
             self._rate_mark = (now, total)
@@ -162,7 +175,7 @@ class Broadcaster:
     async def run(self) -> None:
         while True:
             try:
-                async with asyncio.timeout(self.interval):
+                async with asyncio.timeout(self.interval if self._subs else self.idle_interval):
                     await self._wake.wait()
             except TimeoutError:
                 pass

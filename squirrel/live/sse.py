@@ -70,11 +70,13 @@ async def live_stream(
                 yield frame("heartbeat", event_id, heartbeat_payload(monitor_alive()))
                 last_beat = now
                 continue
+            send_at = last_diff + min_interval
+            if now < send_at:
+                # The window is closed: sleep until it opens, whatever arrives meanwhile.
+                await asyncio.sleep(min(send_at, beat_due) - now)
+                continue
+            broadcaster.flush()  # the window is open: also take what the monitor applied since the last tick
             if sub.has_pending:
-                send_at = last_diff + min_interval
-                if now < send_at:
-                    await asyncio.sleep(min(send_at, beat_due) - now)
-                    continue
                 body, count = await encoder.encode_map_yielding(sub.take(broadcaster.cache.addresses))
                 if count:
                     event_id += 1

@@ -102,10 +102,12 @@ class WsSession:
                 await self.send(b'{"type":"heartbeat","timestamp":' + now_bytes() + b',"monitor_alive":' + alive + b"}")
                 last_beat = now
                 continue
+            if now < last_diff + self.min_interval:
+                # The window is closed: sleep until it opens, whatever arrives meanwhile.
+                await asyncio.sleep(min(last_diff + self.min_interval, beat_due) - now)
+                continue
+            self.broadcaster.flush()  # the window is open: also take what the monitor applied since the tick
             if sub.has_pending:
-                if now < last_diff + self.min_interval:
-                    await asyncio.sleep(min(last_diff + self.min_interval, beat_due) - now)
-                    continue
                 body, count = await self.broadcaster.encoder.encode_map_yielding(sub.take(lambda: sub.addresses or ()))
                 if count:
                     await self.send(

@@ -9,6 +9,7 @@ import math
 from squirrel.epics.cache import PVCache
 from squirrel.live.broadcaster import Broadcaster
 from squirrel.live.entries import EntryEncoder, json_value
+from squirrel.live.sse import live_stream
 from tests.support.server import feed
 
 
@@ -103,6 +104,21 @@ async def test_run_loop_ticks_and_stop_closes_subscribers() -> None:
         await sub.event.wait()
     await b.stop()
     assert sub.closed and not b.running
+
+
+async def test_stream_takes_changes_when_its_window_opens_without_waiting_for_a_tick() -> None:
+    cache = PVCache()
+    b = Broadcaster(cache)  # not started: no timed tick ever runs
+    feed(cache, "A", 1.0)
+    sub = b.subscribe({"A"})
+    stream = live_stream(b, sub, first_id=1, heartbeat=60.0, min_interval=0.05, monitor_alive=lambda: True)
+    assert b"event: initial" in await anext(stream)
+    feed(cache, "A", 2.0)
+    async with asyncio.timeout(5):
+        diff = await anext(stream)
+    assert b"event: diff" in diff and b'"value":2.0' in diff
+    await stream.aclose()
+    assert sub.closed
 
 
 def test_json_value_non_finite() -> None:
