@@ -42,8 +42,14 @@ FROM snapshot_value
 WHERE snapshot_id = %(id)s AND idx >= %(start)s AND idx < %(stop)s
 ORDER BY idx
 
+-- name: snapshot_values_text
+SELECT pv_id::text, setpoint_name, readback_name, setpoint, readback
+FROM snapshot_value
+WHERE snapshot_id = %(id)s AND idx >= %(start)s AND idx < %(stop)s
+ORDER BY idx
+
 -- name: snapshot_value_tags
-SELECT pt.pv_id, t.id, t.name, t.description, g.id AS group_id, g.name AS group_name
+SELECT pt.pv_id::text, t.id, t.name, t.description, g.id AS group_id, g.name AS group_name
 FROM snapshot_value sv
 JOIN pv_tag pt ON pt.pv_id = sv.pv_id
 JOIN tag t ON t.id = pt.tag_id

@@ -14,6 +14,7 @@ from squirrel.db.queries import q
 
 Row = dict[str, Any]
 ValueRow = tuple[UUID, str | None, str | None, bytes | None, bytes | None]
+TextRow = tuple[str, str | None, str | None, bytes | None, bytes | None]  # the same, the PV id as text
 # The same with the PV id as its 16 raw bytes (uuid_send): the fast path for big snapshots.
 RawRow = tuple[bytes, str | None, str | None, bytes | None, bytes | None]
 # A row to store: raw id, names, full sides, value-only sides (compare's columns).
@@ -174,7 +175,15 @@ async def values(conn: AsyncConnection[Any], snapshot_id: UUID, start: int, stop
     return await cur.fetchall()  # type: ignore[return-value]
 
 
+async def values_text(conn: AsyncConnection[Any], snapshot_id: UUID, start: int, stop: int) -> list[TextRow]:
+    """Value rows as `values`, the PV id as text (it goes to JSON as is)."""
+    cur = conn.cursor(binary=True)
+    await cur.execute(q("snapshot_values_text"), {"id": snapshot_id, "start": start, "stop": stop})
+    return await cur.fetchall()  # type: ignore[return-value]
+
+
 async def value_tags(conn: AsyncConnection[Any], snapshot_id: UUID, start: int, stop: int) -> list[tuple[Any, ...]]:
+    """(PV id as text, tag id, name, description, group id, group name) of the PVs in the range."""
     cur = await conn.execute(q("snapshot_value_tags"), {"id": snapshot_id, "start": start, "stop": stop})
     return await cur.fetchall()
 

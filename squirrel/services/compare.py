@@ -28,7 +28,7 @@ Key = UUID | bytes  # a PV id, or its 16 raw bytes (the fast path: no UUID objec
 _ZERO: Tolerance = (0.0, 0.0)
 
 
-class Entry(msgspec.Struct, array_like=True):
+class Entry(msgspec.Struct, array_like=True, gc=False):
     """One PV on one side of a comparison; a side is None when that address was not stored."""
 
     name: str

@@ -15,10 +15,9 @@ import msgspec
 
 from squirrel.db import snapshots as snap_db
 from squirrel.epics.cache import PVState
-from squirrel.model import EpicsValueDTO
 
 
-class StoredSide(msgspec.Struct, array_like=True):
+class StoredSide(msgspec.Struct, array_like=True, gc=False):
     """One stored side. `value` is native: floats stay floats (NaN included), enums hold the label."""
 
     value: Any
@@ -37,7 +36,7 @@ class StoredSide(msgspec.Struct, array_like=True):
     has_value: bool = True
 
 
-class ValueOnly(msgspec.Struct, array_like=True):
+class ValueOnly(msgspec.Struct, array_like=True, gc=False):
     """What compare needs of one side. Stored beside the full side as msgpack [value, enum_index] (the
     setpoint_value/readback_value columns): equal bytes mean equal values. `connected` matters for live
     sides only and is not stored."""
@@ -141,23 +140,3 @@ def ns_to_datetime(ns: int | None) -> datetime | None:
     if ns is None:
         return None
     return datetime.fromtimestamp(ns // 1_000_000_000, UTC).replace(microsecond=(ns % 1_000_000_000) // 1000)
-
-
-def to_dto(side: StoredSide, timestamp: datetime | msgspec.UnsetType | None = msgspec.UNSET) -> EpicsValueDTO:
-    """The wire form of a stored side; pass `timestamp` when already converted (GET shares them)."""
-    return EpicsValueDTO(
-        value=wire_value(side.value),
-        type=side.type,
-        enum_index=side.enum_index,
-        status=side.status,
-        severity=side.severity,
-        timestamp=ns_to_datetime(side.timestamp_ns) if timestamp is msgspec.UNSET else timestamp,
-        timestamp_ns=side.timestamp_ns,
-        units=side.units,
-        precision=side.precision,
-        upper_ctrl_limit=side.upper_ctrl_limit,
-        lower_ctrl_limit=side.lower_ctrl_limit,
-        enum_strings=side.enum_strings,
-        connected=side.connected,
-        age_seconds=side.age_seconds,
-    )

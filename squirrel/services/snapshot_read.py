@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -15,16 +16,16 @@ import msgspec
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
 from squirrel.errors import NotFoundError
-from squirrel.model import PVValueDTO, SnapshotSummaryDTO, TagRef
+from squirrel.model import SnapshotSummaryDTO, TagRef
 from squirrel.services.context import ServiceContext
-from squirrel.services.snapshot_codec import StoredSide, decode_side, ns_to_datetime, to_dto
+from squirrel.services.snapshot_codec import StoredSide, decode_side, ns_to_datetime, wire_value
 from squirrel.services.snapshots import summary
 
 _CHUNK = 5000
 _encode = msgspec.json.Encoder().encode
 
 
-class StoredPV(msgspec.Struct, kw_only=True):
+class StoredPV(msgspec.Struct, kw_only=True, gc=False):
     """One stored PV: the addresses used when the snapshot was taken and both decoded sides."""
 
     pv_id: UUID
@@ -38,25 +39,13 @@ class StoredPV(msgspec.Struct, kw_only=True):
         return self.setpoint_name or self.readback_name or ""
 
 
-async def _load(
-    ctx: ServiceContext, snapshot_id: UUID, start: int, stop: int, with_tags: bool
-) -> tuple[dict[str, Any], list[snap_db.ValueRow], dict[UUID, list[TagRef]]]:
+async def _load(ctx: ServiceContext, snapshot_id: UUID) -> tuple[dict[str, Any], list[snap_db.ValueRow]]:
     async with connection(ctx.pool) as conn:
         header = await snap_db.get(conn, snapshot_id)
         if header is None:
             raise NotFoundError(f"snapshot {snapshot_id} not found")
-        rows = await snap_db.values(conn, snapshot_id, start, stop)
-        tag_rows = await snap_db.value_tags(conn, snapshot_id, start, stop) if with_tags else []
-    tags: dict[UUID, list[TagRef]] = {}
-    refs: dict[UUID, TagRef] = {}
-    for pv_id, tag_id, name, description, group_id, group_name in tag_rows:
-        ref = refs.get(tag_id)
-        if ref is None:
-            ref = refs[tag_id] = TagRef(
-                id=tag_id, name=name, description=description, group_id=group_id, group_name=group_name
-            )
-        tags.setdefault(pv_id, []).append(ref)
-    return header, rows, tags
+        rows = await snap_db.values(conn, snapshot_id, 0, 2**31 - 1)
+    return header, rows
 
 
 async def header(ctx: ServiceContext, snapshot_id: UUID) -> SnapshotSummaryDTO:
@@ -69,7 +58,7 @@ async def header(ctx: ServiceContext, snapshot_id: UUID) -> SnapshotSummaryDTO:
 
 async def stored_values(ctx: ServiceContext, snapshot_id: UUID) -> tuple[SnapshotSummaryDTO, list[StoredPV]]:
     """The snapshot's header and every stored PV, decoded, in PV-name order (404 if unknown)."""
-    head, rows, _ = await _load(ctx, snapshot_id, 0, 2**31 - 1, with_tags=False)
+    head, rows = await _load(ctx, snapshot_id)
     values = [
         StoredPV(
             pv_id=pv_id,
@@ -83,46 +72,131 @@ async def stored_values(ctx: ServiceContext, snapshot_id: UUID) -> tuple[Snapsho
     return summary(head), values
 
 
-def _value_dtos(rows: list[snap_db.ValueRow], tags: dict[UUID, list[TagRef]]) -> Iterator[PVValueDTO]:
+class WireSide(msgspec.Struct, rename="camel", gc=False):
+    """model.EpicsValueDTO field for field (same JSON), built positionally and untracked by the GC: the
+    GET of 50K values builds 100K of them (a test keeps the two in step)."""
+
+    value: Any
+    type: str | None
+    status: str
+    severity: int
+    timestamp: datetime | None
+    units: str | None
+    precision: int | None
+    upper_ctrl_limit: float | None = msgspec.field(name="upper_ctrl_limit")
+    lower_ctrl_limit: float | None = msgspec.field(name="lower_ctrl_limit")
+    connected: bool
+    enum_index: int | None = None
+    enum_strings: list[str] | None = msgspec.field(default=None, name="enum_strings")
+    age_seconds: float | None = None
+    timestamp_ns: int | None = None
+
+
+class WireValue(msgspec.Struct, rename="camel", gc=False):
+    """model.PVValueDTO field for field (same JSON); the PV id comes as text straight from PostgreSQL."""
+
+    pv_id: str
+    pv_name: str
+    setpoint_name: str | None
+    readback_name: str | None
+    setpoint_value: WireSide | None
+    readback_value: WireSide | None
+    status: str
+    severity: int
+    timestamp: datetime | None
+    tags: list[TagRef]
+
+
+_INF = (math.inf, -math.inf)
+
+
+def _wire_values(rows: list[snap_db.TextRow], tags: dict[str, list[TagRef]]) -> list[WireValue]:
     no_tags: list[TagRef] = []
     # Records scanned together share timestamps: convert each distinct one once.
     times: dict[int | None, datetime | None] = {None: None}
+    out: list[WireValue] = []
+    append = out.append
     for pv_id, sp_name, rb_name, sp_raw, rb_raw in rows:
-        sp = decode_side(sp_raw) if sp_raw is not None else None
-        rb = decode_side(rb_raw) if rb_raw is not None else None
+        sides: list[WireSide | None] = []
+        for raw in (sp_raw, rb_raw):
+            if raw is None:
+                sides.append(None)
+                continue
+            s = decode_side(raw)
+            ns = s.timestamp_ns
+            ts = times.get(ns)
+            if ts is None and ns is not None:
+                ts = times[ns] = ns_to_datetime(ns)
+            v = s.value
+            if (v.__class__ is float and (v != v or v in _INF)) or v.__class__ is list:
+                v = wire_value(v)
+            sides.append(
+                WireSide(
+                    v,
+                    s.type,
+                    s.status,
+                    s.severity,
+                    ts,
+                    s.units,
+                    s.precision,
+                    s.upper_ctrl_limit,
+                    s.lower_ctrl_limit,
+                    s.connected,
+                    s.enum_index,
+                    s.enum_strings,
+                    s.age_seconds,
+                    ns,
+                )
+            )
+        sp, rb = sides
         main = sp or rb
-        for side in (sp, rb):
-            if side is not None and side.timestamp_ns not in times:
-                times[side.timestamp_ns] = ns_to_datetime(side.timestamp_ns)
-        yield PVValueDTO(
-            pv_id=pv_id,
-            pv_name=sp_name or rb_name or "",
-            setpoint_name=sp_name,
-            readback_name=rb_name,
-            setpoint_value=to_dto(sp, times[sp.timestamp_ns]) if sp is not None else None,
-            readback_value=to_dto(rb, times[rb.timestamp_ns]) if rb is not None else None,
-            status=main.status if main is not None else "UDF",
-            severity=main.severity if main is not None else 3,
-            timestamp=times[main.timestamp_ns] if main is not None else None,
-            tags=tags.get(pv_id, no_tags) if tags else no_tags,
+        append(
+            WireValue(
+                pv_id,
+                sp_name or rb_name or "",
+                sp_name,
+                rb_name,
+                sp,
+                rb,
+                main.status if main is not None else "UDF",
+                main.severity if main is not None else 3,
+                main.timestamp if main is not None else None,
+                tags.get(pv_id, no_tags) if tags else no_tags,
+            )
         )
+    return out
 
 
-async def snapshot_body(ctx: ServiceContext, snapshot_id: UUID, limit: int | None, offset: int) -> Iterator[bytes]:
-    """The GET /v1/snapshots/{id} JSON body as chunks: header, then values encoded 5,000 at a time."""
+async def snapshot_body(ctx: ServiceContext, snapshot_id: UUID, limit: int | None, offset: int) -> AsyncIterator[bytes]:
+    """The GET /v1/snapshots/{id} JSON body as chunks: header, then values encoded 5,000 at a time
+    (404 raised here, before the response starts)."""
     stop = 2**31 - 1 if limit is None else offset + limit
-    head, rows, tags = await _load(ctx, snapshot_id, offset, stop, with_tags=True)
-    head_json = _encode(summary(head))
-    return _chunks(head_json, rows, tags)
+    async with connection(ctx.pool) as conn:
+        head = await snap_db.get(conn, snapshot_id)
+        if head is None:
+            raise NotFoundError(f"snapshot {snapshot_id} not found")
+        rows = await snap_db.values_text(conn, snapshot_id, offset, stop)
+        tag_rows = await snap_db.value_tags(conn, snapshot_id, offset, stop)
+    return _chunks(_encode(summary(head)), rows, _tag_refs(tag_rows))
 
 
-def _chunks(head_json: bytes, rows: list[snap_db.ValueRow], tags: dict[UUID, list[TagRef]]) -> Iterator[bytes]:
+def _tag_refs(tag_rows: list[tuple[Any, ...]]) -> dict[str, list[TagRef]]:
+    tags: dict[str, list[TagRef]] = {}
+    refs: dict[UUID, TagRef] = {}
+    for pv_id, tag_id, name, description, group_id, group_name in tag_rows:
+        ref = refs.get(tag_id)
+        if ref is None:
+            ref = refs[tag_id] = TagRef(
+                id=tag_id, name=name, description=description, group_id=group_id, group_name=group_name
+            )
+        tags.setdefault(pv_id, []).append(ref)
+    return tags
+
+
+async def _chunks(head_json: bytes, rows: list[snap_db.TextRow], tags: dict[str, list[TagRef]]) -> AsyncIterator[bytes]:
+    # In the event loop (no thread hops); each chunk yields, so other requests interleave.
     yield head_json[:-1] + b',"pvValues":['
-    dtos = _value_dtos(rows, tags)
-    first = True
     for start in range(0, len(rows), _CHUNK):
-        batch = [next(dtos) for _ in range(min(_CHUNK, len(rows) - start))]
-        encoded = _encode(batch)[1:-1]
-        yield encoded if first else b"," + encoded
-        first = False
+        encoded = _encode(_wire_values(rows[start : start + _CHUNK], tags))[1:-1]
+        yield encoded if start == 0 else b"," + encoded
     yield b"]}"

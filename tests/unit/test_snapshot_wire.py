@@ -1,0 +1,35 @@
+"""The GET body's own structs encode exactly like the model's DTOs they stand in for."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import msgspec
+
+from squirrel.model import EpicsValueDTO, PVValueDTO, TagRef
+from squirrel.services.snapshot_read import WireSide, WireValue
+
+
+def _layout(cls: type[msgspec.Struct]) -> list[tuple[str, str]]:
+    return [(f.name, f.encode_name) for f in msgspec.structs.fields(cls)]
+
+
+def test_wire_structs_mirror_the_model_dtos() -> None:
+    assert _layout(WireSide) == _layout(EpicsValueDTO)
+    assert _layout(WireValue) == _layout(PVValueDTO)
+
+
+def test_wire_json_is_the_dto_json() -> None:
+    ts = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    side = ("NaN", "double", "NO_ALARM", 0, ts, "mm", 3, 10.0, -10.0, True, None, None, 0.5, 1_767_323_045_678_901_234)
+    names = [f.name for f in msgspec.structs.fields(EpicsValueDTO)]
+    dto_side = EpicsValueDTO(**dict(zip(names, side, strict=True)))
+    tag = TagRef(id=uuid4(), name="t", description=None, group_id=uuid4(), group_name="g")
+    pv_id = uuid4()
+    dto = PVValueDTO(
+        pv_id=pv_id, pv_name="A:SP", setpoint_name="A:SP", readback_name=None, setpoint_value=dto_side,
+        readback_value=None, status="NO_ALARM", severity=0, timestamp=ts, tags=[tag],
+    )  # fmt: skip
+    wire = WireValue(str(pv_id), "A:SP", "A:SP", None, WireSide(*side), None, "NO_ALARM", 0, ts, [tag])
+    assert msgspec.json.encode(wire) == msgspec.json.encode(dto)
