@@ -265,29 +265,32 @@ async def read_many(
 def _fill(
     state: PVState, chan: Chan, replies: list[tuple[int, int, int, bytes | None]], meta: V.CtrlMeta | None, now: float
 ) -> None:
-    """Decode one channel's replies (TIME, maybe CTRL) into its state; sets `error` when one failed."""
-    dbf, count = chan.dbf, chan.count
-    time_data: tuple[int, bytes] | None = None
+    """Decode one channel's replies (TIME, maybe CTRL) into its state; sets `error` when one failed.
+
+    Payloads are decoded by the type they came as (a reconnect mid-batch may have changed the channel's)."""
+    count = chan.count
+    time_data: tuple[int, int, bytes] | None = None
     for dbr_type, n, status, data in replies:
         if status != cadef.ECA_NORMAL or data is None:
             state.error = "disconnected" if status == cadef.ECA_DISCONN else cadef.ca_message(status)
             return
         try:
             if dbr_type >= _DBR_CTRL:
-                meta, _, _, _ = V.decode_ctrl(data, dbf, n, count)
+                meta, _, _, _ = V.decode_ctrl(data, dbr_type - _DBR_CTRL, n, count)
                 chan.set_meta(meta, now)
             else:
-                time_data = (n, data)
+                time_data = (dbr_type - _DBR_TIME, n, data)
         except Exception as exc:
             state.error = f"conversion failed: {exc}"
             return
     if time_data is None:
         state.error = "timeout"
         return
+    dbf, n, data = time_data
     try:
         if meta is not None:
             V.apply_meta(state, meta, dbf, count)
-        V.apply_time_bytes(state, time_data[1], dbf, time_data[0], count)
+        V.apply_time_bytes(state, data, dbf, n, count)
     except Exception as exc:
         state.error = f"conversion failed: {exc}"
 

@@ -128,7 +128,13 @@ def _handle_connection(args: Any) -> None:  # pragma: no cover - libca thread
         chan: Chan = _ca_puser(args.chid)
         if chan.id == 0:  # connected before the creating thread stored its chid
             chan.id = args.chid
-        chan.pool._event(chan, args.op == cadef.CA_OP_CONN_UP)
+        if args.op == cadef.CA_OP_CONN_UP:
+            # Type, count and server are read here, in libca's thread, not by the loop: every ctypes
+            # call the loop makes releases the GIL, and at 50K connections it waits long to get it back.
+            chid = args.chid
+            chan.pool._event(chan, True, _ca_field_type(chid), _ca_element_count(chid), _host(chid))
+        else:
+            chan.pool._event(chan, False, -1, 0, None)
     except Exception:
         pass  # never raise into libca
 
@@ -140,7 +146,7 @@ class ChannelPool:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.channels: dict[str, Chan] = {}
-        self._events: deque[tuple[Chan, bool]] = deque()
+        self._events: deque[tuple[Chan, bool, int, int, str | None]] = deque()
         self._scheduled = False
         self._create_lock = asyncio.Lock()
         self.closed = False
@@ -164,8 +170,8 @@ class ChannelPool:
         return {n: channels[n] for n in wanted}
 
     # --- connection changes: libca thread -> queue -> loop, CHUNK per pass -----------------------
-    def _event(self, chan: Chan, up: bool) -> None:
-        self._events.append((chan, up))
+    def _event(self, chan: Chan, up: bool, dbf: int, count: int, server: str | None) -> None:
+        self._events.append((chan, up, dbf, count, server))
         if not self._scheduled:
             self._scheduled = True
             try:
@@ -177,16 +183,14 @@ class ChannelPool:
         self._scheduled = False
         events = self._events
         for _ in range(min(len(events), CHUNK)):
-            chan, up = events.popleft()
+            chan, up, dbf, count, server = events.popleft()
             if self.closed:
                 continue
             if up:
-                dbf = _ca_field_type(chan.id)
                 if dbf < 0:
                     continue  # dropped again already: its down event is queued
                 chan.connected = True
-                chan.dbf, chan.count = dbf, _ca_element_count(chan.id)
-                chan.server = _host(chan.id)
+                chan.dbf, chan.count, chan.server = dbf, count, server
                 chan.generation += 1
             elif not chan.connected:
                 continue
