@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from squirrel.epics import channels
 from squirrel.epics.breaker import BreakerSet
 from squirrel.epics.ca import read_many, write_many
 from squirrel.epics.sim import SLOW_PUT_DELAY, SimHandle
@@ -31,6 +32,23 @@ async def test_read_many_all_types(sim_ioc: SimHandle) -> None:
     w = states[x["wave"]]
     assert (w.type, w.value) == ("double[]", [float(k) for k in range(1, 11)])
     assert (states[x["chars"]].type, states[x["chars"]].value) == ("char[]", "note 1")
+
+
+async def test_repeated_reads_reuse_metadata_with_the_same_result(sim_ioc: SimHandle) -> None:
+    """CTRL metadata is read once per connection; later reads (TIME only) still carry all of it."""
+    x = sim_ioc.special
+    addresses = list(x.values())
+    await write_many([(x["double"], 1.0), (x["enum"], 1)], timeout=5.0)  # the session IOC is shared
+    first = await read_many(addresses, timeout=5.0)
+    assert all(channels.pool().channels[a].fresh_meta(time.time(), 60.0) for a in addresses if a != x["string"])
+    second = await read_many(addresses, timeout=5.0)
+    meta = ("type", "units", "precision", "enum_strings", "upper_ctrl_limit", "lower_ctrl_limit", "upper_disp_limit")
+    for a in addresses:
+        assert second[a].connected and second[a].error is None, second[a]
+        assert [getattr(second[a], f) for f in meta] == [getattr(first[a], f) for f in meta], a
+    assert second[x["enum"]].value == "On" and second[x["double"]].units == "mm"
+    plain = await read_many([x["double"]], timeout=5.0, ctrl=False)
+    assert plain[x["double"]].units is None and plain[x["double"]].value == 1.0
 
 
 async def test_write_many_round_trip(sim_ioc: SimHandle) -> None:
