@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 from squirrel.app import create_app
 from squirrel.logsetup import configure_logging
 from squirrel.settings import Settings, load_settings
-from tests.support.postgres import TestDatabases, start_server
+from tests.support.postgres import DatabaseFactory, start_server
 
 configure_logging("warning", json=False)
 
@@ -20,12 +20,12 @@ pytest_plugins = ["tests.support.ioc"]
 
 
 @pytest.fixture(scope="session")
-def pg() -> Iterator[TestDatabases]:
+def pg() -> Iterator[DatabaseFactory]:
     yield from start_server()
 
 
 @pytest.fixture
-def database_url(pg: TestDatabases) -> Iterator[str]:
+def database_url(pg: DatabaseFactory) -> Iterator[str]:
     uri = pg.create()
     yield uri
     pg.drop(uri)

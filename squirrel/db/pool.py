@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,15 +18,36 @@ async def _configure(conn: psycopg.AsyncConnection[object]) -> None:
     await conn.commit()
 
 
-def make_pool(conninfo: str, min_size: int, max_size: int, name: str = "squirrel") -> AsyncConnectionPool:
-    return AsyncConnectionPool(
+REQUEST_TIMEOUT = 10.0  # wait for a pooled connection while the database is healthy
+OUTAGE_TIMEOUT = 1.0  # ... and while it is known to be down, so callers get their 503 quickly
+OUTAGE_MEMORY = 30.0  # seconds a failure keeps the pool in "known down" unless a connection succeeds
+
+
+class SquirrelPool(AsyncConnectionPool):
+    """The pool plus what we last learned of the database's health."""
+
+    down_since: float | None = None
+
+    def mark_down(self) -> None:
+        if self.down_since is None:
+            self.down_since = time.monotonic()
+        self.last_failure = time.monotonic()
+
+    def known_down(self) -> bool:
+        return self.down_since is not None and time.monotonic() - self.last_failure < OUTAGE_MEMORY
+
+    last_failure: float = 0.0
+
+
+def make_pool(conninfo: str, min_size: int, max_size: int, name: str = "squirrel") -> SquirrelPool:
+    return SquirrelPool(
         conninfo,
         min_size=min_size,
         max_size=max_size,
         open=False,
         name=name,
         configure=_configure,
-        timeout=10.0,
+        timeout=REQUEST_TIMEOUT,
         reconnect_timeout=30.0,
     )
 
@@ -60,14 +82,20 @@ def _constraint_message(constraint: str | None, detail: str | None, fallback: st
 
 @asynccontextmanager
 async def connection(pool: AsyncConnectionPool) -> AsyncIterator[psycopg.AsyncConnection[object]]:
-    """A pooled connection in a transaction; psycopg errors leave as SquirrelErrors."""
+    """A pooled connection in a transaction; psycopg errors leave as SquirrelErrors.
+
+    During a known outage the wait for a connection is short, so every request fails fast with 503
+    instead of each one waiting the full pool timeout."""
+    down = isinstance(pool, SquirrelPool) and pool.known_down()
     try:
-        async with pool.connection() as conn:
+        async with pool.connection(timeout=OUTAGE_TIMEOUT if down else None) as conn:
+            if isinstance(pool, SquirrelPool):
+                pool.down_since = None
             yield conn
     except psycopg.Error as exc:
         translated = translate(exc)
+        if isinstance(translated, UnavailableError) and isinstance(pool, SquirrelPool):
+            pool.mark_down()
         if translated is exc:
             raise
         raise translated from exc
-    except (TimeoutError, psycopg.errors.ConnectionTimeout) as exc:
-        raise UnavailableError("database unavailable: no connection within the pool timeout") from exc

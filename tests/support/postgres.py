@@ -27,7 +27,7 @@ def _with_database(admin_uri: str, name: str) -> str:
     return psycopg.conninfo.make_conninfo(**info)  # type: ignore[arg-type]
 
 
-class TestDatabases:
+class DatabaseFactory:
     def __init__(self, admin_uri: str) -> None:
         self.admin_uri = admin_uri
         with psycopg.connect(admin_uri, autocommit=True) as conn:
@@ -47,16 +47,16 @@ class TestDatabases:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def start_server() -> Iterator[TestDatabases]:
+def start_server() -> Iterator[DatabaseFactory]:
     external = os.environ.get("SQUIRREL_TEST_DATABASE_URL")
     if external:
-        yield TestDatabases(external)
+        yield DatabaseFactory(external)
         return
     # Not under a private home folder: the wheel makes parents world-readable when root.
     root = Path(tempfile.mkdtemp(prefix="squirrel-test-pg-", dir="/tmp"))
     server = EmbeddedPostgres(root)
     server.start()
     try:
-        yield TestDatabases(server.admin_uri())
+        yield DatabaseFactory(server.admin_uri())
     finally:
         server.stop()
