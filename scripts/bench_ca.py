@@ -96,6 +96,7 @@ async def start_monitor(addresses: list[str]) -> tuple[Any, dict[str, float]]:
     stall.start()
     t0 = time.perf_counter()
     c0 = cpu_s()
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
     await monitor.start()
     await monitor.sync(set(addresses))
     sync_s = time.perf_counter() - t0
@@ -109,6 +110,8 @@ async def start_monitor(addresses: list[str]) -> tuple[Any, dict[str, float]]:
         "monitor_connect_all_s": time.perf_counter() - t0,
         "monitor_sync_s": sync_s,
         "monitor_connect_cpu_s": cpu_s() - c0,
+        "monitor_connect_sys_s": resource.getrusage(resource.RUSAGE_SELF).ru_stime - r0.ru_stime,
+        "monitor_connect_ctxsw": resource.getrusage(resource.RUSAGE_SELF).ru_nvcsw - r0.ru_nvcsw,
         "monitor_stall_s": stall.stop(),
         "stalls": stall.big,
     }
