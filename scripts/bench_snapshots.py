@@ -28,6 +28,7 @@ from tests.support.postgres import start_server
 from tests.support.server import run_server
 
 PROFILE: list[str] = []  # label substrings to profile (--profile)
+ONLY: list[str] = []  # label substrings to measure (--only); all when empty
 
 
 _gc_time = [0.0, 0.0]  # total seconds in collections, start of the current one
@@ -43,6 +44,8 @@ def _gc_clock(phase: str, info: dict[str, int]) -> None:
 
 
 async def _timed(label: str, repeat: int, fn: Any, results: dict[str, float]) -> Any:
+    if ONLY and not any(o in label for o in ONLY):
+        return await fn()  # not measured, but later steps may need its result
     times, out = [], None
     gc_before, full_before = _gc_time[0], _gc_full[0]
     for _ in range(repeat):
@@ -85,7 +88,7 @@ async def main(uri: str, n: int, snapshots: int, repeat: int) -> None:
                 if job["status"] in ("completed", "failed", "cancelled"):
                     assert job["status"] == "completed", job
                     return str(job["resultId"])
-                await asyncio.sleep(0.005)
+                await asyncio.sleep(0.01)  # as squirrel bench polls
 
         async def inline() -> str:
             r = await client.post("/v1/snapshots?async=false", json={"title": "bench-inline"})
@@ -133,9 +136,11 @@ if __name__ == "__main__":
     parser.add_argument("--snapshots", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", action="append", default=[], help="profile operations whose label has this")
+    parser.add_argument("--only", action="append", default=[], help="measure only operations whose label has this")
     args = parser.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     PROFILE.extend(args.profile)
+    ONLY.extend(args.only)
     gc.callbacks.append(_gc_clock)
     gen = start_server()  # embedded PostgreSQL, stopped when the generator finishes
     dbs = next(gen)

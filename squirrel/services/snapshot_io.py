@@ -31,7 +31,8 @@ CSV_COLUMNS = (
 _SEVERITY = ("NO_ALARM", "MINOR", "MAJOR", "INVALID")
 
 
-class ExportSide(msgspec.Struct, rename="camel", kw_only=True):
+# gc=False (no reference cycles): an export builds 150K of these, which must not trigger full collections.
+class ExportSide(msgspec.Struct, rename="camel", kw_only=True, gc=False):
     value: Any
     type: str | None
     enum_index: int | None = None
@@ -48,7 +49,7 @@ class ExportSide(msgspec.Struct, rename="camel", kw_only=True):
     has_value: bool = True
 
 
-class ExportValue(msgspec.Struct, rename="camel", kw_only=True):
+class ExportValue(msgspec.Struct, rename="camel", kw_only=True, gc=False):
     pv_id: UUID
     setpoint_name: str | None = None
     readback_name: str | None = None
