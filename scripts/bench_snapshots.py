@@ -48,10 +48,12 @@ async def _timed(label: str, repeat: int, fn: Any, results: dict[str, float]) ->
         return await fn()  # not measured, but later steps may need its result
     times, out = [], None
     gc_before, full_before = _gc_time[0], _gc_full[0]
+    cpu: list[float] = []  # this process (service + client): steadier than wall time on a shared machine
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = await fn()
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     gc_ms = (_gc_time[0] - gc_before) * 1000 / repeat
     full = (_gc_full[0] - full_before) / repeat
     if any(p in label for p in PROFILE):
@@ -59,9 +61,11 @@ async def _timed(label: str, repeat: int, fn: Any, results: dict[str, float]) ->
 
         with Profiler(interval=0.0005, async_mode="disabled") as profiler:
             await fn()
-        print(profiler.output_text(color=False, show_all=bool(os.environ.get("PROFILE_ALL")), short_mode=False), flush=True)
+        show_all = bool(os.environ.get("PROFILE_ALL"))
+        print(profiler.output_text(color=False, show_all=show_all, short_mode=False), flush=True)
     results[label] = statistics.median(times)
-    print(f"{label:<42} {results[label] * 1000:9.1f} ms   (min {min(times) * 1000:.1f}, gc {gc_ms:.0f} ms, {full:.1f} full)", flush=True)
+    extra = f"cpu {statistics.median(cpu) * 1000:.0f}, gc {gc_ms:.0f} ms, {full:.1f} full"
+    print(f"{label:<42} {results[label] * 1000:9.1f} ms   (min {min(times) * 1000:.1f}, {extra})", flush=True)
     return out
 
 

@@ -79,7 +79,9 @@ WHERE p.deleted_at IS NULL
   AND ((%(pv_ids)s::uuid[] IS NULL AND %(tag_ids)s::uuid[] IS NULL)
        OR p.id = ANY(%(pv_ids)s::uuid[])
        OR EXISTS (SELECT 1 FROM pv_tag pt WHERE pt.pv_id = p.id AND pt.tag_id = ANY(%(tag_ids)s::uuid[])))
-ORDER BY coalesce(p.setpoint_address, p.readback_address), p.id
+-- The registry's order index (pv_order_idx) yields this order without a sort (config_address never
+-- decides: every row here has a setpoint or readback address).
+ORDER BY coalesce(p.setpoint_address, p.readback_address, p.config_address), p.id
 
 -- name: snapshot_value_sides
 SELECT uuid_send(pv_id), setpoint_name, readback_name, setpoint_value, readback_value
