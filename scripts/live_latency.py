@@ -6,8 +6,9 @@
 Starts the C soft IOCs, embedded PostgreSQL and `squirrel serve` exactly as `squirrel bench` does,
 registers the pairs, waits until every address is connected, then runs `squirrel.bench.load.sse_phase`
 `--rounds` times (same probes, clients and offered load as the bench) and prints p50/p95/p99/max of
-each round. With `--profile S` it records S seconds of the service with py-spy during the first round
-(flame graph SVG path printed at the end).
+each round with the per-stage split (caput → IOC → monitor apply → diff encode → client parse).
+`--others 0` leaves each client's 100 ms diff window idle: the pipeline alone. With `--profile S` it
+records S seconds of the service with py-spy during the first round (collapsed stacks, path printed).
 """
 
 from __future__ import annotations
@@ -31,14 +32,17 @@ async def run(bench: Bench, args: argparse.Namespace) -> None:
     await asyncio.to_thread(bench.start_postgres)
     await bench.main_service()
     assert bench.svc is not None
-    print(f"service pid {bench.svc.pid}; {len(bench.iocs.addresses) if bench.iocs else 0} addresses connected")
+    n = len(bench.iocs.addresses) if bench.iocs else 0
+    print(f"service pid {bench.svc.pid} (log {bench.svc.log_path}); {n} addresses connected")
     spy: asyncio.subprocess.Process | None = None
     if args.profile:
-        svg = bench.workdir.parent / f"sse-profile-{args.pvs}.svg"
-        py_spy = Path(sys.executable).with_name("py-spy")
-        cmd = [str(py_spy), "record", "-p", str(bench.svc.pid), "-d", str(args.profile), "-r", "200", "-o", str(svg)]
-        spy = await asyncio.create_subprocess_exec(*cmd, "--nonblocking", stdout=DEVNULL, stderr=DEVNULL)
-        print(f"py-spy → {svg}")
+        out = bench.workdir.parent / f"sse-profile-{args.pvs}.txt"
+        py_spy = str(Path(sys.executable).with_name("py-spy"))
+        pid, seconds = str(bench.svc.pid), str(round(args.profile))
+        cmd = [py_spy, "record", "-p", pid, "-d", seconds, "-r", "200", "-o", str(out), "-f", "raw", "--nonblocking"]
+        with (bench.workdir.parent / "sse-py-spy.log").open("wb") as errors:
+            spy = await asyncio.create_subprocess_exec(*cmd, stdout=DEVNULL, stderr=errors)
+        print(f"py-spy → {out} (collapsed stacks)")
     for r in range(args.rounds):
         bench.results.samples.pop("sse_p99_latency_ms", None)
         t0 = time.perf_counter()

@@ -117,6 +117,8 @@ class Broadcaster:
         self.tick()
         sub = Subscriber(next(self._ids), selection, limit or self.queue_size, kind)
         self._subs[sub.id] = sub
+        if len(self._subs) == 1:
+            self._wake.set()  # the run loop may be in its idle wait: switch to the short tick now
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:

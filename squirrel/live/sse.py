@@ -61,7 +61,8 @@ async def live_stream(
         selection = sub.addresses if sub.addresses is not None else broadcaster.cache.addresses()
         body, count = await encoder.encode_map_yielding(selection)
         yield b"retry: " + str(RETRY_MS).encode() + b"\n" + frame("initial", event_id, entries_payload(body, count))
-        last_diff = last_beat = loop.time()
+        last_beat = loop.time()
+        last_diff = last_beat - min_interval  # the window spaces diffs; the initial is not one
         while not sub.closed:
             now = loop.time()
             beat_due = last_beat + heartbeat

@@ -93,7 +93,8 @@ class WsSession:
         """Push coalesced diffs (at most one per min_interval) and heartbeats until the session closes."""
         loop = asyncio.get_running_loop()
         sub = self.sub
-        last_diff = last_beat = loop.time()
+        last_beat = loop.time()
+        last_diff = last_beat - self.min_interval  # the window spaces diffs; an initial is not one
         while not sub.closed:
             now = loop.time()
             beat_due = last_beat + self.heartbeat

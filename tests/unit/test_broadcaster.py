@@ -121,6 +121,18 @@ async def test_stream_takes_changes_when_its_window_opens_without_waiting_for_a_
     assert sub.closed
 
 
+async def test_first_subscriber_cuts_the_idle_wait_short() -> None:
+    cache = PVCache()
+    b = Broadcaster(cache, interval=0.01, idle_interval=600)
+    b.start()
+    await asyncio.sleep(0.05)  # the loop is now in its idle wait
+    sub = b.subscribe({"A"})
+    feed(cache, "A", 1.0)
+    async with asyncio.timeout(5):
+        await sub.event.wait()
+    await b.stop()
+
+
 def test_json_value_non_finite() -> None:
     assert json_value(float("nan")) == "NaN"
     assert json_value(float("inf")) == "Infinity" and json_value(-math.inf) == "-Infinity"
