@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 from uuid import UUID
 
 from psycopg import AsyncConnection
@@ -30,10 +30,9 @@ _IDX_KEY = struct.Struct("!ii16s")  # idx, uuid length, pv id
 LEN = struct.Struct("!i")  # a COPY field's length prefix
 _LEN = LEN.pack
 _FLUSH = 1 << 20
-# A side as two COPY fields (full, value-only), or two NULLs for no address: appended to the buffer.
-SideWriter = Callable[[bytearray, str | None], None]
 PVRow = tuple[bytes, str | None, str | None]  # raw id, setpoint address, readback address
-_R = TypeVar("_R", PVRow, StoreRow)
+# Appends a PV's two sides as four COPY fields (setpoint full, value-only, readback full, value-only).
+SidesWriter = Callable[[bytearray, PVRow], None]
 
 
 async def insert(conn: AsyncConnection[Any], values: dict[str, Any]) -> Row:
@@ -46,44 +45,50 @@ async def insert(conn: AsyncConnection[Any], values: dict[str, Any]) -> Row:
 
 async def copy_raw(conn: AsyncConnection[Any], snapshot_id: UUID, rows: Iterable[StoreRow]) -> int:
     """Binary COPY of rows with their sides already encoded (imports)."""
-
-    def sides(buf: bytearray, row: StoreRow) -> None:
-        for blob in (row[3], row[5], row[4], row[6]):  # the COPY's column order
-            if blob is None:
-                buf += NULL
-            else:
-                buf += _LEN(len(blob))
-                buf += blob
-
-    return await _copy(conn, snapshot_id, rows, sides)
-
-
-async def copy_selected(
-    conn: AsyncConnection[Any], snapshot_id: UUID, pvs: Iterable[PVRow], write_side: SideWriter
-) -> int:
-    """Binary COPY of selected PVs whose sides `write_side` encodes straight into the COPY buffer."""
-
-    def sides(buf: bytearray, row: PVRow) -> None:
-        write_side(buf, row[1])
-        write_side(buf, row[2])
-
-    return await _copy(conn, snapshot_id, pvs, sides)
-
-
-async def _copy(
-    conn: AsyncConnection[Any], snapshot_id: UUID, rows: Iterable[_R], sides: Callable[[bytearray, _R], None]
-) -> int:
-    """The COPY buffer built by hand in one tight loop (no per-value dumpers), sent in 1 MB pieces so
-    PostgreSQL parses while the next piece is encoded."""
     head = _ROW_HEAD.pack(9, 16, snapshot_id.bytes, 4)
     idx_key = _IDX_KEY.pack
     n = 0
-    cur = conn.cursor()
-    async with cur.copy(q("copy_snapshot_values")) as copy:
+
+    def pieces() -> Iterator[bytearray]:
+        nonlocal n
         buf = bytearray(_SIGNATURE)
-        for n, row in enumerate(rows, 1):
+        for n, (key, sp_name, rb_name, sp, rb, sp_val, rb_val) in enumerate(rows, 1):
             buf += head
-            buf += idx_key(n - 1, 16, row[0])
+            buf += idx_key(n - 1, 16, key)
+            for text in (sp_name, rb_name):
+                if text is None:
+                    buf += NULL
+                else:
+                    data = text.encode()
+                    buf += _LEN(len(data))
+                    buf += data
+            for blob in (sp, sp_val, rb, rb_val):  # the COPY's column order
+                if blob is None:
+                    buf += NULL
+                else:
+                    buf += _LEN(len(blob))
+                    buf += blob
+            if len(buf) > _FLUSH:
+                yield buf
+                buf = bytearray()
+        yield buf
+
+    await _copy(conn, pieces())
+    return n
+
+
+async def copy_selected(
+    conn: AsyncConnection[Any], snapshot_id: UUID, pvs: Sequence[PVRow], write_sides: SidesWriter
+) -> int:
+    """Binary COPY of selected PVs, `write_sides` encoding their sides straight into the buffer."""
+    head = _ROW_HEAD.pack(9, 16, snapshot_id.bytes, 4)
+    idx_key = _IDX_KEY.pack
+
+    def pieces() -> Iterator[bytearray]:
+        buf = bytearray(_SIGNATURE)
+        for n, row in enumerate(pvs):
+            buf += head
+            buf += idx_key(n, 16, row[0])
             for text in (row[1], row[2]):
                 if text is None:
                     buf += NULL
@@ -91,13 +96,24 @@ async def _copy(
                     data = text.encode()
                     buf += _LEN(len(data))
                     buf += data
-            sides(buf, row)
+            write_sides(buf, row)
             if len(buf) > _FLUSH:
-                await copy.write(buf)
+                yield buf
                 buf = bytearray()
-        buf += b"\xff\xff"
-        await copy.write(buf)
-    return n
+        yield buf
+
+    await _copy(conn, pieces())
+    return len(pvs)
+
+
+async def _copy(conn: AsyncConnection[Any], pieces: Iterable[bytearray]) -> None:
+    """The COPY buffer is built by hand in one tight loop (no per-value dumpers) and sent in 1 MB pieces,
+    so PostgreSQL parses while the next piece is encoded."""
+    cur = conn.cursor()
+    async with cur.copy(q("copy_snapshot_values")) as copy:
+        for piece in pieces:
+            await copy.write(piece)
+        await copy.write(b"\xff\xff")
 
 
 async def select_pvs(conn: AsyncConnection[Any], pv_ids: list[UUID] | None, tag_ids: list[UUID] | None) -> list[PVRow]:

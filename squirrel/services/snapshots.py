@@ -29,7 +29,7 @@ from squirrel.model import (
 )
 from squirrel.services import audit
 from squirrel.services.context import ServiceContext
-from squirrel.services.snapshot_codec import missing_state, side_writer
+from squirrel.services.snapshot_codec import missing_state, sides_writer
 
 JOB_TYPE = "snapshot_create"
 JOB_TIMEOUT = 600.0
@@ -109,11 +109,11 @@ def summary(row: dict[str, Any]) -> SnapshotSummaryDTO:
     )
 
 
-async def _select(ctx: ServiceContext, spec: SnapshotSpec) -> list[tuple[bytes, str | None, str | None]]:
+async def _select(ctx: ServiceContext, spec: SnapshotSpec) -> list[snap_db.PVRow]:
     async with connection(ctx.pool) as conn:
         pvs = await snap_db.select_pvs(conn, spec.pv_ids, spec.tag_ids)
     if spec.pv_ids:
-        found = {key for key, _, _ in pvs}
+        found = {row[0] for row in pvs}
         unknown = [str(i) for i in spec.pv_ids if i.bytes not in found]
         if unknown:
             raise ValidationError(f"pvIds: unknown PV ids: {', '.join(unknown[:20])}", unknown=unknown[:100])
@@ -153,7 +153,7 @@ async def _read(ctx: ServiceContext, pvs: list[snap_db.PVRow], use_cache: bool) 
         from squirrel.epics import ca
     except ImportError:
         raise UnavailableError("direct reads (use_cache=false) need the EPICS layer, not available") from None
-    addresses = list({a for _, sp, rb in pvs for a in (sp, rb) if a})
+    addresses = list({a for row in pvs for a in (row[1], row[2]) if a})
     states: dict[str, PVState] = await ca.read_many(addresses, ctx.settings.ca_timeout, breakers=ctx.breakers)
     return states.get
 
@@ -177,10 +177,10 @@ async def take_snapshot(
     now = time.time() if spec.use_cache else None
     absent = missing_state("not monitored" if spec.use_cache else "not read")
     # Each side is encoded straight into the COPY buffer (no per-PV objects kept).
-    write_side = side_writer(lookup, now, absent)
+    write_sides = sides_writer(lookup, now, absent)
     source = source or ("cache" if spec.use_cache else "direct")
     return await _store(
-        ctx, spec, len(pvs), actor, source, job, lambda conn, sid: snap_db.copy_selected(conn, sid, pvs, write_side)
+        ctx, spec, len(pvs), actor, source, job, lambda conn, sid: snap_db.copy_selected(conn, sid, pvs, write_sides)
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
-from tests.integration.snapshot_support import WORKER, create_pvs, fill_kinds, snapshot, wait_job
+from tests.integration.snapshot_support import WORKER, create_pvs, fill_kinds, put_value, snapshot, wait_job
 
 
 @pytest.fixture
@@ -166,3 +166,24 @@ async def test_concurrent_creates(api: Api) -> None:
     inline = await asyncio.gather(*(api.post("/v1/snapshots?async=false", json={"title": f"i{i}"}) for i in range(4)))
     assert all(r.status_code == 201 and r.json()["pvCount"] == 20 for r in inline)
     assert len((await api.get("/v1/snapshots")).json()) == 10
+
+
+async def test_one_sided_pvs_keep_name_order_and_null_sides(api: Api) -> None:
+    body = [
+        {"setpointAddress": "M:SP"},
+        {"readbackAddress": "A:RB"},
+        {"setpointAddress": "Z:SP", "readbackAddress": "Z:RB"},
+    ]
+    assert (await api.post("/v1/pvs/multi", json=body)).status_code == 201
+    cache = _ctx(api).cache
+    for address, value in (("M:SP", 1.0), ("A:RB", 2.0), ("Z:SP", 3.0)):  # Z:RB is not monitored
+        put_value(cache, address, value)
+    sid = (await api.post("/v1/snapshots?async=false", json={"title": "sides"})).json()["id"]
+    values = (await api.get(f"/v1/snapshots/{sid}")).json()["pvValues"]
+    got = [(v["pvName"], v["setpointName"], v["readbackName"]) for v in values]
+    assert got == [("A:RB", None, "A:RB"), ("M:SP", "M:SP", None), ("Z:SP", "Z:SP", "Z:RB")]
+    assert values[0]["setpointValue"] is None and values[0]["readbackValue"]["value"] == 2.0
+    assert values[1]["readbackValue"] is None and values[1]["setpointValue"]["value"] == 1.0
+    assert values[2]["readbackValue"]["connected"] is False and values[2]["readbackValue"]["value"] is None
+    page = (await api.get(f"/v1/snapshots/{sid}?limit=1&offset=1")).json()["pvValues"]
+    assert [v["pvName"] for v in page] == ["M:SP"]
