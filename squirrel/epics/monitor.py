@@ -295,10 +295,14 @@ class Monitor:
             self._subscribe_wake.clear()
             while self._to_subscribe:
                 chunk, self._to_subscribe = self._to_subscribe[:SUBSCRIBE_CHUNK], self._to_subscribe[SUBSCRIBE_CHUNK:]
-                if len(chunk) > INLINE_SUBSCRIBE:
-                    await loop.run_in_executor(None, self._subscribe_all, chunk)
-                else:
-                    self._subscribe_all(chunk)
+                try:
+                    if len(chunk) > INLINE_SUBSCRIBE:
+                        await loop.run_in_executor(None, self._subscribe_all, chunk)
+                    else:
+                        self._subscribe_all(chunk)
+                except Exception:  # keep subscribing the others; these wait for their next reconnect
+                    self.errors += 1
+                    log.exception("monitor subscription batch failed", pvs=len(chunk))
 
     def _subscribe_all(self, watches: list[_Watch]) -> None:
         attach_thread()
