@@ -7,8 +7,9 @@ Starts the C soft IOCs, embedded PostgreSQL and `squirrel serve` exactly as `squ
 registers the pairs, waits until every address is connected, then runs `squirrel.bench.load.sse_phase`
 `--rounds` times (same probes, clients and offered load as the bench) and prints p50/p95/p99/max of
 each round with the per-stage split (caput → IOC → monitor apply → diff encode → client parse).
-`--others 0` leaves each client's 100 ms diff window idle: the pipeline alone. With `--profile S` it
-records S seconds of the service with py-spy during the first round (collapsed stacks, path printed).
+A second set per round leaves every client's 100 ms diff window idle: the pipeline alone. With
+`--profile S` it records S seconds of the service with py-spy during the first round (collapsed
+stacks, path printed).
 """
 
 from __future__ import annotations
@@ -43,18 +44,16 @@ async def run(bench: Bench, args: argparse.Namespace) -> None:
         with (bench.workdir.parent / "sse-py-spy.log").open("wb") as errors:
             spy = await asyncio.create_subprocess_exec(*cmd, stdout=DEVNULL, stderr=errors)
         print(f"py-spy → {out} (collapsed stacks)")
+    ex = bench.results.extras
     for r in range(args.rounds):
-        bench.results.samples.pop("sse_p99_latency_ms", None)
         t0 = time.perf_counter()
-        await load.sse_phase(bench, args.others)
-        ex = bench.results.extras
-        s = ex.pop("sse_latency_ms")[-1]
-        print(
-            f"round {r + 1}: {ex['sse_samples'][-1]} p50={s['p50']} p95={s['p95']} p99={s['p99']} max={s['max']} ms "
-            f"offered={ex.get('sse_offered_updates_per_s')}/s ({time.perf_counter() - t0:.1f} s)"
-        )
-        for name, st in ex.pop("sse_latency_stages_ms")[-1].items():
-            print(f"    {name:17} " + " ".join(f"{k}={v}" for k, v in st.items()))
+        await load.sse_phase(bench)
+        print(f"round {r + 1} ({time.perf_counter() - t0:.1f} s, offered {ex['sse_offered_updates_per_s']}/s)")
+        for label, s in (("busy windows", ex.pop("sse_latency_ms")[-1]), ("idle windows", ex.pop("sse_pipeline_ms"))):
+            stages = s.pop("stages", None) or ex.pop("sse_latency_stages_ms")[-1]
+            print(f"  {label}: " + " ".join(f"{k}={v}" for k, v in s.items()) + " ms")
+            for name, st in stages.items():
+                print(f"    {name:17} " + " ".join(f"{k}={v}" for k, v in st.items()))
     if spy is not None:
         await asyncio.wait_for(spy.wait(), args.profile + 60)
     if "aioca" in sys.modules:  # close the probe's channels while the loop still runs
@@ -67,7 +66,6 @@ def main() -> None:
     parser.add_argument("--iocs", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--others", type=int, default=20, help="busy readbacks each client also selects")
     parser.add_argument("--load", type=float, default=10_000.0, help="offered updates/s during the probes")
     parser.add_argument("--profile", type=float, default=0.0, help="py-spy the service for this many seconds")
     args = parser.parse_args()
