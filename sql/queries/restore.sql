@@ -19,6 +19,14 @@ COPY restore_item (job_id, pv_id, outcome, error) FROM STDIN (FORMAT BINARY)
 -- name: snapshot_exists
 SELECT EXISTS (SELECT 1 FROM snapshot WHERE id = %(snapshot_id)s)
 
+-- name: restore_request_check
+-- What a restore request needs checked before it is queued: the snapshot's size and the asked ids it lacks.
+SELECT s.pv_count,
+       ARRAY(SELECT x FROM unnest(%(pv_ids)s::uuid[]) AS x
+             EXCEPT SELECT v.pv_id FROM snapshot_value v WHERE v.snapshot_id = s.id) AS foreign_ids
+FROM snapshot s
+WHERE s.id = %(snapshot_id)s
+
 -- name: active_restore_job
 SELECT id FROM job WHERE type = 'snapshot_restore' AND status IN ('pending', 'running')
 ORDER BY created_at LIMIT 1

@@ -54,6 +54,15 @@ async def snapshot_exists(conn: AsyncConnection[Any], snapshot_id: UUID) -> bool
     return bool(row and row[0])
 
 
+async def request_check(
+    conn: AsyncConnection[Any], snapshot_id: UUID, pv_ids: Sequence[UUID] | None
+) -> tuple[int, list[UUID]] | None:
+    """(pv_count, asked ids the snapshot lacks), or None when the snapshot does not exist."""
+    cur = await conn.execute(q("restore_request_check"), {"snapshot_id": snapshot_id, "pv_ids": pv_ids})
+    row = await cur.fetchone()
+    return None if row is None else (int(row[0]), list(row[1]))
+
+
 async def lock_start(conn: AsyncConnection[Any], key: int) -> None:
     """Serialise restore starts for the rest of the caller's transaction."""
     await conn.execute(q("lock_restore_start"), {"key": key})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
@@ -51,12 +52,7 @@ Done = dict[UUID, tuple[str, str | None]]
 # --- request checks and targets ---------------------------------------------------------------------
 async def load_targets(ctx: ServiceContext, snapshot_id: UUID, pv_ids: Sequence[UUID] | None) -> list[rp.RestoreTarget]:
     """The snapshot's rows to restore (all, or those in pv_ids) joined with the live registry."""
-    if pv_ids is not None:
-        if not pv_ids:
-            raise ValidationError("pvIds must not be empty; omit it to restore every PV of the snapshot")
-        dups = sorted({str(i) for i in pv_ids if pv_ids.count(i) > 1})
-        if dups:
-            raise ValidationError(f"pvIds lists these ids more than once: {', '.join(dups)}", pvIds=dups)
+    _check_pv_ids(pv_ids)
     async with connection(ctx.pool) as conn:
         rows = await restore_db.fetch_dicts(conn, "restore_targets", {"snapshot_id": snapshot_id})
         if not rows and not await restore_db.snapshot_exists(conn, snapshot_id):
@@ -66,10 +62,37 @@ async def load_targets(ctx: ServiceContext, snapshot_id: UUID, pv_ids: Sequence[
         return targets
     wanted = set(pv_ids)
     present = {t.pv_id for t in targets}
-    foreign = sorted(str(i) for i in wanted - present)
-    if foreign:
-        raise ValidationError(f"pvIds not in snapshot {snapshot_id}: {', '.join(foreign)}", pvIds=foreign)
+    if wanted - present:
+        raise _foreign_ids_error(snapshot_id, wanted - present)
     return [t for t in targets if t.pv_id in wanted]
+
+
+def _check_pv_ids(pv_ids: Sequence[UUID] | None) -> None:
+    if pv_ids is None:
+        return
+    if not pv_ids:
+        raise ValidationError("pvIds must not be empty; omit it to restore every PV of the snapshot")
+    dups = sorted(str(i) for i, n in Counter(pv_ids).items() if n > 1)
+    if dups:
+        raise ValidationError(f"pvIds lists these ids more than once: {', '.join(dups)}", pvIds=dups)
+
+
+def _foreign_ids_error(snapshot_id: UUID, foreign: Iterable[UUID]) -> ValidationError:
+    names = sorted(str(i) for i in foreign)
+    return ValidationError(f"pvIds not in snapshot {snapshot_id}: {', '.join(names)}", pvIds=names)
+
+
+async def check_request(ctx: ServiceContext, snapshot_id: UUID, pv_ids: Sequence[UUID] | None) -> int:
+    """Validate a restore request without loading the snapshot's values; returns how many PVs it covers."""
+    _check_pv_ids(pv_ids)
+    async with connection(ctx.pool) as conn:
+        found = await restore_db.request_check(conn, snapshot_id, pv_ids)
+    if found is None:
+        raise NotFoundError(f"snapshot {snapshot_id} not found")
+    pv_count, foreign = found
+    if foreign:
+        raise _foreign_ids_error(snapshot_id, foreign)
+    return pv_count if pv_ids is None else len(pv_ids)
 
 
 def _target(row: dict[str, Any]) -> rp.RestoreTarget:
@@ -143,7 +166,8 @@ async def dry_run(ctx: ServiceContext, snapshot_id: UUID, req: RestoreRequest) -
 # --- start --------------------------------------------------------------------------------------------
 async def start(ctx: ServiceContext, actor: Principal, snapshot_id: UUID, req: RestoreRequest) -> JobQueued:
     """Check the request, refuse while another restore is queued or running (409 + its jobId), enqueue."""
-    targets = await load_targets(ctx, snapshot_id, req.pv_ids)
+    # The job loads the values; here only what makes the request valid is checked (cheap at 50K).
+    total = await check_request(ctx, snapshot_id, req.pv_ids)
     data: dict[str, Any] = {
         "snapshotId": str(snapshot_id),
         "pvIds": None if req.pv_ids is None else [str(i) for i in req.pv_ids],
@@ -169,10 +193,10 @@ async def start(ctx: ServiceContext, actor: Principal, snapshot_id: UUID, req: R
             "snapshot.restore.start",
             "snapshot",
             snapshot_id,
-            f"restore of {len(targets)} PVs queued as job {job_id} (skipEqual={req.skip_equal}, "
+            f"restore of {total} PVs queued as job {job_id} (skipEqual={req.skip_equal}, "
             f"verify={req.verify}, backup={req.backup}, force={req.force})",
         )
-    return JobQueued(job_id=job_id, message=f"Restore of {len(targets):,} PVs queued")
+    return JobQueued(job_id=job_id, message=f"Restore of {total:,} PVs queued")
 
 
 def _busy(running: UUID | None) -> ConflictError:
