@@ -86,13 +86,23 @@ def _finite_or_str(x: float) -> float | str:
 
 
 def to_wire(value: Any) -> Any:
-    """The value made valid JSON: non-finite floats as "NaN"/"Infinity"/"-Infinity", also inside lists."""
-    if isinstance(value, float):
+    """The value made valid JSON: non-finite floats as "NaN"/"Infinity"/"-Infinity", also inside lists.
+
+    The one place this rule lives: live entries, snapshot DTOs, exports and restore plans all use it."""
+    kind = type(value)
+    if kind is float:
         return _finite_or_str(value)
-    if isinstance(value, list):
-        if any(isinstance(v, float) and not math.isfinite(v) for v in value):
-            return [_finite_or_str(v) if isinstance(v, float) else v for v in value]
-        return value
+    if kind is list and value:
+        if type(value[0]) is float:
+            # One C-level sum finds any NaN/Inf in a numeric array; only then pay for a per-element pass.
+            try:
+                if math.isfinite(sum(value)):
+                    return value
+            except TypeError:
+                pass
+        elif not any(type(v) is float for v in value):
+            return value
+        return [_finite_or_str(v) if type(v) is float else v for v in value]
     return value
 
 

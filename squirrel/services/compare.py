@@ -18,10 +18,11 @@ from psycopg import AsyncConnection
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
 from squirrel.epics.cache import PVState
+from squirrel.epics.values import to_wire
 from squirrel.errors import NotFoundError, ValidationError
 from squirrel.model import CompareDifferenceDTO, CompareResultDTO
 from squirrel.services.context import ServiceContext
-from squirrel.services.snapshot_codec import ValueOnly, decode_value_only, wire_value
+from squirrel.services.snapshot_codec import ValueOnly, decode_value_only
 
 Tolerance = tuple[float, float]
 Key = UUID | bytes  # a PV id, or its 16 raw bytes (the fast path: no UUID objects per row)
@@ -65,7 +66,7 @@ def sides_equal(a: ValueOnly | None, b: ValueOnly | None, tol: Tolerance) -> boo
 
 
 def _shown(side: ValueOnly | None) -> Any:
-    return None if side is None else wire_value(side.value)
+    return None if side is None else to_wire(side.value)
 
 
 def compare(

@@ -107,17 +107,8 @@ def encode_side(side: StoredSide) -> Encoded:
     return _encode(side), _encode((side.value, side.enum_index))
 
 
-def wire_value(value: Any) -> Any:
-    """A value made valid JSON: non-finite floats as "NaN"/"Infinity"/"-Infinity", also inside lists."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else _non_finite(value)
-    if isinstance(value, list) and any(isinstance(v, float) and not math.isfinite(v) for v in value):
-        return [_non_finite(v) if isinstance(v, float) and not math.isfinite(v) else v for v in value]
-    return value
-
-
 def native_value(value: Any, value_type: str | None) -> Any:
-    """The inverse of wire_value for float types (strings "NaN", "Infinity" back to floats)."""
+    """The inverse of epics.values.to_wire for float types (strings "NaN", "Infinity" back to floats)."""
     base = (value_type or "").removesuffix("[]")
     if base in ("double", "float"):
         if isinstance(value, str):
@@ -130,12 +121,6 @@ def native_value(value: Any, value_type: str | None) -> Any:
 def _parse(text: str) -> Any:
     special = {"nan": math.nan, "infinity": math.inf, "-infinity": -math.inf}.get(text.lower())
     return text if special is None else special
-
-
-def _non_finite(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    return "Infinity" if value > 0 else "-Infinity"
 
 
 def ns_to_datetime(ns: int | None) -> datetime | None:

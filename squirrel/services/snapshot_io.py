@@ -16,11 +16,12 @@ import msgspec
 
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
+from squirrel.epics.values import to_wire
 from squirrel.errors import ValidationError
 from squirrel.model import NewSnapshotBody, Principal, SnapshotSummaryDTO
 from squirrel.services import snapshots as snap_service
 from squirrel.services.context import ServiceContext
-from squirrel.services.snapshot_codec import StoredSide, encode_side, native_value, ns_to_datetime, wire_value
+from squirrel.services.snapshot_codec import StoredSide, encode_side, native_value, ns_to_datetime
 from squirrel.services.snapshot_read import StoredPV, stored_values
 
 FORMAT = "squirrel-snapshot/1"
@@ -79,7 +80,7 @@ def _side_out(side: StoredSide | None) -> ExportSide | None:
     if side is None:
         return None
     return ExportSide(
-        value=wire_value(side.value),
+        value=to_wire(side.value),
         type=side.type,
         enum_index=side.enum_index,
         connected=side.connected,
@@ -88,8 +89,8 @@ def _side_out(side: StoredSide | None) -> ExportSide | None:
         timestamp_ns=side.timestamp_ns,
         units=side.units,
         precision=side.precision,
-        upper_ctrl_limit=wire_value(side.upper_ctrl_limit),
-        lower_ctrl_limit=wire_value(side.lower_ctrl_limit),
+        upper_ctrl_limit=to_wire(side.upper_ctrl_limit),
+        lower_ctrl_limit=to_wire(side.lower_ctrl_limit),
         enum_strings=side.enum_strings,
         age_seconds=side.age_seconds,
         has_value=side.has_value,
@@ -141,7 +142,7 @@ async def export_json(ctx: ServiceContext, snapshot_id: UUID) -> bytes:
 def _csv_value(side: StoredSide | None) -> str:
     if side is None or not side.has_value:
         return ""
-    value = wire_value(side.value)
+    value = to_wire(side.value)
     if isinstance(value, list):
         return "[" + ", ".join(str(v) for v in value) + "]"
     return "" if value is None else str(value)
@@ -152,7 +153,7 @@ def _delta(sp: StoredSide | None, rb: StoredSide | None) -> str:
         return ""
     a, b = sp.value, rb.value
     if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
-        return str(wire_value(float(a) - float(b)))
+        return str(to_wire(float(a) - float(b)))
     return ""
 
 

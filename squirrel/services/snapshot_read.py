@@ -15,10 +15,11 @@ import msgspec
 
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
+from squirrel.epics.values import to_wire
 from squirrel.errors import NotFoundError
 from squirrel.model import SnapshotSummaryDTO, TagRef
 from squirrel.services.context import ServiceContext
-from squirrel.services.snapshot_codec import StoredSide, decode_side, ns_to_datetime, wire_value
+from squirrel.services.snapshot_codec import StoredSide, decode_side, ns_to_datetime
 from squirrel.services.snapshots import summary
 
 _CHUNK = 5000
@@ -129,7 +130,7 @@ def _wire_values(rows: list[snap_db.TextRow], tags: dict[str, list[TagRef]]) -> 
                 ts = times[ns] = ns_to_datetime(ns)
             v = s.value
             if (v.__class__ is float and (v != v or v in _INF)) or v.__class__ is list:
-                v = wire_value(v)
+                v = to_wire(v)
             sides.append(
                 WireSide(
                     v,

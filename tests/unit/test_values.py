@@ -143,3 +143,16 @@ def test_enum_payloads() -> None:
     assert (enum.value, enum.enum_strings) == ("On", ["Off", "On"])
     V.apply_time_bytes(enum, _payload(dbr.DBR_TIME_ENUM, 7), V.DBF_ENUM, 1, 1)
     assert (enum.value, enum.enum_index) == ("7", 7)  # an index beyond the labels stays visible
+
+
+def test_to_wire_non_finite_everywhere() -> None:
+    import math as m
+
+    from squirrel.epics.values import to_wire
+
+    assert to_wire(m.nan) == "NaN" and to_wire(m.inf) == "Infinity" and to_wire(-m.inf) == "-Infinity"
+    assert to_wire(1.5) == 1.5 and to_wire("NaN") == "NaN" and to_wire(3) == 3
+    assert to_wire([1.0, m.nan, -m.inf]) == [1.0, "NaN", "-Infinity"]
+    assert to_wire([1e308, 1e308]) == [1e308, 1e308]  # the sum overflows, the values do not
+    assert to_wire([1, 2.0, m.inf]) == [1, 2.0, "Infinity"]  # mixed lists are checked element by element
+    assert to_wire(["a", "b"]) == ["a", "b"] and to_wire([]) == []
