@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -75,6 +76,7 @@ def main() -> None:
         asyncio.run(run(bench, args))
     finally:
         bench.stop_all()
+        shutil.rmtree(bench.workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
