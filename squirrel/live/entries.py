@@ -7,13 +7,13 @@ drained dirty again, so a change is encoded once per tick however many clients r
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Iterable
 from typing import Any
 
 import msgspec
 
 from squirrel.epics.cache import PVCache, PVState
+from squirrel.epics.values import to_wire
 
 NOT_MONITORED = "not monitored"
 _NOT_MONITORED_BYTES = b'{"connected":false,"error":"not monitored"}'
@@ -39,29 +39,9 @@ class LiveEntry(msgspec.Struct, omit_defaults=True):
 _encoder = msgspec.json.Encoder()
 
 
-def _nonfinite(x: float) -> str:
-    return "NaN" if x != x else ("Infinity" if x > 0 else "-Infinity")
-
-
-def json_value(value: Any) -> Any:
-    """The value with non-finite floats as "NaN"/"Infinity"/"-Infinity" (msgspec would write null)."""
-    kind = type(value)
-    if kind is float:
-        return value if math.isfinite(value) else _nonfinite(value)
-    if kind is list and value and type(value[0]) is float:
-        # One C-level sum finds any NaN/Inf in a numeric array; only then pay for a per-element pass.
-        try:
-            if math.isfinite(sum(value)):
-                return value
-        except TypeError:
-            pass
-        return [x if type(x) is not float or math.isfinite(x) else _nonfinite(x) for x in value]
-    return value
-
-
 def to_entry(state: PVState) -> LiveEntry:
     return LiveEntry(
-        value=json_value(state.value),
+        value=to_wire(state.value),
         type=state.type,
         connected=state.connected,
         updated_at=state.updated_at,

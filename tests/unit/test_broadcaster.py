@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 
 from squirrel.epics.cache import PVCache
 from squirrel.live.broadcaster import Broadcaster
-from squirrel.live.entries import EntryEncoder, json_value
+from squirrel.live.entries import EntryEncoder
 from squirrel.live.sse import live_stream
 from tests.support.server import feed
 
@@ -131,14 +130,6 @@ async def test_first_subscriber_cuts_the_idle_wait_short() -> None:
     async with asyncio.timeout(5):
         await sub.event.wait()
     await b.stop()
-
-
-def test_json_value_non_finite() -> None:
-    assert json_value(float("nan")) == "NaN"
-    assert json_value(float("inf")) == "Infinity" and json_value(-math.inf) == "-Infinity"
-    assert json_value([1.0, 2.0]) == [1.0, 2.0]
-    assert json_value([1.0, math.nan, -math.inf]) == [1.0, "NaN", "-Infinity"]
-    assert json_value(["a", "b"]) == ["a", "b"] and json_value(3) == 3 and json_value("NaN") == "NaN"
 
 
 def test_encoder_escapes_addresses() -> None:
