@@ -299,16 +299,7 @@ class SnapshotSummaryDTO(msgspec.Struct, rename="camel", kw_only=True):
     source: str
 
 
-class SnapshotDTO(msgspec.Struct, rename="camel", kw_only=True):
-    id: UUID
-    title: str
-    description: str | None
-    comment: str | None
-    labels: list[str]
-    created_date: datetime
-    created_by: str
-    pv_count: int
-    source: str
+class SnapshotDTO(SnapshotSummaryDTO, kw_only=True):
     pv_values: list[PVValueDTO]
 
 
