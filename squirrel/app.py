@@ -79,6 +79,7 @@ def create_app(settings: Settings) -> Litestar:
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         debug=False,
+        logging_config=None,  # logging is ours (structlog); Litestar would install its own handlers
     )
 
 
