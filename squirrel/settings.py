@@ -29,6 +29,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cors_origins: tuple[str, ...] = ()
     api_envelope: bool = False
     redis_url: str | None = None
+    redis_namespace: str = "squirrel"
     migrate_on_start: bool = True
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool | None = None

@@ -24,10 +24,22 @@ from squirrel.epics.cache import PVCache, PVState
 from squirrel.live.broadcaster import Broadcaster
 
 log = structlog.get_logger(__name__)
-PREFIX = "squirrel:live:"
-HASH_KEY = PREFIX + "state"
-SEQ_KEY = PREFIX + "seq"
-CHANNEL = PREFIX + "diff"
+DEFAULT_NAMESPACE = "squirrel"
+
+
+class RedisKeys(msgspec.Struct, frozen=True):
+    """The hash, sequence key and channel of one deployment (SQUIRREL_REDIS_NAMESPACE keeps several apart)."""
+
+    hash: str
+    seq: str
+    channel: str
+
+    @classmethod
+    def of(cls, namespace: str = DEFAULT_NAMESPACE) -> RedisKeys:
+        prefix = f"{namespace}:live:"
+        return cls(hash=prefix + "state", seq=prefix + "seq", channel=prefix + "diff")
+
+
 IDLE_PUBLISH = 1.0  # an empty message this often tells consumers the monitor is alive
 ALIVE_WINDOW = 3.0  # a consumer calls the monitor dead after this long without a message
 _CHUNK = 5000  # addresses per HSET while mirroring the whole cache
@@ -63,7 +75,15 @@ async def _backoff(delay: float) -> float:
 class RedisPublisher:
     """Runs beside the monitor: mirrors the cache into the hash and publishes each batch of changes."""
 
-    def __init__(self, cache: PVCache, broadcaster: Broadcaster, url: str, monitor_alive: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        cache: PVCache,
+        broadcaster: Broadcaster,
+        url: str,
+        monitor_alive: Callable[[], bool],
+        keys: RedisKeys | None = None,
+    ) -> None:
+        self.keys = keys or RedisKeys.of()
         self.cache = cache
         self.broadcaster = broadcaster
         self.url = url
@@ -106,14 +126,14 @@ class RedisPublisher:
         """Rewrite the hash from the whole cache and tell consumers to reload it."""
         self._sub.take(lambda: ())  # the mirror covers whatever was pending
         states = list(self.cache)
-        raw = await client.get(SEQ_KEY)
+        raw = await client.get(self.keys.seq)
         self._seq = int(raw) + 1 if raw else 1
         pipe = client.pipeline(transaction=True)
-        pipe.delete(HASH_KEY)
+        pipe.delete(self.keys.hash)
         for i in range(0, len(states), _CHUNK):
-            pipe.hset(HASH_KEY, mapping={s.address: _encode(s) for s in states[i : i + _CHUNK]})
-        pipe.set(SEQ_KEY, self._seq)
-        pipe.publish(CHANNEL, _encode(Diff(seq=self._seq, alive=self.monitor_alive(), reload=True)))
+            pipe.hset(self.keys.hash, mapping={s.address: _encode(s) for s in states[i : i + _CHUNK]})
+        pipe.set(self.keys.seq, self._seq)
+        pipe.publish(self.keys.channel, _encode(Diff(seq=self._seq, alive=self.monitor_alive(), reload=True)))
         await pipe.execute()
         self._known = {s.address for s in states}
         self.published += 1
@@ -138,12 +158,13 @@ class RedisPublisher:
             self._seq += 1
             pipe = client.pipeline(transaction=True)
             if states:
-                pipe.hset(HASH_KEY, mapping={s.address: _encode(s) for s in states})
+                pipe.hset(self.keys.hash, mapping={s.address: _encode(s) for s in states})
             if removed:
-                pipe.hdel(HASH_KEY, *removed)
-            pipe.set(SEQ_KEY, self._seq)
+                pipe.hdel(self.keys.hash, *removed)
+            pipe.set(self.keys.seq, self._seq)
             pipe.publish(
-                CHANNEL, _encode(Diff(seq=self._seq, alive=self.monitor_alive(), states=states, removed=removed))
+                self.keys.channel,
+                _encode(Diff(seq=self._seq, alive=self.monitor_alive(), states=states, removed=removed)),
             )
             await pipe.execute()
             self.published += 1
@@ -163,7 +184,10 @@ class RedisPublisher:
 class RedisConsumer:
     """Runs on an API-only instance: keeps the local cache equal to the publisher's."""
 
-    def __init__(self, cache: PVCache, broadcaster: Broadcaster | None, url: str) -> None:
+    def __init__(
+        self, cache: PVCache, broadcaster: Broadcaster | None, url: str, keys: RedisKeys | None = None
+    ) -> None:
+        self.keys = keys or RedisKeys.of()
         self.cache = cache
         self.broadcaster = broadcaster
         self.url = url
@@ -194,7 +218,7 @@ class RedisConsumer:
             client = redis_client(self.url)
             pubsub = client.pubsub()
             try:
-                await pubsub.subscribe(CHANNEL)  # before the load, so no message falls in between
+                await pubsub.subscribe(self.keys.channel)  # before the load, so no message falls in between
                 await self._load(client)
                 self.connected, delay, self.last_error = True, 0.5, None
                 while True:
@@ -213,8 +237,8 @@ class RedisConsumer:
 
     async def _load(self, client: aioredis.Redis) -> None:
         pipe = client.pipeline(transaction=True)
-        pipe.hgetall(HASH_KEY)
-        pipe.get(SEQ_KEY)
+        pipe.hgetall(self.keys.hash)
+        pipe.get(self.keys.seq)
         mapping, raw_seq = await pipe.execute()
         cache = self.cache
         fresh: set[str] = set()

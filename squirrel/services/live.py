@@ -12,7 +12,7 @@ from squirrel.db.pool import connection
 from squirrel.errors import UnavailableError, ValidationError
 from squirrel.live.broadcaster import Broadcaster, Subscriber
 from squirrel.live.entries import EntryEncoder
-from squirrel.live.redis_bridge import RedisConsumer, RedisPublisher
+from squirrel.live.redis_bridge import RedisConsumer, RedisKeys, RedisPublisher
 from squirrel.live.sse import live_stream
 from squirrel.live.ws import WsSession
 from squirrel.services.context import ServiceContext
@@ -33,10 +33,11 @@ async def start_live(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     if settings.redis_url is None:
         return
     bridge: RedisPublisher | RedisConsumer
+    keys = RedisKeys.of(settings.redis_namespace)
     if publishes:
-        bridge = RedisPublisher(ctx.cache, broadcaster, settings.redis_url, lambda: _local_monitor_alive(ctx))
+        bridge = RedisPublisher(ctx.cache, broadcaster, settings.redis_url, lambda: _local_monitor_alive(ctx), keys)
     else:
-        bridge = RedisConsumer(ctx.cache, broadcaster, settings.redis_url)
+        bridge = RedisConsumer(ctx.cache, broadcaster, settings.redis_url, keys)
     bridge.start()
     ctx.extras["redis_bridge"] = bridge
     stack.push_async_callback(bridge.stop)

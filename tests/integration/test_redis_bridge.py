@@ -12,8 +12,10 @@ from redis import asyncio as aioredis
 
 from squirrel.epics.cache import PVCache
 from squirrel.live.broadcaster import Broadcaster
-from squirrel.live.redis_bridge import CHANNEL, HASH_KEY, RedisConsumer, RedisPublisher
+from squirrel.live.redis_bridge import RedisConsumer, RedisKeys, RedisPublisher
 from tests.support.server import feed
+
+KEYS = RedisKeys.of()
 
 
 def start_valkey(factory: Callable[..., Any], **kw: Any) -> Any:
@@ -44,13 +46,13 @@ async def test_publish_batches_and_consumer_follows(valkey_server_factory: Calla
     consumer = RedisConsumer(dst, b_dst, url)
     raw = aioredis.Redis.from_url(url)
     listener = raw.pubsub()
-    await listener.subscribe(CHANNEL)
+    await listener.subscribe(KEYS.channel)
     b_src.start()
     publisher.start()
     consumer.start()
     try:
         await eventually(same(src, dst, "R:2", 2.0))  # loaded from the mirrored hash
-        assert await raw.hlen(HASH_KEY) == 3
+        assert await raw.hlen(KEYS.hash) == 3
         while await listener.get_message(ignore_subscribe_messages=True, timeout=0.05) is not None:
             pass  # forget what was published so far
         for i in range(200):  # 200 PVs changed at once: one message, not 200
@@ -67,7 +69,7 @@ async def test_publish_batches_and_consumer_follows(valkey_server_factory: Calla
 
         src.discard("R:0")  # removal reaches the hash and the consumer within the sweep period
         await eventually(lambda: "R:0" not in dst, 5)
-        assert not await raw.hexists(HASH_KEY, "R:0")
+        assert not await raw.hexists(KEYS.hash, "R:0")
         assert consumer.monitor_alive and publisher.connected
     finally:
         await listener.aclose()  # type: ignore[no-untyped-call]
@@ -103,4 +105,28 @@ async def test_both_sides_recover_after_a_valkey_restart(valkey_server_factory: 
     finally:
         await consumer.stop()
         await publisher.stop()
+        await b_src.stop()
+
+
+async def test_namespaces_keep_deployments_apart(valkey_server_factory: Callable[..., Any]) -> None:
+    server = start_valkey(valkey_server_factory)
+    url = f"redis://127.0.0.1:{server.port}"
+    src, same_ns, other_ns = PVCache(), PVCache(), PVCache()
+    b_src = Broadcaster(src)
+    feed(src, "NS:1", 1.0)
+    publisher = RedisPublisher(src, b_src, url, lambda: True, RedisKeys.of("site-a"))
+    mine = RedisConsumer(same_ns, None, url, RedisKeys.of("site-a"))
+    theirs = RedisConsumer(other_ns, None, url, RedisKeys.of("site-b"))
+    b_src.start()
+    for part in (publisher, mine, theirs):
+        part.start()
+    try:
+        await eventually(same(src, same_ns, "NS:1", 1.0))
+        feed(src, "NS:1", 2.0)
+        b_src.wake()
+        await eventually(same(src, same_ns, "NS:1", 2.0))
+        assert len(other_ns) == 0 and not theirs.monitor_alive
+    finally:
+        for part in (theirs, mine, publisher):
+            await part.stop()
         await b_src.stop()
