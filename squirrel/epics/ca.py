@@ -113,7 +113,7 @@ _on_put: Any = cadef.event_handler(_handle_put)
 async def _split(
     addresses: Sequence[str], breakers: BreakerSet | None
 ) -> tuple[list[str], dict[str, Chan], dict[str, str]]:
-    """(unique addresses, address -> channel, address -> skip reason)."""
+    """(unique addresses, address -> leased channel, address -> skip reason); `_release` the channels."""
     unique = list(dict.fromkeys(addresses))
     skipped: dict[str, str] = {}
     wanted = unique
@@ -124,8 +124,17 @@ async def _split(
                 wanted.append(address)
             else:
                 skipped[address] = "circuit open"
-    channels = await pool().ensure(wanted)
+    channels = await pool().acquire(wanted)
     return unique, channels, skipped
+
+
+def _release(channels: dict[str, Chan]) -> None:
+    """The batch's leases back: channels nobody else holds are cleared after the pool's grace period.
+
+    Called once the batch has stopped waiting, so a clear that cancels a late request (libca calls
+    no callback for it) cannot leave a batch waiting: its timeout has already ended it."""
+    if channels:
+        pool().release(channels)
 
 
 def _request(batch: _Batch, call: Callable[..., Any], *args: Any) -> str | None:
@@ -227,7 +236,24 @@ async def read_many(
         if error is not None:
             errors[chan.id] = error
 
-    never = await _run_batch(batch, channels, issue, timeout)
+    try:
+        never = await _run_batch(batch, channels, issue, timeout)
+        return _read_results(batch, unique, channels, skipped, never, errors, metas, breakers, now)
+    finally:
+        _release(channels)
+
+
+def _read_results(
+    batch: _Batch,
+    unique: list[str],
+    channels: dict[str, Chan],
+    skipped: dict[str, str],
+    never: set[str],
+    errors: dict[int, str],
+    metas: dict[int, V.CtrlMeta],
+    breakers: BreakerSet | None,
+    now: float,
+) -> dict[str, PVState]:
     got: dict[int, list[tuple[int, int, int, bytes | None]]] = {}
     for chid, dbr_type, count, status, data in list(batch.got):
         got.setdefault(chid, []).append((dbr_type, count, status, data))
@@ -325,7 +351,24 @@ async def write_many(
         else:
             results[address] = _failed(error)
 
-    never = await _run_batch(batch, channels, issue, timeout)
+    try:
+        never = await _run_batch(batch, channels, issue, timeout)
+        return _write_results(batch, unique, channels, skipped, never, results, pending, breakers, timeout)
+    finally:
+        _release(channels)
+
+
+def _write_results(
+    batch: _Batch,
+    unique: list[str],
+    channels: dict[str, Chan],
+    skipped: dict[str, str],
+    never: set[str],
+    results: dict[str, WriteResult],
+    pending: dict[int, str],
+    breakers: BreakerSet | None,
+    timeout: float,
+) -> dict[str, WriteResult]:
     statuses = {chid: status for chid, _, _, status, _ in list(batch.got)}
     out: dict[str, WriteResult] = {}
     outcomes: dict[str, tuple[str | None, str | None]] = {}

@@ -5,13 +5,19 @@ connection change: at 50K PVs the loop spends seconds on wake-ups. Here one shar
 queues changes and wakes the loop once per batch; the loop applies them CHUNK at a time (type, count,
 server read once per connection) and tells each channel's listeners. Creators flush once per chunk.
 One pool per event loop (libca calls back from its own threads into that loop).
+
+Channels are leased: the monitor holds one per subscribed address, a bulk read/write one per address
+for the length of its batch. When the last lease goes the channel is cleared after `idle_grace`
+seconds (a PV removed and re-added, or read again soon, keeps its channel and metadata).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -26,6 +32,7 @@ log = structlog.get_logger(__name__)
 CHUNK = 250  # connection changes applied per loop pass
 INLINE_CREATE = 200  # fewer new channels than this are created in the loop itself
 FLUSH_EVERY = 1000
+IDLE_GRACE = 10.0  # s an unleased channel stays open before it is cleared
 
 # Private function pointers without cadef's errcheck (which raises on a channel that just dropped).
 _ca_puser = cadef.libca["ca_puser"]
@@ -63,11 +70,13 @@ class Chan:
     """One libca channel. `dbf`, `count`, `server` are valid while connected (read once per connection)."""
 
     __slots__ = (
+        "cleared",
         "connected",
         "count",
         "dbf",
         "generation",
         "id",
+        "leases",
         "listeners",
         "meta",
         "meta_at",
@@ -86,6 +95,8 @@ class Chan:
         self.count = 0
         self.server: str | None = None
         self.generation = 0  # counts connections
+        self.leases = 0  # holders (monitor watch, running batch); 0: cleared after the grace period
+        self.cleared = False  # ca_clear_channel done: queued connection events for it are dropped
         self.listeners: list[Listener] = []
         self.meta: CtrlMeta | None = None  # CTRL metadata of this connection (monitor or a direct read)
         self.meta_at: float | None = None  # when a direct read got it; None: kept live by the monitor
@@ -150,24 +161,119 @@ class ChannelPool:
         self._scheduled = False
         self._create_lock = asyncio.Lock()
         self.closed = False
+        self.idle_grace = IDLE_GRACE
+        self._idle: dict[str, float] = {}  # unleased channel -> monotonic time it is cleared at
+        self._reaper: asyncio.TimerHandle | None = None
+        self._creating = 0  # channel creations running in worker threads
 
-    async def ensure(self, names: Iterable[str]) -> dict[str, Chan]:
-        """The channels for `names`, creating (and flushing) the missing ones.
+    async def acquire(self, names: Iterable[str]) -> dict[str, Chan]:
+        """A lease on the channel of each of `names`, creating (and flushing) the missing ones.
 
-        ca_create_channel waits for libca's callback lock, which every circuit thread holds while it
-        dispatches a received buffer: at 50K connections in flight a creation can take 100+ µs. Large
-        batches are therefore created in a worker thread, so the loop keeps answering meanwhile."""
+        Give every lease back with `release`. ca_create_channel waits for libca's callback lock, which
+        every circuit thread holds while it dispatches a received buffer: at 50K connections in flight
+        a creation can take 100+ µs. Large batches are therefore created in a worker thread, so the
+        loop keeps answering meanwhile."""
         wanted = list(dict.fromkeys(names))
         async with self._create_lock:
-            new = [Chan(n, self) for n in wanted if n not in self.channels]
-            if len(new) > INLINE_CREATE:
-                await self.loop.run_in_executor(None, _create, new)
-            elif new:
-                _create(new)
-            for chan in new:
-                self.channels[chan.name] = chan
-        channels = self.channels
-        return {n: channels[n] for n in wanted}
+            out: dict[str, Chan] = {}
+            new: list[Chan] = []
+            for name in wanted:
+                chan = self.channels.get(name)
+                if chan is None:
+                    chan = self.channels[name] = Chan(name, self)
+                    new.append(chan)
+                chan.leases += 1  # taken before any await: the reaper leaves leased channels alone
+                self._idle.pop(name, None)
+                out[name] = chan
+            try:
+                if len(new) > INLINE_CREATE:
+                    self._creating += 1  # the worker thread gives it back when done, even if we are cancelled
+                    await self.loop.run_in_executor(None, self._create_off_loop, new)
+                elif new:
+                    _create(new)
+            except Exception:  # libca refused a name: creation has stopped, forget the uncreated ones
+                for chan in new:
+                    if not chan.id:
+                        del self.channels[chan.name]
+                self.release(wanted)
+                raise
+            except BaseException:  # cancelled: a worker thread may still be creating; the reaper waits
+                self.release(wanted)
+                raise
+        return out
+
+    def release(self, names: Iterable[str]) -> None:
+        """Give back one lease per name; unleased channels are cleared `idle_grace` s later."""
+        if self.closed:
+            return
+        deadline = time.monotonic() + self.idle_grace
+        for name in names:
+            chan = self.channels.get(name)
+            if chan is None or chan.leases <= 0:
+                continue
+            chan.leases -= 1
+            if chan.leases == 0:
+                self._idle[name] = deadline
+        if self._idle and self._reaper is None:
+            self._reaper = self.loop.call_later(self.idle_grace, self._reap)
+
+    def has(self, name: str) -> bool:
+        """Whether a channel for `name` is open (leased, or idle within its grace period)."""
+        return name in self.channels
+
+    def open_count(self) -> int:
+        return len(self.channels)
+
+    def _create_off_loop(self, chans: list[Chan]) -> None:  # worker thread
+        try:
+            _create(chans)
+        finally:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: purge handles the rest
+                self.loop.call_soon_threadsafe(self._created)
+
+    def _created(self) -> None:
+        self._creating -= 1
+
+    def _reap(self) -> None:
+        """Clear channels idle past their deadline (CHUNK per pass; the loop thread, in the CA context)."""
+        self._reaper = None
+        if self.closed:
+            return
+        now = time.monotonic()
+        if self._creating:  # a worker thread may still be setting a chid: look again shortly
+            self._reaper = self.loop.call_later(0.1, self._reap)
+            return
+        due = [name for name, deadline in self._idle.items() if deadline <= now][:CHUNK]
+        if due:
+            attach_thread()
+        for name in due:
+            del self._idle[name]
+            chan = self.channels.get(name)
+            if chan is not None and chan.leases == 0:
+                del self.channels[name]
+                self._clear(chan)
+        if due:
+            cadef.ca_flush_io()
+        if self._idle:
+            later = max(0.0, min(self._idle.values()) - now) if len(due) < CHUNK else 0.0
+            self._reaper = self.loop.call_later(later, self._reap)
+
+    @staticmethod
+    def _clear(chan: Chan) -> None:
+        """ca_clear_channel: libca takes its callback lock first, so no callback for it runs afterwards.
+
+        Its outstanding gets/puts are cancelled without a callback; only unleased channels get here,
+        and a batch that gave its leases back has stopped waiting (its timeout ended it)."""
+        chan.cleared = True
+        chan.listeners.clear()
+        chan.connected = False
+        chan.drop_meta()
+        if chan.id:
+            try:
+                cadef.ca_clear_channel(chan.id)
+            except Exception:
+                log.warning("ca_clear_channel failed", address=chan.name)
+        chan.id = 0
 
     # --- connection changes: libca thread -> queue -> loop, CHUNK per pass -----------------------
     def _event(self, chan: Chan, up: bool, dbf: int, count: int, server: str | None) -> None:
@@ -184,7 +290,7 @@ class ChannelPool:
         events = self._events
         for _ in range(min(len(events), CHUNK)):
             chan, up, dbf, count, server = events.popleft()
-            if self.closed:
+            if self.closed or chan.cleared:
                 continue
             if up:
                 if dbf < 0:
@@ -209,14 +315,12 @@ class ChannelPool:
     def purge(self) -> None:
         """Clear every channel (shutdown, or the loop that owned them is gone)."""
         self.closed = True
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
+        self._idle.clear()
         for chan in self.channels.values():
-            chan.listeners.clear()
-            chan.connected = False
-            try:
-                cadef.ca_clear_channel(chan.id)
-            except Exception:
-                pass
-            chan.id = 0
+            self._clear(chan)
         self.channels.clear()
         cadef.ca_flush_io()
 
@@ -258,6 +362,11 @@ def pool() -> ChannelPool:
                 del _pools[old_loop]
         found = _pools[loop] = ChannelPool(loop)
     return found
+
+
+def pools() -> list[ChannelPool]:
+    """Every open pool, one per event loop (an app under a test client runs in its own loop)."""
+    return [p for p in list(_pools.values()) if not p.closed]
 
 
 def purge() -> None:

@@ -177,12 +177,16 @@ class Monitor:
             for address in [a for a in self._watches if a not in addresses]:
                 self._unwatch(self._watches[address])
             new = [a for a in addresses if a not in self._watches]
-            channels = await pool().ensure(new)
-            for i in range(0, len(new), SYNC_CHUNK):
-                for address in new[i : i + SYNC_CHUNK]:
-                    self._watch(address, channels[address])
-                cadef.ca_flush_io()
-                await asyncio.sleep(0)
+            channels = await pool().acquire(new)  # one lease per watch, given back by _unwatch
+            try:
+                for i in range(0, len(new), SYNC_CHUNK):
+                    for address in new[i : i + SYNC_CHUNK]:
+                        self._watch(address, channels[address])
+                    cadef.ca_flush_io()
+                    await asyncio.sleep(0)
+            except BaseException:
+                pool().release(a for a in new if self._watches.get(a) is None)
+                raise
             self.last_sync_at = time.time()
             if self.initial_sync_s is None:
                 self.initial_sync_s = time.monotonic() - t0
@@ -238,6 +242,7 @@ class Monitor:
             self._server_down(w.server, last_only=False)
             w.server = None
         self.cache.discard(w.address)
+        w.chan.pool.release([w.address])  # the channel closes after the pool's grace unless leased again
 
     def _clear_subscriptions(self, w: _Watch) -> None:
         with self._sub_lock:

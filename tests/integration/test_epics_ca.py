@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 
@@ -139,3 +140,44 @@ async def test_breaker_skips_stopped_ioc_and_recloses(restartable_ioc: SimHandle
             break
     assert all(s.connected for s in states.values())
     assert {b["name"]: b["state"] for b in breakers.states()}[server] == "closed"
+
+
+async def _closed(pool: channels.ChannelPool, names: list[str], within: float) -> None:
+    deadline = time.monotonic() + within
+    while any(pool.has(n) for n in names):
+        assert time.monotonic() < deadline, [n for n in names if pool.has(n)]
+        await asyncio.sleep(0.02)
+
+
+async def test_unmonitored_channels_close_after_the_grace_period(sim_ioc: SimHandle) -> None:
+    pool = channels.pool()
+    pool.idle_grace = 0.5
+    names = [p.setpoint for p in sim_ioc.pvs[40:45]]
+    dead = [f"NOPE:gone{i}" for i in range(5)]
+    before = pool.open_count()
+    states = await read_many(names + dead, timeout=1.0)
+    assert all(states[n].connected for n in names) and not any(states[n].connected for n in dead)
+    assert all(pool.has(n) for n in names + dead)  # kept through the grace period: a read right after reuses them
+    again = await read_many(names, timeout=5.0)
+    assert all(s.connected for s in again.values())
+    await _closed(pool, names + dead, within=0.5 + 5.0)
+    assert pool.open_count() <= before
+    reopened = await read_many(names, timeout=5.0)  # a closed channel is simply created again
+    assert all(s.connected and s.error is None for s in reopened.values())
+    await _closed(pool, names, within=0.5 + 5.0)
+
+
+async def test_clear_during_an_outstanding_put_ends_by_the_batch_timeout(sim_ioc: SimHandle) -> None:
+    """libca cancels a cleared channel's requests without a callback: nothing waits for it, nothing breaks."""
+    pool = channels.pool()
+    pool.idle_grace = 0.0
+    slow = sim_ioc.special["slow"]
+    late = await write_many([(slow, 7.0)], timeout=SLOW_PUT_DELAY / 5)
+    assert late[slow].outcome == "timeout"
+    await _closed(pool, [slow], within=5.0)  # cleared while the IOC still holds the put
+    await asyncio.sleep(SLOW_PUT_DELAY * 1.5)  # when its completion would have come back
+    t0 = time.monotonic()
+    ok = await write_many([(slow, 8.0)], timeout=5.0)
+    assert ok[slow].outcome == "written" and time.monotonic() - t0 < 5.0
+    read = await read_many([slow], timeout=5.0)
+    assert read[slow].connected and read[slow].value == 8.0

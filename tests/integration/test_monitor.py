@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from squirrel.epics import channels
 from squirrel.epics.ca import write_many
 from squirrel.epics.cache import PVCache
 from squirrel.epics.sim import SimHandle
@@ -162,3 +163,27 @@ async def test_ioc_stop_restart_and_circuits(api: Api, database_url: str, restar
     circuits = {c["name"]: c for c in (await api.get("/v1/health/circuits", scope="read")).json()["circuits"]}
     assert circuits[server]["state"] == "closed"
     assert (await api.get("/v1/health/disconnected", scope="read")).json()["count"] == 0
+
+
+async def test_removed_pv_channel_closes_and_re_adding_works(api: Api, database_url: str, sim_ioc: SimHandle) -> None:
+    cache = cache_of(api)
+    pv = sim_ioc.pvs[30]
+    names = [pv.setpoint, pv.readback]
+    await register(database_url, [(pv.setpoint, pv.readback)])
+    await wait_for(connected(cache, names), 10, "PV subscribed")
+    # The app runs in the test client's own loop: its pool is the one holding the monitor's channels.
+    (pool,) = [p for p in channels.pools() if all(p.has(n) for n in names)]
+    pool.idle_grace = 0.5
+
+    await unregister(database_url, pv.setpoint)
+    await wait_for(lambda: not any(pool.has(n) for n in names), 0.5 + 5, "the removed PV's channels closed")
+    assert pv.setpoint not in cache
+
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        await conn.execute("UPDATE pv SET deleted_at = NULL WHERE setpoint_address = %s", (pv.setpoint,))
+        await conn.execute("SELECT pg_notify('squirrel_registry', '')")
+    await wait_for(connected(cache, names), 10, "the re-added PV subscribed again on a new channel")
+    await write_many([(pv.setpoint, 12.5)], timeout=5)
+    await wait_for(lambda: (s := cache.get(pv.setpoint)) is not None and s.value == 12.5, 5, "update after re-adding")
+    await asyncio.sleep(0.5 + 0.3)
+    assert all(pool.has(n) for n in names)  # leased by the monitor: no grace period applies
