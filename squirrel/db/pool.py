@@ -24,19 +24,15 @@ OUTAGE_MEMORY = 30.0  # seconds a failure keeps the pool in "known down" unless 
 
 
 class SquirrelPool(AsyncConnectionPool):
-    """The pool plus what we last learned of the database's health."""
+    """The pool plus when the database last failed us (cleared by the next connection that works)."""
 
-    down_since: float | None = None
+    failed_at: float | None = None
 
     def mark_down(self) -> None:
-        if self.down_since is None:
-            self.down_since = time.monotonic()
-        self.last_failure = time.monotonic()
+        self.failed_at = time.monotonic()
 
     def known_down(self) -> bool:
-        return self.down_since is not None and time.monotonic() - self.last_failure < OUTAGE_MEMORY
-
-    last_failure: float = 0.0
+        return self.failed_at is not None and time.monotonic() - self.failed_at < OUTAGE_MEMORY
 
 
 def make_pool(conninfo: str, min_size: int, max_size: int, name: str = "squirrel") -> SquirrelPool:
@@ -90,7 +86,7 @@ async def connection(pool: AsyncConnectionPool) -> AsyncIterator[psycopg.AsyncCo
     try:
         async with pool.connection(timeout=OUTAGE_TIMEOUT if down else None) as conn:
             if isinstance(pool, SquirrelPool):
-                pool.down_since = None
+                pool.failed_at = None
             yield conn
     except psycopg.Error as exc:
         translated = translate(exc)
