@@ -11,24 +11,21 @@ for the whole batch, and PVs behind an open circuit are skipped at once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
-import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import msgspec
 from epicscorelibs.ca import cadef
 
 from squirrel.epics import values as V
+from squirrel.epics.batch import DBR_CTRL, DBR_TIME, Batch, ca_error, on_get, on_put, request, run_batch
 from squirrel.epics.breaker import BreakerSet
 from squirrel.epics.cache import PVState
-from squirrel.epics.channels import Chan, pin_thread_state, pool
+from squirrel.epics.channels import Chan, pool
 
 Outcome = Literal["written", "timeout", "disconnected", "failed"]
 META_MAX_AGE = 60.0  # s: CTRL metadata read by a direct read is reused this long within one connection
-_DBR_TIME, _DBR_CTRL = 14, 28  # + dbf
 
 
 class WriteResult(msgspec.Struct):
@@ -39,75 +36,6 @@ class WriteResult(msgspec.Struct):
 def channel_server(channel: Chan) -> str | None:
     """The CA server host:port libca reported when the channel connected (None when not connected)."""
     return channel.server if channel.connected else None
-
-
-class _Batch:
-    """Completion bookkeeping for one bulk call; the usr of every request (one reference per request)."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.event = asyncio.Event()
-        self.lock = threading.Lock()
-        self.remaining = 0
-        self.connecting = 0
-        self.finished = False
-        self.got: list[tuple[int, int, int, int, bytes | None]] = []  # chid, dbr type, count, status, payload
-
-    def issued(self) -> None:
-        with self.lock:
-            self.remaining += 1
-
-    def completed(self) -> None:
-        with self.lock:
-            self.remaining -= 1
-            done = self.remaining <= 0
-        if done and not self.finished and not self.loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                self.loop.call_soon_threadsafe(self.check)
-
-    def check(self) -> None:
-        if self.remaining <= 0 and self.connecting <= 0:
-            self.event.set()
-
-
-def _payload_size(dbr_type: int, count: int) -> int:
-    if _DBR_TIME <= dbr_type <= _DBR_TIME + 6:
-        return V.time_nbytes(dbr_type - _DBR_TIME, count)
-    if _DBR_CTRL < dbr_type <= _DBR_CTRL + 6:
-        return V.ctrl_nbytes(dbr_type - _DBR_CTRL, count)
-    return 0
-
-
-def _handle_get(args: Any) -> None:  # pragma: no cover - runs in a libca thread
-    pin_thread_state()
-    batch: _Batch = args.usr
-    ctypes.pythonapi.Py_DecRef(batch)
-    try:
-        status, dbr_type, count = args.status, args.type, args.count
-        data = None
-        if status == cadef.ECA_NORMAL:
-            size = _payload_size(dbr_type, count)
-            data = ctypes.string_at(args.raw_dbr, size) if size else None
-        batch.got.append((args.chid or 0, dbr_type, count, status, data))
-    except Exception:
-        pass  # never raise into libca; the request reads as a timeout
-    finally:
-        batch.completed()
-
-
-def _handle_put(args: Any) -> None:  # pragma: no cover - runs in a libca thread
-    pin_thread_state()
-    batch: _Batch = args.usr
-    ctypes.pythonapi.Py_DecRef(batch)
-    try:
-        batch.got.append((args.chid or 0, 0, 0, args.status, None))
-    finally:
-        batch.completed()
-
-
-# ctypes keeps these callbacks alive for the process (module globals).
-_on_get: Any = cadef.event_handler(_handle_get)
-_on_put: Any = cadef.event_handler(_handle_put)
 
 
 async def _split(
@@ -137,59 +65,6 @@ def _release(channels: dict[str, Chan]) -> None:
         pool().release(channels)
 
 
-def _request(batch: _Batch, call: Callable[..., Any], *args: Any) -> str | None:
-    """Issue one libca request whose usr is the batch; the error text when libca refused it."""
-    batch.issued()
-    ctypes.pythonapi.Py_IncRef(batch)
-    try:
-        call(*args, ctypes.py_object(batch))
-    except Exception as exc:
-        ctypes.pythonapi.Py_DecRef(batch)
-        batch.completed()
-        return _ca_error(exc)
-    return None
-
-
-async def _run_batch(
-    batch: _Batch, channels: dict[str, Chan], issue: Callable[[str, Chan], None], timeout: float
-) -> set[str]:
-    """Issue now for connected channels, on connection for the others; wait once. Returns never-connected."""
-    waiting: dict[str, Callable[[Chan, bool], None]] = {}
-
-    def waiter(address: str) -> Callable[[Chan, bool], None]:
-        def on_connection(chan: Chan, up: bool) -> None:  # the pool calls it in the loop, then flushes
-            if up and address in waiting:
-                del waiting[address]
-                chan.listeners.remove(on_connection)
-                batch.connecting -= 1
-                if not batch.finished:
-                    issue(address, chan)
-                batch.check()
-
-        return on_connection
-
-    for address, chan in channels.items():
-        if chan.connected:
-            issue(address, chan)
-        else:
-            batch.connecting += 1
-            waiting[address] = waiter(address)
-            chan.listeners.append(waiting[address])
-    cadef.ca_flush_io()
-    batch.check()
-    try:
-        if not batch.event.is_set():
-            await asyncio.wait_for(batch.event.wait(), timeout)
-    except TimeoutError:
-        pass
-    finally:
-        batch.finished = True
-        for address, listener in waiting.items():
-            with contextlib.suppress(ValueError):
-                channels[address].listeners.remove(listener)
-    return set(waiting)
-
-
 def _account(breakers: BreakerSet | None, outcomes: dict[str, tuple[str | None, str | None]]) -> None:
     """One success / failure per server per batch: address -> (server, error or None)."""
     if breakers is None:
@@ -215,7 +90,7 @@ async def read_many(
     addresses: Sequence[str], timeout: float, breakers: BreakerSet | None = None, *, ctrl: bool = True
 ) -> dict[str, PVState]:
     """TIME value + CTRL metadata of every address; failures come back connected=False with `error` set."""
-    batch = _Batch(asyncio.get_running_loop())
+    batch = Batch(asyncio.get_running_loop())
     unique, channels, skipped = await _split(addresses, breakers)
     errors: dict[int, str] = {}  # chid -> why a request could not be issued
     metas: dict[int, V.CtrlMeta] = {}  # chid -> metadata known without a request
@@ -226,25 +101,25 @@ async def read_many(
         if dbf not in V.TIME_OFFSET:
             errors[chan.id] = f"unsupported channel type {dbf}"
             return
-        error = _request(batch, cadef.ca_array_get_callback, _DBR_TIME + dbf, 0, chan.id, _on_get)
+        error = request(batch, cadef.ca_array_get_callback, DBR_TIME + dbf, 0, chan.id, on_get)
         if ctrl and error is None and dbf != V.DBF_STRING:
             meta = chan.fresh_meta(now, META_MAX_AGE)
             if meta is not None:
                 metas[chan.id] = meta
             else:
-                error = _request(batch, cadef.ca_array_get_callback, _DBR_CTRL + dbf, 0, chan.id, _on_get)
+                error = request(batch, cadef.ca_array_get_callback, DBR_CTRL + dbf, 0, chan.id, on_get)
         if error is not None:
             errors[chan.id] = error
 
     try:
-        never = await _run_batch(batch, channels, issue, timeout)
+        never = await run_batch(batch, channels, issue, timeout)
         return _read_results(batch, unique, channels, skipped, never, errors, metas, breakers, now)
     finally:
         _release(channels)
 
 
 def _read_results(
-    batch: _Batch,
+    batch: Batch,
     unique: list[str],
     channels: dict[str, Chan],
     skipped: dict[str, str],
@@ -301,11 +176,11 @@ def _fill(
             state.error = "disconnected" if status == cadef.ECA_DISCONN else cadef.ca_message(status)
             return
         try:
-            if dbr_type >= _DBR_CTRL:
-                meta, _, _, _ = V.decode_ctrl(data, dbr_type - _DBR_CTRL, n, count)
+            if dbr_type >= DBR_CTRL:
+                meta, _, _, _ = V.decode_ctrl(data, dbr_type - DBR_CTRL, n, count)
                 chan.set_meta(meta, now)
             else:
-                time_data = (dbr_type - _DBR_TIME, n, data)
+                time_data = (dbr_type - DBR_TIME, n, data)
         except Exception as exc:
             state.error = f"conversion failed: {exc}"
             return
@@ -325,7 +200,7 @@ async def write_many(
     items: Sequence[tuple[str, Any]], timeout: float, wait: bool = True, breakers: BreakerSet | None = None
 ) -> dict[str, WriteResult]:
     """Put every (address, value); with `wait`, put-with-completion and one timeout for the batch."""
-    batch = _Batch(asyncio.get_running_loop())
+    batch = Batch(asyncio.get_running_loop())
     wanted = dict(items)  # the last value wins for a repeated address
     unique, channels, skipped = await _split(list(wanted), breakers)
     results: dict[str, WriteResult] = {}
@@ -343,23 +218,23 @@ async def write_many(
                 cadef.ca_array_put(code, len(buffer), chan.id, data)
                 results[address] = WriteResult("written")
             except Exception as exc:
-                results[address] = _failed(_ca_error(exc))
+                results[address] = _failed(ca_error(exc))
             return
-        error = _request(batch, cadef.ca_array_put_callback, code, len(buffer), chan.id, data, _on_put)
+        error = request(batch, cadef.ca_array_put_callback, code, len(buffer), chan.id, data, on_put)
         if error is None:
             pending[chan.id] = address
         else:
             results[address] = _failed(error)
 
     try:
-        never = await _run_batch(batch, channels, issue, timeout)
+        never = await run_batch(batch, channels, issue, timeout)
         return _write_results(batch, unique, channels, skipped, never, results, pending, breakers, timeout)
     finally:
         _release(channels)
 
 
 def _write_results(
-    batch: _Batch,
+    batch: Batch,
     unique: list[str],
     channels: dict[str, Chan],
     skipped: dict[str, str],
@@ -402,13 +277,3 @@ def _write_results(
 
 def _failed(error: str) -> WriteResult:
     return WriteResult("disconnected" if error == "disconnected" else "failed", error)
-
-
-def _ca_error(exc: Exception) -> str:
-    """A libca exception as our error text; a lost channel is plain "disconnected" (the breaker counts it)."""
-    if isinstance(exc, cadef.Disconnected):
-        return "disconnected"
-    status = getattr(exc, "status", None)
-    if status == cadef.ECA_DISCONN:
-        return "disconnected"
-    return cadef.ca_message(status) if isinstance(status, int) else str(exc)

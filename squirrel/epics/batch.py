@@ -1,0 +1,153 @@
+"""One batch of libca requests: shared completion bookkeeping, the libca-thread handlers, the wait.
+
+Each request's usr is the batch (one reference per request); the handlers only copy payload bytes and
+count down, so the event loop is woken once per batch, not once per PV.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from epicscorelibs.ca import cadef
+
+from squirrel.epics import values as V
+from squirrel.epics.channels import Chan, pin_thread_state
+
+DBR_TIME, DBR_CTRL = 14, 28  # + dbf
+
+
+class Batch:
+    """Completion bookkeeping for one bulk call; the usr of every request (one reference per request)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.event = asyncio.Event()
+        self.lock = threading.Lock()
+        self.remaining = 0
+        self.connecting = 0
+        self.finished = False
+        self.got: list[tuple[int, int, int, int, bytes | None]] = []  # chid, dbr type, count, status, payload
+
+    def issued(self) -> None:
+        with self.lock:
+            self.remaining += 1
+
+    def completed(self) -> None:
+        with self.lock:
+            self.remaining -= 1
+            done = self.remaining <= 0
+        if done and not self.finished and not self.loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(self.check)
+
+    def check(self) -> None:
+        if self.remaining <= 0 and self.connecting <= 0:
+            self.event.set()
+
+
+def payload_size(dbr_type: int, count: int) -> int:
+    if DBR_TIME <= dbr_type <= DBR_TIME + 6:
+        return V.time_nbytes(dbr_type - DBR_TIME, count)
+    if DBR_CTRL < dbr_type <= DBR_CTRL + 6:
+        return V.ctrl_nbytes(dbr_type - DBR_CTRL, count)
+    return 0
+
+
+def _handle_get(args: Any) -> None:  # pragma: no cover - runs in a libca thread
+    pin_thread_state()
+    batch: Batch = args.usr
+    ctypes.pythonapi.Py_DecRef(batch)
+    try:
+        status, dbr_type, count = args.status, args.type, args.count
+        data = None
+        if status == cadef.ECA_NORMAL:
+            size = payload_size(dbr_type, count)
+            data = ctypes.string_at(args.raw_dbr, size) if size else None
+        batch.got.append((args.chid or 0, dbr_type, count, status, data))
+    except Exception:
+        pass  # never raise into libca; the request reads as a timeout
+    finally:
+        batch.completed()
+
+
+def _handle_put(args: Any) -> None:  # pragma: no cover - runs in a libca thread
+    pin_thread_state()
+    batch: Batch = args.usr
+    ctypes.pythonapi.Py_DecRef(batch)
+    try:
+        batch.got.append((args.chid or 0, 0, 0, args.status, None))
+    finally:
+        batch.completed()
+
+
+# ctypes keeps these callbacks alive for the process (module globals).
+on_get: Any = cadef.event_handler(_handle_get)
+on_put: Any = cadef.event_handler(_handle_put)
+
+
+def request(batch: Batch, call: Callable[..., Any], *args: Any) -> str | None:
+    """Issue one libca request whose usr is the batch; the error text when libca refused it."""
+    batch.issued()
+    ctypes.pythonapi.Py_IncRef(batch)
+    try:
+        call(*args, ctypes.py_object(batch))
+    except Exception as exc:
+        ctypes.pythonapi.Py_DecRef(batch)
+        batch.completed()
+        return ca_error(exc)
+    return None
+
+
+async def run_batch(
+    batch: Batch, channels: dict[str, Chan], issue: Callable[[str, Chan], None], timeout: float
+) -> set[str]:
+    """Issue now for connected channels, on connection for the others; wait once. Returns never-connected."""
+    waiting: dict[str, Callable[[Chan, bool], None]] = {}
+
+    def waiter(address: str) -> Callable[[Chan, bool], None]:
+        def on_connection(chan: Chan, up: bool) -> None:  # the pool calls it in the loop, then flushes
+            if up and address in waiting:
+                del waiting[address]
+                chan.listeners.remove(on_connection)
+                batch.connecting -= 1
+                if not batch.finished:
+                    issue(address, chan)
+                batch.check()
+
+        return on_connection
+
+    for address, chan in channels.items():
+        if chan.connected:
+            issue(address, chan)
+        else:
+            batch.connecting += 1
+            waiting[address] = waiter(address)
+            chan.listeners.append(waiting[address])
+    cadef.ca_flush_io()
+    batch.check()
+    try:
+        if not batch.event.is_set():
+            await asyncio.wait_for(batch.event.wait(), timeout)
+    except TimeoutError:
+        pass
+    finally:
+        batch.finished = True
+        for address, listener in waiting.items():
+            with contextlib.suppress(ValueError):
+                channels[address].listeners.remove(listener)
+    return set(waiting)
+
+
+def ca_error(exc: Exception) -> str:
+    """A libca exception as our error text; a lost channel is plain "disconnected" (the breaker counts it)."""
+    if isinstance(exc, cadef.Disconnected):
+        return "disconnected"
+    status = getattr(exc, "status", None)
+    if status == cadef.ECA_DISCONN:
+        return "disconnected"
+    return cadef.ca_message(status) if isinstance(status, int) else str(exc)
