@@ -13,6 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from squirrel import __version__
+from squirrel.api import strict
 from squirrel.api.auth import scope_guard
 from squirrel.api.middleware import envelope_middleware, request_log_middleware
 from squirrel.api.problems import EXCEPTION_HANDLERS
@@ -61,7 +62,7 @@ def create_app(settings: Settings) -> Litestar:
     middleware: list[Any] = [request_log_middleware]
     if settings.api_envelope:
         middleware.append(envelope_middleware)
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers,
         lifespan=[lifespan],
         guards=[scope_guard],
@@ -81,6 +82,8 @@ def create_app(settings: Settings) -> Litestar:
         debug=False,
         logging_config=None,  # logging is ours (structlog); Litestar would install its own handlers
     )
+    strict.install(app)
+    return app
 
 
 async def start_roles(ctx: ServiceContext, stack: AsyncExitStack) -> None:
