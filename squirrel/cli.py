@@ -68,16 +68,15 @@ def claim_data_folder(settings: Settings) -> None:
 def bind_listener(host: str, port: int) -> socket.socket:
     """The listening socket, bound before anything starts: a taken port is said at once, in one line,
     instead of after migrations ran and a worker started."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}; check --host / SQUIRREL_HOST") from None
-    family, _, _, _, address = infos[0]
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as uvicorn chooses
     sock = socket.socket(family, socket.SOCK_STREAM)
     # As uvicorn binds: connections of a previous run in TIME_WAIT must not count as "in use".
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind(address)
+        sock.bind((host, port))
+    except socket.gaierror as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}; check --host / SQUIRREL_HOST") from None
     except OSError as exc:
         sock.close()
         raise ConfigError(

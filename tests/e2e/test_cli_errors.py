@@ -114,6 +114,8 @@ def test_taken_port_is_refused_before_anything_starts(data_dir: Path) -> None:
         assert not (data_dir / "postgres").exists()  # no database started, no migrations ran
         demo = _run(["demo", "--pvs", "4", "--port", str(port)], _env(data_dir))
         assert f"cannot listen on 127.0.0.1:{port}" in _one_line_error(demo)
+    line = _one_line_error(_run(["serve", "--host", "no-such-host.invalid", "--port", "8080"], _env(data_dir)))
+    assert "cannot listen on no-such-host.invalid:8080" in line and "SQUIRREL_HOST" in line
 
 
 def test_bad_database_url_is_one_line_for_every_command(data_dir: Path) -> None:
@@ -148,3 +150,27 @@ def test_duplicate_key_name_is_one_line(data_dir: Path) -> None:
     line = _one_line_error(_run(["keys", "create", "OPS"], env))
     assert "an active API key named 'OPS' already exists (key " in line and "revoke" in line
     assert "lower(app_name)" not in line
+
+
+def test_several_services_share_one_external_database(data_dir: Path, database_url: str) -> None:
+    env = {**_env(data_dir), "SQUIRREL_DATABASE_URL": database_url}  # one data folder too: no lock then
+    procs: list[tuple[subprocess.Popen[str], int]] = []
+    try:
+        for _ in range(2):
+            port = _free_port()
+            proc = subprocess.Popen(
+                _squirrel("serve", "--port", str(port)),
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            procs.append((proc, port))
+        for proc, port in procs:
+            _wait_ready(proc, port)
+    finally:
+        for proc, _ in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=30)
+    assert not (data_dir / "squirrel.lock").exists()
