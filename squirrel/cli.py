@@ -9,11 +9,14 @@ import socket
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from squirrel.errors import ConfigError, SquirrelError
 from squirrel.logsetup import configure_logging
 from squirrel.settings import ALL_ROLES, Settings, load_settings
+
+if TYPE_CHECKING:
+    from squirrel.db.embedded import DataFolderLock
 
 Handler = Callable[[argparse.Namespace], int]
 _COMMANDS: dict[str, Handler] = {}
@@ -55,14 +58,16 @@ def check_database(settings: Settings) -> None:
         probe(settings.database_url, str(settings.masked()["database_url"]))
 
 
-def claim_data_folder(settings: Settings) -> None:
-    """With the embedded database, hold the data folder's lock for the rest of this process's life
+def claim_data_folder(settings: Settings) -> DataFolderLock | None:
+    """With the embedded database, the data folder's lock, held until released or this process ends
     (a second service on one folder would mix machines); an external database needs none."""
     if settings.database_url:
-        return
+        return None
     from squirrel.db.embedded import DataFolderLock
 
-    DataFolderLock(settings.data_path).acquire()  # never released: the kernel drops it when we exit
+    lock = DataFolderLock(settings.data_path)
+    lock.acquire()
+    return lock
 
 
 def bind_listener(host: str, port: int) -> socket.socket:
@@ -91,7 +96,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from squirrel.app import create_app
 
     settings = _settings(args)
-    claim_data_folder(settings)
+    lock = claim_data_folder(settings)
     sock = bind_listener(settings.host, settings.port)
     check_database(settings)
     configure_logging(settings.log_level, settings.log_json)
@@ -105,7 +110,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=3,
         lifespan="on",
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        if lock is not None:
+            lock.release()  # after the embedded database was left (the lifespan ended)
     return 0
 
 

@@ -231,9 +231,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise SystemExit("squirrel demo: --pvs must be 2..50000")
     settings = load_settings(host=args.host, port=args.port, data_dir=args.data_dir)
     # Before anything starts: a second demo on this data folder would mix its machine into the first's.
-    claim_data_folder(settings)
+    lock = claim_data_folder(settings)
     sock = bind_listener(settings.host, settings.port)
-    return asyncio.run(run_demo(args.pvs, settings, sock))
+    try:
+        return asyncio.run(run_demo(args.pvs, settings, sock))
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def register(sub: Any) -> None:
