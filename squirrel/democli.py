@@ -224,7 +224,7 @@ async def run_demo(pvs: int, settings: Settings, sock: socket.socket) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from squirrel.cli import bind_listener, claim_data_folder
+    from squirrel.cli import bind_listener, check_database, claim_data_folder
     from squirrel.settings import load_settings
 
     if not 2 <= args.pvs <= 50_000:
@@ -233,6 +233,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # Before anything starts: a second demo on this data folder would mix its machine into the first's.
     lock = claim_data_folder(settings)
     sock = bind_listener(settings.host, settings.port)
+    check_database(settings)
     try:
         return asyncio.run(run_demo(args.pvs, settings, sock))
     finally:

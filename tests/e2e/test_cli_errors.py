@@ -121,7 +121,8 @@ def test_taken_port_is_refused_before_anything_starts(data_dir: Path) -> None:
 def test_bad_database_url_is_one_line_for_every_command(data_dir: Path) -> None:
     env = _env(data_dir)
     env["SQUIRREL_DATABASE_URL"] = BAD_URL.format(port=_free_port())  # nothing listens there
-    for args in (["serve", "--port", str(_free_port())], ["migrate"], ["keys", "list"]):
+    demo = ["demo", "--pvs", "4", "--port", str(_free_port())]
+    for args in (["serve", "--port", str(_free_port())], ["migrate"], ["keys", "list"], demo):
         line = _one_line_error(_run(args, env))
         assert "cannot connect to the database postgresql://squirrel:***@127.0.0.1" in line, line
         assert "Connection refused" in line and "SQUIRREL_DATABASE_URL" in line
