@@ -10,7 +10,7 @@ from uuid import UUID
 
 from squirrel.db import keys as keys_db
 from squirrel.db.pool import connection
-from squirrel.errors import NotFoundError, ValidationError
+from squirrel.errors import ConflictError, NotFoundError, ValidationError
 from squirrel.model import SCOPES, ApiKey, Principal, expand_scopes
 from squirrel.services import audit
 from squirrel.services.context import ServiceContext
@@ -67,9 +67,18 @@ class KeyService:
             raise ValidationError("appName must be at most 255 characters")
         scope_list = normalise_scopes(scopes)
         token = new_token()
-        async with connection(self.ctx.pool) as conn:
-            row = await keys_db.insert(conn, name, hash_token(token), scope_list)
-            await audit.record(conn, actor, "api_key.create", "api_key", row["id"], f"{name} {scope_list}")
+        try:
+            async with connection(self.ctx.pool) as conn:
+                row = await keys_db.insert(conn, name, hash_token(token), scope_list)
+                await audit.record(conn, actor, "api_key.create", "api_key", row["id"], f"{name} {scope_list}")
+        except ConflictError:  # the unique index on active names; say which key holds the name
+            same = [k for k in await self.list() if k.app_name.lower() == name.lower()]
+            holder = f" (key {same[0].id})" if same else ""
+            raise ConflictError(
+                f"an active API key named {name!r} already exists{holder}; names are case-insensitive: "
+                "choose another name, or revoke that key first",
+                existingId=str(same[0].id) if same else None,
+            ) from None
         return _to_dto(row, token)
 
     async def list(self, include_inactive: bool = False) -> list[ApiKey]:
