@@ -80,8 +80,10 @@ class Ops:
 
 def consoles() -> tuple[Console, Console]:
     # A pipe gets wide lines (tables are data there), a terminal its own width.
-    out = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
-    err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+    # No markup, emoji codes or highlighting: PV names like OPS:GHOST:SP or A[1] are data, not markup.
+    plain: dict[str, Any] = {"markup": False, "emoji": False, "highlight": False}
+    out = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200, **plain)
+    err = Console(stderr=True, width=None if sys.stderr.isatty() else 200, **plain)
     return out, err
 
 

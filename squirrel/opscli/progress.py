@@ -23,11 +23,11 @@ def stage_of(job: Job, default: str) -> str:
 
 def follow(ops: Ops, job_id: UUID, label: str) -> Job:
     columns = (
-        TextColumn("{task.description:<12}"),
+        TextColumn("{task.description:<12}", markup=False),
         BarColumn(),
         TaskProgressColumn(),
         TimeElapsedColumn(),
-        TextColumn("{task.fields[message]}"),
+        TextColumn("{task.fields[message]}", markup=False),
     )
     with Progress(*columns, console=ops.err, transient=False) as bars:
         tasks: dict[str, TaskID] = {}
