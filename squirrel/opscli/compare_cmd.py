@@ -52,16 +52,17 @@ def cmd_compare(ops: Ops) -> int:
 
     def render() -> None:
         right = "live" if second == "live" else "B"
-        t = table("PV", "side", "address", "A", right, "delta", "reason")
+        with_address = any(d.address for d in result.differences)  # older servers send no address
+        t = table("PV", "side", *(["address"] if with_address else []), "A", right, "delta", "reason")
         for d in result.differences:
             t.add_row(
                 d.pv_name,
                 d.side or "",
-                d.address or "",
+                *([d.address or ""] if with_address else []),
                 value_text(d.value1),
                 value_text(d.value2),
                 "" if d.delta is None else f"{d.delta:+.6g}",
-                d.reason or "",
+                d.reason if d.reason and d.reason != d.side else "",
             )
         ops.out.print(t)
         ops.note(f"{result.difference_count:,} differences, {result.match_count:,} PVs match")

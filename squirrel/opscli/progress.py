@@ -34,7 +34,9 @@ def follow(ops: Ops, job_id: UUID, label: str) -> Job:
         current: list[str] = []
 
         def show(job: Job) -> None:
-            key = stage_of(job, label) if job.status == "running" or not current else current[-1]
+            if job.finished:  # the last bar is completed below; the verb reports the outcome itself
+                return
+            key = stage_of(job, label)
             if key not in tasks:
                 if current:
                     bars.update(tasks[current[-1]], completed=100)
@@ -43,6 +45,6 @@ def follow(ops: Ops, job_id: UUID, label: str) -> Job:
             bars.update(tasks[key], completed=job.progress, message=job.message[:80])
 
         job = ops.client.wait_job(job_id, show)
-        if job.status == "completed" and current:
-            bars.update(tasks[current[-1]], completed=100)
+        if current:
+            bars.update(tasks[current[-1]], completed=100 if job.status == "completed" else None)
     return job

@@ -63,7 +63,7 @@ def _summary_table(ops: Ops, s: SnapshotSummary | Snapshot, missing: int | None)
 
 def _missing_table(ops: Ops, rows: list[dict[str, Any]]) -> None:
     if rows:
-        t = table("PV", "missing", title=f"{len(rows):,} PVs without a value")
+        t = table("PV", "missing", title=f"PVs without a value: {len(rows):,}")
         for row in rows:
             t.add_row(row["pvName"], ", ".join(row["missing"]))
         ops.out.print(t)
