@@ -59,8 +59,12 @@ def outcome_rows(outcome: RestoreOutcome) -> list[RestoreResultItem]:
 
 def wait_with_cancel(ops: Ops, job_id: UUID) -> Job:
     """Follow the restore; Ctrl-C asks whether to cancel it (a second Ctrl-C leaves it running, exit 130)."""
+    announce = True
     while True:
         try:
+            if announce:  # inside the try: a Ctrl-C from the moment the job exists asks about it
+                announce = False
+                ops.note(f"restore job {job_id} queued")
             return follow(ops, job_id, "restore")
         except KeyboardInterrupt:
             ops.note("")
@@ -89,7 +93,6 @@ def cmd_restore(ops: Ops) -> int:
         ops.note("restore not started")
         return INCOMPLETE
     queued = client.restore(sid, request)
-    ops.note(f"restore job {queued.job_id} queued")
     job = wait_with_cancel(ops, queued.job_id)
     outcome = job.restore_outcome()
     failures = outcome.failure_count if outcome else 0

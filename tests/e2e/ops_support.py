@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 
 from squirrel.epics.sim import SimHandle, start_sim
+from squirrel.epics.sim import free_port as free_ca_port
+from tests.integration.restore_ioc import RestoreIOC
 from tests.support.ioc import RESTART_PORT
 
 PREFIX = "OPS:"
@@ -96,6 +98,13 @@ class Server:
 def start_ioc() -> SimHandle:
     """20 pairs on the restartable test port (tests.support.ioc lists it in this process's CA address list)."""
     return start_sim(40, 1, PREFIX, ports=[RESTART_PORT], update_fraction=0.0, special=False)
+
+
+def start_slow_ioc() -> RestoreIOC:
+    """An IOC whose `OPSR:slow` takes 2 s to complete a put: a restore that lasts long enough to interrupt."""
+    slow = RestoreIOC("OPSR:", free_ca_port())
+    slow.start()
+    return slow
 
 
 def run_server(ca_addr_list: str) -> Iterator[Server]:

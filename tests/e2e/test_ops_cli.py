@@ -7,8 +7,11 @@ one server: the registry is imported first, the IOC is stopped last.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +23,8 @@ from caproto.sync.client import read as ca_read
 from caproto.sync.client import write as ca_write
 
 from squirrel.epics.sim import SimHandle
-from tests.e2e.ops_support import GHOST, PREFIX, REGISTRY_CSV, Result, Server, run_server, start_ioc
+from tests.e2e.ops_support import GHOST, PREFIX, REGISTRY_CSV, Result, Server, run_server, start_ioc, start_slow_ioc
+from tests.integration.restore_ioc import RestoreIOC
 
 pytestmark = pytest.mark.timeout(600)
 SP0 = f"{PREFIX}00:P00000:SP"
@@ -35,8 +39,15 @@ def ioc() -> Iterator[SimHandle]:
 
 
 @pytest.fixture(scope="module")
-def server(ioc: SimHandle) -> Iterator[Server]:
-    yield from run_server(ioc.addr_list)
+def slow_ioc() -> Iterator[RestoreIOC]:
+    handle = start_slow_ioc()
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture(scope="module")
+def server(ioc: SimHandle, slow_ioc: RestoreIOC) -> Iterator[Server]:
+    yield from run_server(f"{ioc.addr_list} 127.0.0.1:{slow_ioc.port}")
 
 
 @pytest.fixture(scope="module")
@@ -219,10 +230,47 @@ def _read_until(proc: Any, marker: str, timeout: float = 60) -> str:
             buf.append(ch)
             if "".join(buf[-len(marker) :]) == marker:
                 done.set()
+        done.set()
 
     threading.Thread(target=pump, daemon=True).start()
-    assert done.wait(timeout), "".join(buf)
-    return "".join(buf)
+    done.wait(timeout)
+    text = "".join(buf)
+    assert text.endswith(marker), text
+    return text
+
+
+def test_ctrl_c_during_restore_offers_to_cancel_it(server: Server, tmp_path: Path) -> None:
+    csv = tmp_path / "slow.csv"
+    csv.write_text("Setpoint,Readback,Device,Description,Area\nOPSR:slow,,SLOW,2 s put,SLOW\n")
+    ok(server.cli("pvs", "import", str(csv)))
+    sid = ok(server.cli("snapshot", "take", "--tag", "Area=SLOW", "--direct", "--json")).json()["snapshot"]["id"]
+
+    proc = server.popen("snapshot", "restore", sid, "--tag", "SLOW", "--yes", "--json")
+    _read_until(proc, "queued\n")
+    proc.send_signal(signal.SIGINT)  # Ctrl-C while the 2 s put is in flight
+    _read_until(proc, "[y/N] ")
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("y\n")
+    proc.stdin.flush()
+    assert proc.wait(60) == 1
+    body = json.loads(proc.stdout.read())
+    assert body["job"]["status"] == "cancelled"
+    jobs = ok(server.cli("jobs", "list", "--status", "cancelled", "--json")).json()
+    assert [j["id"] for j in jobs] == [body["job"]["id"]]
+    watched = server.cli("jobs", "watch", body["job"]["id"])
+    assert watched.code == 1 and "cancelled" in watched.stdout
+
+
+def test_readme_client_example_runs(server: Server) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    code = readme.split("<!-- example: client -->", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    assert len(code.strip().splitlines()) <= 10
+    env = server.cli_env("admin")  # it takes a snapshot: write scope
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    # golden holds the LINAC pairs; the new snapshot all PVs, so the others differ as missing on one side
+    assert GHOST in run.stdout and "missing" in run.stdout
+    assert run.stdout.strip().splitlines()[-1].endswith("PVs match")
 
 
 def test_jobs_list_watch_cancel(server: Server) -> None:
@@ -277,9 +325,6 @@ def test_restore_with_the_ioc_stopped_fails_and_lists_failures(
 
 def test_existing_commands_still_work() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SQUIRREL_")}
-    import subprocess
-    import sys
-
     shown = subprocess.run(
         [sys.executable, "-m", "squirrel", "check-config"], env=env, capture_output=True, text=True, timeout=60
     )
