@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any, Self, TypeVar
 
 import httpx
@@ -94,7 +94,7 @@ class Client(SyncSender, _Routes):
             raise _unreachable(self.config, exc) from exc
         return call.answer(r.status_code, r.content)
 
-    def _events(self, path: str, params: Params, idle: float | None) -> Iterator[Event]:
+    def _events(self, path: str, params: Params, idle: float | None) -> Generator[Event, None, None]:
         timeout = httpx.Timeout(self._http.timeout.connect or 10.0, read=idle)
         try:
             with self._http.stream("GET", path, params=params, timeout=timeout) as r:
@@ -109,7 +109,9 @@ class Client(SyncSender, _Routes):
         except httpx.HTTPError as exc:
             raise StreamUnavailable(str(exc)) from exc
 
-    def follow_job(self, job_id: Id, *, timeout: float | None = None, poll_interval: float = 0.5) -> Iterator[Job]:
+    def follow_job(
+        self, job_id: Id, *, timeout: float | None = None, poll_interval: float = 0.5
+    ) -> Generator[Job, None, None]:
         """The job each time it changes, ending with the finished job (SSE; polling if the stream fails)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
@@ -143,7 +145,7 @@ class Client(SyncSender, _Routes):
 
     def live_events(
         self, pvs: list[str] | None = None, tags: list[Id] | None = None, all: bool | None = None
-    ) -> Iterator[tuple[str, Any]]:
+    ) -> Generator[tuple[str, Any], None, None]:
         """(event, decoded data) from /v1/live/events: `initial`, then `diff`s and `heartbeat`s, endlessly."""
         params = query(pvs=pvs, tags=tags, all=all)
         try:
@@ -189,7 +191,7 @@ class AsyncClient(AsyncSender, _Routes):
             raise _unreachable(self.config, exc) from exc
         return call.answer(r.status_code, r.content)
 
-    async def _events(self, path: str, params: Params, idle: float | None) -> AsyncIterator[Event]:
+    async def _events(self, path: str, params: Params, idle: float | None) -> AsyncGenerator[Event, None]:
         timeout = httpx.Timeout(self._http.timeout.connect or 10.0, read=idle)
         try:
             async with self._http.stream("GET", path, params=params, timeout=timeout) as r:
@@ -206,7 +208,7 @@ class AsyncClient(AsyncSender, _Routes):
 
     async def follow_job(
         self, job_id: Id, *, timeout: float | None = None, poll_interval: float = 0.5
-    ) -> AsyncIterator[Job]:
+    ) -> AsyncGenerator[Job, None]:
         """The job each time it changes, ending with the finished job (SSE; polling if the stream fails)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
@@ -240,7 +242,7 @@ class AsyncClient(AsyncSender, _Routes):
 
     async def live_events(
         self, pvs: list[str] | None = None, tags: list[Id] | None = None, all: bool | None = None
-    ) -> AsyncIterator[tuple[str, Any]]:
+    ) -> AsyncGenerator[tuple[str, Any], None]:
         """(event, decoded data) from /v1/live/events: `initial`, then `diff`s and `heartbeat`s, endlessly."""
         params = query(pvs=pvs, tags=tags, all=all)
         try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,7 +57,8 @@ class Ops:
     def emit(self, document: Any, render: Callable[[], None]) -> None:
         """The verb's result: one JSON document with --json, else `render()` draws it for people."""
         if self.json:
-            sys.stdout.write(json.dumps(msgspec.to_builtins(document), indent=2, default=str) + "\n")
+            # msgspec writes non-finite floats as null, never as the invalid bare NaN/Infinity.
+            sys.stdout.write(msgspec.json.format(msgspec.json.encode(document), indent=2).decode() + "\n")
             sys.stdout.flush()
         else:
             render()

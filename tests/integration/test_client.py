@@ -223,3 +223,11 @@ async def test_sync_client_waits_by_sse_or_by_polling(server: RunningServer, ref
 async def test_wait_job_of_unknown_job_raises_not_found(admin: AsyncClient) -> None:
     with pytest.raises(NotFoundError):
         await admin.wait_job(UNKNOWN, timeout=10)
+
+
+async def test_live_events_stream_initial_values(server: RunningServer, admin: AsyncClient) -> None:
+    put_value(server.ctx.cache, "L:1", 3.5)
+    stream = admin.live_events(pvs=["L:1"])
+    event, data = await asyncio.wait_for(anext(stream), 10)
+    await stream.aclose()
+    assert event == "initial" and data["data"]["L:1"]["value"] == 3.5
