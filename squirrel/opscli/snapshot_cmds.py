@@ -77,12 +77,16 @@ def cmd_take(ops: Ops) -> int:
     body = NewSnapshotBody(title=title, description=a.description, tags=[t.id for t in tags] or None)
     queued = client.create_snapshot(body, use_cache=not a.direct, require_complete=True if a.require_complete else None)
     ops.note(f"snapshot job {queued.job_id} queued")
-    job = follow(ops, queued.job_id, "snapshot")
+    try:
+        job = follow(ops, queued.job_id, "snapshot")
+    except KeyboardInterrupt:
+        ops.note(f"\nthe snapshot job goes on; follow it with: squirrel jobs watch {queued.job_id}")
+        raise
     if job.status != "completed" or job.result_id is None:
         ops.emit({"job": job}, lambda: None)
         ops.note(f"snapshot job {job.status}: {job.error or job.message}")
         return INCOMPLETE
-    snap = client.get_snapshot(job.result_id)
+    snap = client.get_snapshot(job.result_id, only_missing=True)  # newer servers send only those rows
     rows = missing_rows(snap)
     count = missing_count(snap, rows)
     summary = msgspec_summary(snap, count)

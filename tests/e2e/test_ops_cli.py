@@ -160,6 +160,17 @@ def test_snapshot_export_import(server: Server, state: dict[str, Any], tmp_path:
     assert imported["title"] == "linac" and imported["pvCount"] == 3 and imported["source"] == "import"
     csv = ok(server.cli("snapshot", "export", state["linac"], "--format", "csv"))
     assert SP0 in csv.stdout
+    everything = next(s["id"] for s in server.cli("snapshot", "list", "--json").json() if s["title"] == "everything")
+    out = tmp_path / "everything.json"
+    ok(server.cli("snapshot", "export", everything, "-o", str(out)))
+    table = ok(server.cli("snapshot", "import", str(out)))
+    assert "everything" in table.stdout and "import" in table.stdout
+    copy = next(s["id"] for s in server.cli("snapshot", "list", "--json").json() if s["title"] == "everything")
+    assert copy != everything  # newest first: the imported copy
+    labelled = ok(server.cli("snapshot", "label", copy, "archived", "copy"))
+    assert "archived, copy" in labelled.stdout
+    assert ok(server.cli("snapshot", "label", copy, "--remove", "copy", "--json")).json()["labels"] == ["archived"]
+
     bad = tmp_path / "bad.json"
     bad.write_text('{"not": "a snapshot"}')
     refused = server.cli("snapshot", "import", str(bad))
@@ -242,7 +253,7 @@ def _read_until(proc: Any, marker: str, timeout: float = 60) -> str:
 def test_ctrl_c_during_restore_offers_to_cancel_it(server: Server, tmp_path: Path) -> None:
     csv = tmp_path / "slow.csv"
     csv.write_text("Setpoint,Readback,Device,Description,Area\nOPSR:slow,,SLOW,2 s put,SLOW\n")
-    ok(server.cli("pvs", "import", str(csv)))
+    assert "1 " in ok(server.cli("pvs", "import", str(csv))).stdout  # the table: 1 PV created
     sid = ok(server.cli("snapshot", "take", "--tag", "Area=SLOW", "--direct", "--json")).json()["snapshot"]["id"]
 
     proc = server.popen("snapshot", "restore", sid, "--tag", "SLOW", "--yes", "--json")
@@ -259,6 +270,14 @@ def test_ctrl_c_during_restore_offers_to_cancel_it(server: Server, tmp_path: Pat
     assert [j["id"] for j in jobs] == [body["job"]["id"]]
     watched = server.cli("jobs", "watch", body["job"]["id"])
     assert watched.code == 1 and "cancelled" in watched.stdout
+
+    # The same restore cancelled from another shell: `jobs cancel` answers the job, the restore ends with 1.
+    proc = server.popen("snapshot", "restore", sid, "--tag", "SLOW", "--yes", "--json")
+    job_id = _read_until(proc, "queued\n").split("restore job ", 1)[1].split()[0]
+    cancelled = ok(server.cli("jobs", "cancel", job_id, "--json")).json()
+    assert cancelled["id"] == job_id and cancelled["status"] == "cancelled"
+    assert proc.wait(60) == 1
+    assert proc.stdout is not None and json.loads(proc.stdout.read())["job"]["status"] == "cancelled"
 
 
 def test_readme_client_example_runs(server: Server) -> None:
