@@ -33,6 +33,8 @@ class StreamUnavailable(Exception):
 
 
 def _unreachable(config: ClientConfig, exc: httpx.HTTPError) -> ConnectError:
+    if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
+        return ConnectError(f"no answer from {config.url} in time ({exc.__class__.__name__})")
     return ConnectError(f"cannot reach {config.url}: {exc.__class__.__name__}: {exc}".rstrip(": "))
 
 

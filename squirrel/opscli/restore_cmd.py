@@ -68,7 +68,12 @@ def wait_with_cancel(ops: Ops, job_id: UUID) -> Job:
             return follow(ops, job_id, "restore")
         except KeyboardInterrupt:
             ops.note("")
-            if not ops.ask(f"Cancel restore job {job_id}?"):
+            try:
+                cancel = ops.ask(f"Cancel restore job {job_id}?")
+            except KeyboardInterrupt:
+                ops.note(f"\nthe restore goes on; follow it with: squirrel jobs watch {job_id}")
+                raise
+            if not cancel:
                 ops.note("still following the restore (Ctrl-C again to ask again)")
                 continue
             try:
