@@ -242,6 +242,7 @@ _EXTRA_COMMANDS: list[Callable[[Any], None]] = []
 _EXTRA_COMMANDS.append(lambda sub: __import__("squirrel.benchcli").benchcli.register(sub))
 _EXTRA_COMMANDS.append(lambda sub: __import__("squirrel.simcli").simcli.register(sub))
 _EXTRA_COMMANDS.append(lambda sub: __import__("squirrel.democli").democli.register(sub))
+_EXTRA_COMMANDS.append(lambda sub: __import__("squirrel.opscli").opscli.register(sub))
 
 
 def main(argv: list[str] | None = None) -> int:
