@@ -7,19 +7,59 @@ import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any
+from urllib.parse import unquote
 
 import structlog
 
 _TOKEN = re.compile(r"sq_[A-Za-z0-9_\-]{8,}")
+_QUERY_KEY = re.compile(r"(api_key=)[^&\s\"'#]+", re.IGNORECASE)
+# The query string of a URL or of a path ("GET /v1/x?a=b", "WebSocket /v1/ws?api_key=..."): never logged.
+_QUERY_STRING = re.compile(
+    r"((?:\b[a-z][a-z0-9+.\-]*://[^\s?#\"'<>]*|(?:^|(?<=[\s\"'(\[=]))/[^\s?#\"'<>]*))\?[^\s#\"'<>]*",
+    re.IGNORECASE,
+)
 _SECRET_KEYS = {"api_key", "x-api-key", "token", "password", "authorization", "cookie"}
+
+
+def mask_text(text: str) -> str:
+    """`text` without query strings and API keys, also when they hide behind percent-encoding
+    (`?api%5Fkey=`, `sq%5F...`, `%253F` decoded once by the server)."""
+    if "%" in text:
+        decoded = _unquote_fully(text)
+        if decoded != text and (_TOKEN.search(decoded) or _QUERY_KEY.search(decoded) or "?" in decoded):
+            text = decoded
+    text = _QUERY_STRING.sub(r"\1", text)
+    text = _QUERY_KEY.sub(r"\1***", text)
+    return _TOKEN.sub("sq_***", text)
+
+
+def _unquote_fully(text: str) -> str:
+    for _ in range(4):  # double- and triple-encoding too; bounded
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: "***" if str(k).lower() in _SECRET_KEYS and v else _masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_masked(v) for v in value)
+    return value
 
 
 def _mask_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key, value in list(event.items()):
+        if key.startswith("_"):
+            continue  # structlog's own entries (_record, _from_structlog)
         if key.lower() in _SECRET_KEYS and value:
             event[key] = "***"
-        elif isinstance(value, str) and "sq_" in value:
-            event[key] = _TOKEN.sub("sq_***", value)
+        else:
+            event[key] = _masked(value)
     return event
 
 
@@ -30,8 +70,8 @@ def configure_logging(level: str = "info", json: bool | None = None) -> None:
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        _mask_secrets,
         structlog.processors.format_exc_info,
+        _mask_secrets,  # after format_exc_info, so tracebacks are masked too
     ]
     renderer: Any = structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
     structlog.configure(
