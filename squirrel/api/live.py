@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import msgspec
@@ -14,7 +15,7 @@ from litestar.response import Response, Stream
 from litestar.status_codes import WS_1008_POLICY_VIOLATION
 
 from squirrel.api.common import ctx_of, query_uuids
-from squirrel.api.revocation import unwatch_at_end, watch_key
+from squirrel.api.revocation import watch_key
 from squirrel.live.ws import WsSession
 from squirrel.services import live
 
@@ -105,14 +106,25 @@ async def live_events(
 ) -> Stream:
     ctx = ctx_of(request)
     selection = await live.resolve_selection(ctx, live.split_names(pvs), query_uuids("tags", tags), select_all)
-    sub = live.subscribe(ctx, selection, kind="sse")
-    # Revoking the key closes the subscriber, which ends the event stream.
-    watch = watch_key(request, lambda: live.unsubscribe(ctx, sub))
     return Stream(
-        unwatch_at_end(watch, live.sse_events(ctx, sub, request.headers.get("last-event-id"))),
+        _sse_stream(request, selection),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+async def _sse_stream(request: Request[Any, Any, Any], selection: set[str] | None) -> AsyncIterator[bytes]:
+    # Subscribed here rather than in the handler: a generator that never starts never runs its finally.
+    ctx = ctx_of(request)
+    sub = live.subscribe(ctx, selection, kind="sse")
+    watch = watch_key(request, lambda: live.unsubscribe(ctx, sub))  # revoking the key ends the stream
+    try:
+        async for chunk in live.sse_events(ctx, sub, request.headers.get("last-event-id")):
+            yield chunk
+    finally:
+        if watch is not None:
+            watch.cancel()
+        live.unsubscribe(ctx, sub)
 
 
 @websocket(

@@ -26,17 +26,6 @@ def watch_key(connection: ASGIConnection[Any, Any, Any, Any], on_revoke: Callabl
     return keys.watch(principal.key_id, on_revoke)
 
 
-async def unwatch_at_end(watch: KeyWatch | None, source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """`source` as is; the watch ends with it (the watch's callback is what makes `source` end)."""
-    try:
-        async for chunk in source:
-            yield chunk
-    finally:
-        if watch is not None:
-            watch.cancel()
-        await _aclose(source)
-
-
 async def until_revoked(
     connection: ASGIConnection[Any, Any, Any, Any], source: AsyncIterator[bytes]
 ) -> AsyncIterator[bytes]:

@@ -121,3 +121,14 @@ async def test_other_keys_streams_stay_open(server: RunningServer) -> None:
             assert (await admin.delete(f"/v1/api-keys/{key_id}")).status_code == 200
         for _ in range(3):  # heartbeats keep coming on the stream of the key that was not revoked
             assert (await stream.next()).event == "heartbeat"
+        async with connect(f"{server.ws_url}/v1/ws/pvs", additional_headers=server.headers("read")) as ws:
+            await ws.send(json.dumps({"type": "ping"}))
+            assert json.loads(await ws.recv())["type"] == "pong"
+            assert sum(len(w) for w in server.app.state.key_service._watches.values()) == 2  # SSE + WS
+    # Streams that end by themselves stop watching their key (and the watch loop stops with the last one).
+    keys = server.app.state.key_service
+    async with asyncio.timeout(MARGIN):
+        while True:
+            if not keys._watches and (keys._watcher is None or keys._watcher.done()):
+                break
+            await asyncio.sleep(0.05)
