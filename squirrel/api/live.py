@@ -145,22 +145,22 @@ async def ws_pvs(socket: WebSocket[Any, Any, Any]) -> None:
     session = live.ws_session(ctx, send)
     revoked = asyncio.Event()
     watch = watch_key(socket, revoked.set)
-    tasks = [
-        asyncio.create_task(session.pump(), name="squirrel-ws-pump"),
-        asyncio.create_task(_read_messages(socket, session), name="squirrel-ws-read"),
-        asyncio.create_task(revoked.wait(), name="squirrel-ws-revoked"),
-    ]
+    pump = asyncio.create_task(session.pump(), name="squirrel-ws-pump")
+    reader = asyncio.create_task(_read_messages(socket, session), name="squirrel-ws-read")
+    stop = asyncio.create_task(revoked.wait(), name="squirrel-ws-revoked")
     try:
         # Until the client leaves, the pump fails on a closed socket, or the key is revoked.
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([pump, reader, stop], return_when=asyncio.FIRST_COMPLETED)
     finally:
         if watch is not None:
             watch.cancel()
         session.close()
-        for task in tasks:
+        for task in (pump, reader, stop):
             task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):  # a pump failing on a closed socket
-            await asyncio.gather(*tasks, return_exceptions=True)
+        # A pump failing on a closed socket is expected; a failure handling a message is not.
+        await asyncio.gather(pump, reader, stop, return_exceptions=True)
+    if not reader.cancelled() and (error := reader.exception()) is not None:
+        raise error
     if revoked.is_set():
         with contextlib.suppress(Exception):  # the client may be gone already
             await socket.close(code=WS_1008_POLICY_VIOLATION, reason="the API key was revoked")
