@@ -90,6 +90,7 @@ async def test_percent_encoded_keys_are_masked_in_the_log(database_url: str, cap
         ("token sq%255Fabcdefghijkl seen", "token sq_*** seen"),
         ("form api_key=not-a-token&x=1", "form api_key=***&x=1"),
         ("50% done, why?", "50% done, why?"),
+        ("url=/v1/x?pvs=A (see /v1/y?b=2)", "url=/v1/x (see /v1/y)"),
     ],
 )
 def test_mask_text(text: str, expected: str) -> None:
