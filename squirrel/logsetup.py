@@ -17,6 +17,7 @@ _QUERY_KEY = re.compile(r"(api_key=)[^&\s\"'#]+", re.IGNORECASE)
 # Cut word by word (linear: a regex spanning URLs backtracks quadratically on long odd strings).
 _WORDS = re.compile(r"([\s\"'<>]+)")
 _URLISH = re.compile(r"^[(\[]?/|://|=/")
+_CLOSING = re.compile(r"[)\]]")
 _SECRET_KEYS = {"api_key", "x-api-key", "token", "password", "authorization", "cookie"}
 
 
@@ -39,7 +40,8 @@ def _drop_query_strings(text: str) -> str:
     for i, word in enumerate(words):
         cut = word.find("?")
         if cut > 0 and _URLISH.search(word, 0, cut):
-            words[i] = word[:cut]
+            closing = _CLOSING.search(word, cut)  # "(see /v1/x?a=b)" keeps its ")"
+            words[i] = word[:cut] + (word[closing.start() :] if closing else "")
     return "".join(words)
 
 
