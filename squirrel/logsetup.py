@@ -102,3 +102,9 @@ def configure_logging(level: str = "info", json: bool | None = None) -> None:
         )
     )
     logging.basicConfig(level=numeric, handlers=[handler], force=True)
+    # uvicorn's own log config (if one ran in this process) gives its loggers handlers that skip the
+    # masking above and print query strings: send them through the root handler instead.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        named = logging.getLogger(name)
+        named.handlers.clear()
+        named.propagate = True
