@@ -328,7 +328,7 @@ class CompareDifferenceDTO(msgspec.Struct, rename="camel", kw_only=True):
 
     pv_id: UUID
     pv_name: str
-    side: str  # setpoint | readback
+    side: Literal["setpoint", "readback"]
     address: str  # the address this side concerns (the readback's own address for a readback)
     value1: Any
     value2: Any
