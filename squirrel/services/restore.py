@@ -282,6 +282,8 @@ async def _finish(
             await restore_db.set_cancelled_result(conn, job.job_id, snapshot_id, result_data, message)
     if cancelled:
         raise JobCancelled(f"job {job.job_id} was cancelled")
+    if error is not None:
+        log.warning("restore failed", job_id=str(job.job_id), error=error)
     return JobOutcome(result_id=snapshot_id, result=result_data, message=message)
 
 
