@@ -33,7 +33,34 @@ from squirrel.services import snapshot_io, snapshot_read
 from squirrel.services import snapshots as snap_service
 
 BULK_LIMIT = 64_000_000
-_TOL = "overrides every PV's tolerance"
+_TOL = "overrides every PV's tolerance (setpoints and readbacks alike)"
+_SIDE = "only the differences of this side (counts still cover all)"
+_COMPARE_DESCRIPTION = (
+    "One difference per differing side of a PV: {pvId, pvName, side (setpoint|readback), address (the "
+    "address that side concerns), value1, value2, delta (value2 - value1 for numeric scalars, else null), "
+    "reason (setpoint|readback|missing|disconnected)}, ordered by pvName then side. matchCount counts PVs "
+    "whose setpoint and readback both match; differenceCount counts every difference; matchedCount the "
+    "differences on the requested side; limit/offset page the differences only."
+)
+CompareSide = Literal["setpoint", "readback"]
+
+
+def _compare_query(
+    abs_tolerance: float | None,
+    rel_tolerance: float | None,
+    side: CompareSide | None,
+    limit: int | None,
+    offset: int | None,
+) -> compare_service.CompareQuery:
+    return compare_service.CompareQuery(
+        abs_tolerance=abs_tolerance,
+        rel_tolerance=rel_tolerance,
+        side=side,
+        limit=None if limit is None else check_page("limit", limit, 1000),
+        offset=check_offset(offset),
+    )
+
+
 _IMPORT_TITLE = "title of the new snapshot (default: the file's; a CSV has none: 'Imported CSV')"
 _CSV_TYPES = {"text/csv", "application/csv", "application/vnd.ms-excel", "text/plain"}
 
@@ -148,29 +175,45 @@ class SnapshotsController(Controller):
     async def delete_snapshot(self, request: Request[Any, Any, Any], snapshot_id: FromPath[str]) -> DeletedDTO:
         return await snap_service.delete(ctx_of(request), path_uuid(snapshot_id, "snapshot"), principal_of(request))
 
-    @get("/{snapshot_id:str}/compare/live", summary="Compare stored values with the live cache")
+    @get(
+        "/{snapshot_id:str}/compare/live",
+        summary="Compare stored values with the live cache",
+        description=_COMPARE_DESCRIPTION,
+    )
     async def compare_live(
         self,
         request: Request[Any, Any, Any],
         snapshot_id: FromPath[str],
-        abs_tolerance: Annotated[float | None, QueryParameter(name="absTolerance", description=_TOL)] = None,
-        rel_tolerance: Annotated[float | None, QueryParameter(name="relTolerance", description=_TOL)] = None,
+        abs_tolerance: Annotated[float | None, QueryParameter(name="absTolerance", ge=0, description=_TOL)] = None,
+        rel_tolerance: Annotated[float | None, QueryParameter(name="relTolerance", ge=0, description=_TOL)] = None,
+        side: Annotated[CompareSide | None, QueryParameter(description=_SIDE)] = None,
+        limit: Annotated[int | None, limit_param(doc="absent = every difference")] = None,
+        offset: Annotated[int | None, offset_param()] = None,
     ) -> CompareResultDTO:
         sid = path_uuid(snapshot_id, "snapshot")
-        return await compare_service.compare_live(ctx_of(request), sid, abs_tolerance, rel_tolerance)
+        query = _compare_query(abs_tolerance, rel_tolerance, side, limit, offset)
+        return await compare_service.compare_live(ctx_of(request), sid, query)
 
-    @get("/{snapshot_id:str}/compare/{second_id:str}", summary="Compare two snapshots")
+    @get(
+        "/{snapshot_id:str}/compare/{second_id:str}",
+        summary="Compare two snapshots",
+        description=_COMPARE_DESCRIPTION,
+    )
     async def compare_snapshots(
         self,
         request: Request[Any, Any, Any],
         snapshot_id: FromPath[str],
         second_id: FromPath[str],
-        abs_tolerance: Annotated[float | None, QueryParameter(name="absTolerance", description=_TOL)] = None,
-        rel_tolerance: Annotated[float | None, QueryParameter(name="relTolerance", description=_TOL)] = None,
+        abs_tolerance: Annotated[float | None, QueryParameter(name="absTolerance", ge=0, description=_TOL)] = None,
+        rel_tolerance: Annotated[float | None, QueryParameter(name="relTolerance", ge=0, description=_TOL)] = None,
+        side: Annotated[CompareSide | None, QueryParameter(description=_SIDE)] = None,
+        limit: Annotated[int | None, limit_param(doc="absent = every difference")] = None,
+        offset: Annotated[int | None, offset_param()] = None,
     ) -> CompareResultDTO:
         first = path_uuid(snapshot_id, "snapshot")
         second = path_uuid(second_id, "snapshot")
-        return await compare_service.compare_snapshots(ctx_of(request), first, second, abs_tolerance, rel_tolerance)
+        query = _compare_query(abs_tolerance, rel_tolerance, side, limit, offset)
+        return await compare_service.compare_snapshots(ctx_of(request), first, second, query)
 
     @get("/{snapshot_id:str}/export", summary="Export a snapshot (csv: Phoebus save-and-restore columns; json)")
     async def export_snapshot(

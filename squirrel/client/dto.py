@@ -39,18 +39,10 @@ class Snapshot(SnapshotDTO, kw_only=True):
     matched_count: int | None = None
 
 
-class CompareDifference(CompareDifferenceDTO, kw_only=True):
-    side: str | None = None  # setpoint | readback
-    address: str | None = None
-    delta: float | None = None  # value2 - value1 for numeric scalars
-
-
-class CompareResult(CompareResultDTO, kw_only=True):
-    differences: list[CompareDifference]  # type: ignore[assignment]
-
-
-class RestoreOutcome(RestoreResult, kw_only=True):
-    changed_count: int | None = None
+# The server now sends side, address, delta and changedCount: the service's DTOs serve as they are.
+CompareDifference = CompareDifferenceDTO
+CompareResult = CompareResultDTO
+RestoreOutcome = RestoreResult
 
 
 class Job(JobDTO, kw_only=True):
