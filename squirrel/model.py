@@ -287,6 +287,15 @@ class PVValueDTO(msgspec.Struct, rename="camel", kw_only=True):
     tags: list[TagRef]
 
 
+class MissingDTO(msgspec.Struct, rename="camel", kw_only=True):
+    """Why PVs of a snapshot have no value: disconnected = no connection at capture; no_value = connected
+    but no value received; stale = values older than SQUIRREL_STALE_MAX_AGE (they have one: not missing)."""
+
+    disconnected: int = 0
+    no_value: int = 0
+    stale: int = 0
+
+
 class SnapshotSummaryDTO(msgspec.Struct, rename="camel", kw_only=True):
     id: UUID
     title: str
@@ -297,6 +306,8 @@ class SnapshotSummaryDTO(msgspec.Struct, rename="camel", kw_only=True):
     created_by: str
     pv_count: int
     source: str
+    missing_count: int = 0  # PVs whose setpoint or readback was saved without a value
+    missing: MissingDTO = msgspec.field(default_factory=MissingDTO)
 
 
 class SnapshotDTO(SnapshotSummaryDTO, kw_only=True):
@@ -354,6 +365,7 @@ class JobDTO(msgspec.Struct, rename="camel", kw_only=True):
     completed_at: datetime | None
     created_by: str
     attempt: int
+    warnings: list[str] = msgspec.field(default_factory=list)  # [] when the job did all it was asked
 
 
 class JobQueued(msgspec.Struct, rename="camel", kw_only=True):
