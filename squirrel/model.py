@@ -296,7 +296,9 @@ class MissingDTO(msgspec.Struct, rename="camel", kw_only=True):
     stale: int = 0
 
 
-class SnapshotSummaryDTO(msgspec.Struct, rename="camel", kw_only=True):
+class SnapshotHeaderDTO(msgspec.Struct, rename="camel", kw_only=True):
+    """What identifies a stored snapshot (an export's header carries exactly this)."""
+
     id: UUID
     title: str
     description: str | None
@@ -306,6 +308,11 @@ class SnapshotSummaryDTO(msgspec.Struct, rename="camel", kw_only=True):
     created_by: str
     pv_count: int
     source: str
+
+
+class SnapshotSummaryDTO(SnapshotHeaderDTO, kw_only=True):
+    """The header and what the snapshot holds: how many PVs were saved without a value, and why."""
+
     missing_count: int = 0  # PVs whose setpoint or readback was saved without a value
     missing: MissingDTO = msgspec.field(default_factory=MissingDTO)
 

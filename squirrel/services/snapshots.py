@@ -25,6 +25,7 @@ from squirrel.model import (
     MissingDTO,
     NewSnapshotBody,
     Principal,
+    SnapshotHeaderDTO,
     SnapshotSummaryDTO,
     UpdateSnapshotBody,
 )
@@ -109,8 +110,8 @@ def spec_from_body(
     )
 
 
-def summary(row: dict[str, Any]) -> SnapshotSummaryDTO:
-    return SnapshotSummaryDTO(
+def stored_header(row: dict[str, Any]) -> SnapshotHeaderDTO:
+    return SnapshotHeaderDTO(
         id=row["id"],
         title=row["title"],
         description=row["description"],
@@ -120,6 +121,12 @@ def summary(row: dict[str, Any]) -> SnapshotSummaryDTO:
         created_by=row["created_by"],
         pv_count=row["pv_count"],
         source=row["source"],
+    )
+
+
+def summary(row: dict[str, Any]) -> SnapshotSummaryDTO:
+    return SnapshotSummaryDTO(
+        **msgspec.structs.asdict(stored_header(row)),
         missing_count=row["missing_disconnected"] + row["missing_no_value"],
         missing=MissingDTO(
             disconnected=row["missing_disconnected"], no_value=row["missing_no_value"], stale=row["stale_count"]
