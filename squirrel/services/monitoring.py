@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -48,11 +48,17 @@ async def _stop(ctx: ServiceContext, monitor: Monitor) -> None:
     ctx.monitor = None
 
 
-async def wait_warm(ctx: ServiceContext, addresses: Iterable[str], poll: float = 0.05) -> list[str]:
+async def wait_warm(
+    ctx: ServiceContext,
+    addresses: Iterable[str],
+    on_wait: Callable[[int], Awaitable[None]] | None = None,
+    poll: float = 0.05,
+) -> list[str]:
     """Wait until the local monitor is warm for `addresses` (API.md: each delivered its first value, or
     has been subscribed for SQUIRREL_SNAPSHOT_WARMUP s without one, so a dead PV costs that once per
     monitor start). An address not subscribed yet (registered a moment ago) is waited for at most the
-    warm-up from now. Returns the addresses still cold ([] = warm; also when no monitor runs here)."""
+    warm-up from now. `on_wait(n)` is told once how many are cold when there is a wait at all.
+    Returns the addresses still cold ([] = warm; also when no monitor runs here)."""
     m = _monitor(ctx)
     warmup = ctx.settings.snapshot_warmup
     if m is None:
@@ -64,6 +70,8 @@ async def wait_warm(ctx: ServiceContext, addresses: Iterable[str], poll: float =
         return [a for a in candidates if not m.is_warm(a, warmup, now)]
 
     pending = cold(dict.fromkeys(addresses))
+    if pending and on_wait is not None:
+        await on_wait(len(pending))
     while pending and m.running:
         if time.monotonic() >= give_up and not any(a in m.cache for a in pending):
             break  # never subscribed (the registry resync keeps failing): the wait stays bounded

@@ -185,7 +185,9 @@ def _outcome(s: SnapshotSummaryDTO, stale_max_age: float) -> JobOutcome:
     )
 
 
-async def _read(ctx: ServiceContext, pvs: list[snap_db.PVRow], use_cache: bool) -> Callable[[str], PVState | None]:
+async def _read(
+    ctx: ServiceContext, pvs: list[snap_db.PVRow], use_cache: bool, job: JobContext | None
+) -> Callable[[str], PVState | None]:
     """A lookup of each address's state: the live cache once the monitor is warm for these PVs, or the
     result of one direct read (one deadline, SQUIRREL_CA_TIMEOUT, for all of it)."""
     addresses = list({a for row in pvs for a in (row[1], row[2]) if a})
@@ -194,7 +196,13 @@ async def _read(ctx: ServiceContext, pvs: list[snap_db.PVRow], use_cache: bool) 
             from squirrel.services.monitoring import wait_warm
         except ImportError:  # no EPICS layer here: the cache is fed from elsewhere (or not at all)
             return ctx.cache.get
-        await wait_warm(ctx, addresses)
+
+        async def waiting(cold: int) -> None:
+            if job is not None:
+                most = ctx.settings.snapshot_warmup
+                await job.progress(10, f"Waiting for the monitor's first values of {cold:,} channels (≤{most:g} s)")
+
+        await wait_warm(ctx, addresses, waiting)
         return ctx.cache.get
     try:
         from squirrel.epics import ca
@@ -224,7 +232,7 @@ async def take_snapshot(
     pvs = await _select(ctx, spec)  # in PV-name order
     if job is not None:
         await job.progress(5, f"Selected {len(pvs):,} PVs")
-    lookup = await _read(ctx, pvs, spec.use_cache)
+    lookup = await _read(ctx, pvs, spec.use_cache, job)
     now = time.time() if spec.use_cache else None
     tally = tally_states(pvs, lookup, now, ctx.settings.stale_max_age)
     if job is not None:
