@@ -52,7 +52,7 @@ async def wait_warm(
     ctx: ServiceContext,
     addresses: Iterable[str],
     on_wait: Callable[[int], Awaitable[None]] | None = None,
-    poll: float = 0.05,
+    poll: float = 0.1,
 ) -> list[str]:
     """Wait until the local monitor is warm for `addresses` (API.md: each delivered its first value, or
     has been subscribed for SQUIRREL_SNAPSHOT_WARMUP s without one, so a dead PV costs that once per
