@@ -395,6 +395,9 @@ class Monitor:
             self._loop.call_soon(self._apply)
 
     # --- warm-up (cache snapshots wait for it: services.monitoring.wait_warm) ---------------------
+    def watching(self, address: str) -> bool:
+        return address in self._watches
+
     def is_warm(self, address: str, warmup: float, now: float) -> bool:
         """Subscribed, and its first value came or `warmup` s went by without one (`now`: monotonic)."""
         w = self._watches.get(address)

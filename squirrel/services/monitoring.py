@@ -73,7 +73,7 @@ async def wait_warm(
     if pending and on_wait is not None:
         await on_wait(len(pending))
     while pending and m.running:
-        if time.monotonic() >= give_up and not any(a in m.cache for a in pending):
+        if time.monotonic() >= give_up and not any(m.watching(a) for a in pending):
             break  # never subscribed (the registry resync keeps failing): the wait stays bounded
         await asyncio.sleep(poll)
         pending = cold(pending)

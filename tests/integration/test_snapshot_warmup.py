@@ -12,6 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from squirrel.app import create_app
 from squirrel.epics.sim import SimHandle
+from squirrel.services.monitoring import wait_warm
 from tests.conftest import Api, make_settings
 from tests.integration.snapshot_support import wait_job
 
@@ -48,3 +49,5 @@ async def test_cache_snapshot_right_after_start_waits_for_warm_monitor(
         assert monitor.is_warm(DEAD, WARMUP, time.monotonic())
         r = await restarted.post("/v1/snapshots?async=false", json={"title": "second"})
         assert r.status_code == 201 and r.json()["missingCount"] == 1, r.text
+        # An address the monitor never subscribes is not waited for forever: it comes back as cold.
+        assert await wait_warm(app.state.ctx, ["NOT:REGISTERED:ANYWHERE"]) == ["NOT:REGISTERED:ANYWHERE"]
