@@ -291,7 +291,18 @@ class PVValueDTO(msgspec.Struct, rename="camel", kw_only=True):
     tags: list[TagRef]
 
 
-class SnapshotSummaryDTO(msgspec.Struct, rename="camel", kw_only=True):
+class MissingDTO(msgspec.Struct, rename="camel", kw_only=True):
+    """Why PVs of a snapshot have no value: disconnected = no connection at capture; no_value = connected
+    but no value received; stale = values older than SQUIRREL_STALE_MAX_AGE (they have one: not missing)."""
+
+    disconnected: int = 0
+    no_value: int = 0
+    stale: int = 0
+
+
+class SnapshotHeaderDTO(msgspec.Struct, rename="camel", kw_only=True):
+    """What identifies a stored snapshot (an export's header carries exactly this)."""
+
     id: UUID
     title: str
     description: str | None
@@ -301,6 +312,13 @@ class SnapshotSummaryDTO(msgspec.Struct, rename="camel", kw_only=True):
     created_by: str
     pv_count: int
     source: str
+
+
+class SnapshotSummaryDTO(SnapshotHeaderDTO, kw_only=True):
+    """The header and what the snapshot holds: how many PVs were saved without a value, and why."""
+
+    missing_count: int = 0  # PVs whose setpoint or readback was saved without a value
+    missing: MissingDTO = msgspec.field(default_factory=MissingDTO)
 
 
 class SnapshotDTO(SnapshotSummaryDTO, kw_only=True):
@@ -364,6 +382,7 @@ class JobDTO(msgspec.Struct, rename="camel", kw_only=True):
     completed_at: datetime | None
     created_by: str
     attempt: int
+    warnings: list[str] = msgspec.field(default_factory=list)  # [] when the job did all it was asked
 
 
 class JobQueued(msgspec.Struct, rename="camel", kw_only=True):

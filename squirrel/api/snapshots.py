@@ -103,8 +103,13 @@ class SnapshotsController(Controller):
         "/",
         summary="Take a snapshot",
         description="async=true (default): 202 {jobId, message}; async=false: 201 with the summary. PVs = union "
-        "of pvIds and PVs carrying any of the tag ids in tags; every PV when neither is given. use_cache=false "
-        "reads the PVs directly instead of the monitor cache.",
+        "of pvIds and PVs carrying any of the tag ids in tags (an unknown id: 400); every PV when neither is "
+        "given. A cache snapshot first waits until the monitor is warm for these PVs (each delivered its first "
+        "value or has been subscribed SQUIRREL_SNAPSHOT_WARMUP s); use_cache=false reads the PVs directly, "
+        "waiting for late answers until one deadline (SQUIRREL_CA_TIMEOUT). The summary (and the job's "
+        "message and warnings) count the PVs saved without a value: missingCount, missing {disconnected, "
+        "noValue, stale}. requireComplete=true: a snapshot with any PV without a value is not stored (the job "
+        "fails; async=false: 409 with missingCount and missing in the problem).",
     )
     async def create_snapshot(
         self,
@@ -112,10 +117,13 @@ class SnapshotsController(Controller):
         data: JSONBody[NewSnapshotBody],
         run_async: Annotated[bool, QueryParameter(name="async")] = True,
         use_cache: Annotated[bool, QueryParameter(name="use_cache")] = True,
+        require_complete: Annotated[
+            bool, QueryParameter(name="requireComplete", description="store nothing unless every PV has a value")
+        ] = False,
     ) -> Response[JobQueued | SnapshotSummaryDTO]:
         ctx = ctx_of(request)
         actor = principal_of(request)
-        spec = snap_service.spec_from_body(data, use_cache, actor)
+        spec = snap_service.spec_from_body(data, use_cache, actor, require_complete)
         if run_async:
             return Response(await snap_service.enqueue(ctx, spec, actor), status_code=202)
         return Response(await snap_service.create_inline(ctx, spec, actor), status_code=201)
