@@ -14,29 +14,19 @@ from squirrel.model import (
     CompareDifferenceDTO,
     CompareResultDTO,
     JobDTO,
+    MissingDTO,
     RestoreResult,
     SnapshotDTO,
     SnapshotSummaryDTO,
 )
 
-
-class MissingCounts(msgspec.Struct, rename="camel", kw_only=True):
-    """PVs saved without a value: no connection at capture, or connected but no value; `stale` = old values."""
-
-    disconnected: int = 0
-    no_value: int = 0
-    stale: int = 0
-
-
-class SnapshotSummary(SnapshotSummaryDTO, kw_only=True):
-    missing_count: int | None = None
-    missing: MissingCounts | None = None
+# The server now sends the missing counts and job warnings: the service's DTOs serve as they are.
+MissingCounts = MissingDTO
+SnapshotSummary = SnapshotSummaryDTO
 
 
 class Snapshot(SnapshotDTO, kw_only=True):
-    missing_count: int | None = None
-    missing: MissingCounts | None = None
-    matched_count: int | None = None
+    matched_count: int | None = None  # rows the server-side filters selected (API.md; older servers omit it)
 
 
 # The server now sends side, address, delta and changedCount: the service's DTOs serve as they are.
@@ -46,8 +36,6 @@ RestoreOutcome = RestoreResult
 
 
 class Job(JobDTO, kw_only=True):
-    warnings: list[str] = msgspec.field(default_factory=list)
-
     @property
     def finished(self) -> bool:
         return self.status in TERMINAL
