@@ -39,7 +39,6 @@ from squirrel.services.snapshot_codec import (
     missing_warnings,
     sides_writer,
     tally_states,
-    tally_stored,
 )
 
 JOB_TYPE = "snapshot_create"
@@ -254,21 +253,6 @@ async def take_snapshot(
         return snap_db.copy_selected(conn, sid, pvs, write_sides)
 
     return await _store(ctx, spec, len(pvs), tally, actor, source, job, copy)
-
-
-async def store_rows(
-    ctx: ServiceContext,
-    spec: SnapshotSpec,
-    rows: list[snap_db.StoreRow],
-    actor: Principal,
-    source: str,
-    job: JobContext | None = None,
-) -> dict[str, Any]:
-    """Store already encoded rows (in name order, PV ids as raw 16 bytes) as a new snapshot."""
-    tally = tally_stored(rows)
-    return await _store(
-        ctx, spec, len(rows), tally, actor, source, job, lambda conn, sid: snap_db.copy_raw(conn, sid, rows)
-    )
 
 
 async def _store(
