@@ -51,7 +51,7 @@ async def supervise(embedded: EmbeddedPostgres, pool: SquirrelPool, stack: Async
     the outage at once (fast 503s) and drops its dead connections once the server is back."""
     supervisor = EmbeddedSupervisor(embedded)
     supervisor.on_down.append(pool.mark_down)
-    supervisor.on_up.append(pool.drain)
+    supervisor.on_up.extend([pool.mark_up, pool.drain])
     supervisor.start()
     stack.push_async_callback(supervisor.stop)
     return supervisor

@@ -19,7 +19,7 @@ async def readiness(ctx: ServiceContext) -> dict[str, Any]:
 
 
 async def _database(ctx: ServiceContext) -> str:
-    """"ok", or why not: the supervisor's word while the embedded server is down or restarting."""
+    """`ok`, or why not: the supervisor's word while the embedded server is down or restarting."""
     supervisor = ctx.extras.get("db_supervisor")
     if supervisor is not None and supervisor.reason is not None:
         return str(supervisor.reason)
