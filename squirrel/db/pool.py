@@ -32,9 +32,9 @@ class SquirrelPool(AsyncConnectionPool):
 
     A request that finds no idle connection does not wait the full REQUEST_TIMEOUT blind: after
     PROBE_AFTER one shared liveness probe (a plain connect) asks the database; if it fails, or any
-    request meanwhile meets a dead database (mark_down), every waiter gives up at once. (Before, the
-    first request after a failure waited the whole REQUEST_TIMEOUT.) A database that
-    answers means the pool is merely busy, and the wait goes on."""
+    request meanwhile meets a dead database (mark_down), every waiter gives up at once (before, the
+    first request after a failure waited the whole REQUEST_TIMEOUT). A database that answers means the
+    pool is merely busy, and the wait goes on."""
 
     failed_at: float | None = None
     _down: asyncio.Event | None = None

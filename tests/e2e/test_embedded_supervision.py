@@ -135,6 +135,16 @@ def _kill_postmaster(pid: int) -> None:
     assert alive == [], alive
 
 
+def _job_completes(api: httpx.Client) -> None:
+    queued = api.post("/v1/snapshots", json={"title": "after-restart"})
+    assert queued.status_code == 202, queued.text
+    job_id = queued.json()["jobId"]
+    deadline = time.monotonic() + 30
+    while (job := api.get(f"/v1/jobs/{job_id}").json())["status"] != "completed":
+        assert job["status"] in ("pending", "running") and time.monotonic() < deadline, job
+        time.sleep(0.2)
+
+
 def test_killed_postmaster_is_restarted_and_the_service_recovers(serve: Serve) -> None:
     serve.start()
     token = serve.create_key()
@@ -178,6 +188,7 @@ def _killed_postmaster_scenario(serve: Serve, api: httpx.Client) -> None:
     assert [k["appName"] for k in keys.json()] == ["sup-admin"]
     created = api.post("/v1/tags", json={"name": "after-restart"})
     assert created.status_code == 201, created.text
+    _job_completes(api)  # the job queue (its own pool, the SAQ worker) carries on too
     log = serve.log(whole=True)
     assert "embedded postgres died; restarting it" in log and "embedded postgres restarted" in log
     serve.stop()
