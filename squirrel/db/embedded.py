@@ -146,7 +146,7 @@ class EmbeddedPostgres:
             raise UnavailableError("the embedded PostgreSQL was never started")
         with wheel.PostgresServer._lock:  # the wheel's cross-process lock: `keys create` may be starting it too
             current = wheel.PostmasterInfo.read_from_pgdata(self.pgdata)
-            if current is not None and current.status == "ready" and _alive(current.pid):
+            if current is not None and current.status == "ready" and _is_postgres(current.pid):
                 server._postmaster_info = current
                 return int(current.pid)
             if current is not None and not _is_postgres(current.pid):
@@ -180,9 +180,9 @@ class EmbeddedPostgres:
         with wheel.PostgresServer._lock:
             try:
                 pids: list[int] = handles.get()
-            except ValueError:  # a torn write: nobody can be counted on it
-                pids = []
-            live = [pid for pid in pids if pid == os.getpid() or _alive(pid)]
+            except ValueError:  # a torn write (killed mid-write): rewrite it, counting nobody
+                pids = [-1]
+            live = [pid for pid in pids if pid == os.getpid() or (pid > 0 and _alive(pid))]
             if live != pids:
                 handles.put(live)
                 log.warning("embedded postgres: forgot processes that are gone", pids=sorted(set(pids) - set(live)))
