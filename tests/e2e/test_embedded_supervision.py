@@ -40,7 +40,6 @@ class Serve:
         self.env.update(
             SQUIRREL_DATA_DIR=str(data_dir),
             SQUIRREL_LOG_JSON="true",
-            SQUIRREL_ROLES="api,worker",
             EPICS_CA_AUTO_ADDR_LIST="NO",
             EPICS_CA_ADDR_LIST="127.0.0.1:1",
         )
@@ -174,7 +173,7 @@ def _killed_postmaster_scenario(serve: Serve, api: httpx.Client) -> None:
             assert time.monotonic() < deadline, (ready.status_code, ready.text)
             time.sleep(0.1)
         assert ready.status_code == 503 and ready.json()["ready"] is False
-        assert f"pid {dead}" in reason and "not running" in reason
+        assert f"pid {dead}" in reason and "not running" in reason and "next attempt in" in reason
         started = time.monotonic()
         assert api.get("/v1/api-keys").status_code == 503
         assert time.monotonic() - started < 3
