@@ -2,13 +2,15 @@
 
 Every process gets a JobQueue (ctx.queue) so it can enqueue; only the `worker` role runs the SAQ
 worker, the recovery pass (stale 'running'/'pending' jobs after a crash are re-dispatched) and the
-periodic upkeep (job retention purge, registered callbacks such as the schedule loop).
+periodic upkeep (job retention purge, registered callbacks such as the schedule loop), and the sweep of
+SAQ rows left 'active' by a worker that is gone (a SIGKILLed process never finishes its dispatch).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
@@ -37,6 +39,7 @@ QUEUE_NAME = "squirrel"
 RECOVERY_INTERVAL = 5.0
 RECOVERY_MIN_AGE = 2.0  # seconds: leave a just-inserted job to its own enqueue
 PURGE_INTERVAL = 3600.0
+SWEEP_MIN_AGE = 10.0  # seconds a dispatch must have been active: a live one holds its job's lock by then
 _WAITING = {Status.NEW, Status.QUEUED}
 
 
@@ -92,8 +95,10 @@ class JobQueue:
             # Jobs left running by a killed process are re-dispatched before the service reports started.
             await self._once("recovery", self.recover)
             await self._once("purge", self.purge)
+            await self._once("sweep", self.sweep_dispatches)
             self._background.append(asyncio.create_task(self._worker.start(), name="saq-worker"))
             self._background.append(asyncio.create_task(self._every("recovery", self.recover, RECOVERY_INTERVAL)))
+            self._background.append(asyncio.create_task(self._every("sweep", self.sweep_dispatches, RECOVERY_INTERVAL)))
             self._background.append(asyncio.create_task(self._every("purge", self.purge, PURGE_INTERVAL)))
             for name, fn, interval in self._periodic:
                 self._background.append(asyncio.create_task(self._every(name, fn, interval)))
@@ -205,6 +210,28 @@ class JobQueue:
             count += 1
         return count
 
+    async def sweep_dispatches(self) -> int:
+        """Close the SAQ rows still 'active' whose worker is gone; returns how many.
+
+        A running job holds its advisory lock (recover() tests the same lock), so an active row whose job
+        lock is free, not run by this process, and older than SWEEP_MIN_AGE has no live worker: a peer's
+        running job is never touched. The row ends 'failed', not 'aborted': should a worker still be
+        behind it after all, SAQ would cancel its task on 'aborted', while its own finish overwrites this."""
+        if self._saq is None:
+            return 0
+        cutoff = (time.time() - SWEEP_MIN_AGE) * 1000  # SAQ keeps times in epoch milliseconds
+        active = [job async for job in self._saq.iter_jobs([Status.ACTIVE]) if job.started and job.started < cutoff]
+        count = 0
+        for saq_job in active:
+            job_id = _job_id_of(saq_job.key)
+            if job_id is None or job_id in self.local_running or not await self.try_lock(job_id):
+                continue
+            await self.unlock(job_id)
+            await self._saq.finish(saq_job, Status.FAILED, error="swept: the worker running it is gone")
+            log.warning("swept a dispatch whose worker is gone", job_id=str(job_id), saq_key=saq_job.key)
+            count += 1
+        return count
+
     async def purge(self) -> None:
         async with connection(self.ctx.pool) as conn:
             removed = await jobs_db.purge(conn, self.ctx.settings.job_retention_days)
@@ -223,3 +250,11 @@ class JobQueue:
             log.warning("periodic task failed", task=name, error=str(exc))
         except Exception:
             log.exception("periodic task crashed", task=name)
+
+
+def _job_id_of(saq_key: str) -> UUID | None:
+    """Our job's id from a SAQ key (`<job id>` or `<job id>:<suffix>` after a re-dispatch)."""
+    try:
+        return UUID(saq_key.split(":", 1)[0])
+    except ValueError:
+        return None
