@@ -213,7 +213,7 @@ async def test_title_filter_is_literal(api: Api) -> None:
 
 
 async def test_validation_detail_never_echoes_the_query_string(api: Api) -> None:
-    r = await api.get("/v1/snapshots?limit=abc&api_key=sq_secret_should_not_echo", scope="read")
+    r = await api.get("/v1/snapshots?limit=abc&title=sq_secret_should_not_echo", scope="read")
     assert r.status_code == 400
     assert "sq_secret" not in r.text
     r = await api.get("/v1/snapshots?limit=abc", scope="read")
