@@ -1,0 +1,31 @@
+import { api, can, el, fill, guarded, qs } from "./common.js";
+
+function terms(dl, object) {
+  dl.replaceChildren(...Object.entries(object).filter(([, v]) => typeof v !== "object" || v === null)
+    .map(([k, v]) => el("div", {}, el("dt", {}, k.replaceAll("_", " ")), el("dd", {}, v === true ? "✔ yes" : v === false ? "✖ no" : String(v ?? "—")))));
+}
+
+async function force(name, action) {
+  await api(`/v1/health/circuits/${encodeURIComponent(name)}/${action}`, { method: "POST" });
+  await load();
+}
+
+async function load() {
+  const [summary, monitor, circuits, disconnected] = await Promise.all([
+    api("/v1/health/summary"), api("/v1/health/monitor"), api("/v1/health/circuits"), api("/v1/health/disconnected"),
+  ]);
+  terms(qs("#summary"), summary);
+  terms(qs("#monitor"), monitor);
+  const list = circuits.circuits.slice().sort((a, b) => (a.state === "open" ? 0 : 1) - (b.state === "open" ? 0 : 1));
+  fill(qs("#circuits tbody"), list.map((c) => el("tr", { class: c.state === "open" ? "bad" : "" },
+    el("th", { scope: "row" }, c.name), el("td", {}, c.state === "open" ? "✖ open" : `✔ ${c.state}`),
+    el("td", {}, Object.entries(c).filter(([k]) => !["name", "state"].includes(k)).map(([k, v]) => `${k}: ${v}`).join(", ")),
+    can.admin ? el("td", {}, el("button", { type: "button", onclick: () => guarded(() => force(c.name, c.state === "open" ? "close" : "open")) },
+      c.state === "open" ? "Close" : "Open")) : null)), "No IOC circuit yet.", can.admin ? 4 : 3);
+  const names = disconnected.disconnected || disconnected.pvs || disconnected.addresses || [];
+  qs("#disconnected").replaceChildren(...(names.length ? names.slice(0, 500).map((n) => el("li", {}, typeof n === "string" ? n : n.name || JSON.stringify(n)))
+    : [el("li", { class: "muted" }, "None.")]));
+}
+
+guarded(load);
+window.setInterval(() => guarded(load), 5000);
