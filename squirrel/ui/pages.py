@@ -3,10 +3,10 @@ without `restore`, no keys page without `admin`); its JavaScript fills it from /
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from squirrel.api.auth import ANONYMOUS_READ, COOKIE
@@ -76,7 +76,13 @@ class ConsoleController(Controller):
         return await render(request, "restore", "restore", snapshot_id=str(path_uuid(snapshot_id, "snapshot")))
 
     @get("/compare")
-    async def compare(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+    async def compare(
+        self,
+        request: Request[Any, Any, Any],
+        first: Annotated[str | None, QueryParameter(name="a", description="first snapshot id")] = None,
+        second: Annotated[str | None, QueryParameter(name="b", description="second snapshot id, or live")] = None,
+    ) -> Template | Redirect:
+        # The page's JavaScript reads a and b from its own URL; they are declared for the strict query check.
         return await render(request, "compare")
 
     @get("/pvs")

@@ -124,7 +124,7 @@ export function fmt(value, precision) {
     const shown = value.slice(0, 5).map((v) => fmt(v, precision)).join(", ");
     return `[${shown}${value.length > 5 ? `, … ${value.length} items` : ""}]`;
   }
-  if (typeof value === "number" && !Number.isInteger(value) && Number.isInteger(precision) && precision >= 0 && precision <= 17) {
+  if (typeof value === "number" && Number.isInteger(precision) && precision >= 0 && precision <= 17) {
     return value.toFixed(precision);
   }
   return String(value);

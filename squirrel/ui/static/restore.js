@@ -50,7 +50,7 @@ function outcome(job) {
   const result = job.result || {};
   const items = (result.items || []).slice().sort((a, b) => (FAILURES.has(b.outcome) ? 1 : 0) - (FAILURES.has(a.outcome) ? 1 : 0));
   qs("#outcome").textContent = job.status === "completed"
-    ? `✔ Restored: ${count(result.successCount)} of ${count(result.totalPVs)} PVs (${count(result.changedCount)} changed).`
+    ? `✔ Restored: ${count(result.successCount)} of ${count(result.totalPVs)} PVs${result.changedCount === undefined ? "" : ` (${count(result.changedCount)} changed)`}.`
     : `✖ ${job.status}: ${job.error || job.message || ""}`;
   fill(qs("#outcome-items tbody"), items.map((i) => el("tr", { class: FAILURES.has(i.outcome) ? "bad" : "" },
     el("th", { scope: "row" }, i.pvName), el("td", {}, FAILURES.has(i.outcome) ? `✖ ${i.outcome}` : `✔ ${i.outcome}`), el("td", {}, i.error || ""))),
