@@ -160,6 +160,23 @@ async def test_operator_walk_through(server: Server, shots: Path, state: dict[st
         await expect(page.locator("#import-result")).to_contain_text("Imported 5 PVs")
         await expect(page.locator("#total")).to_contain_text("5 PVs")
         await shot(page, shots, "03-pvs")
+        # Add, edit and delete one PV by hand; the tag filter lists the imported tags.
+        await page.locator("#edit-panel summary").click()
+        await page.get_by_label("Setpoint address").fill("OPS:HAND:SP")
+        await page.get_by_label("Description", exact=True).fill("added by hand")
+        await page.get_by_role("button", name="Save").click()
+        await expect(page.locator("#total")).to_contain_text("6 PVs")
+        hand = page.locator("#pvs tbody tr", has_text="OPS:HAND:SP")
+        await hand.get_by_role("button", name="Edit").click()
+        await page.get_by_label("Description", exact=True).fill("edited by hand")
+        await page.get_by_role("button", name="Save").click()
+        await expect(hand).to_contain_text("edited by hand")
+        page.once("dialog", lambda dialog: dialog.accept())
+        await hand.get_by_role("button", name="Delete").click()
+        await expect(page.locator("#total")).to_contain_text("5 PVs")
+        await page.locator("#tags").select_option(label="RING")
+        await page.get_by_role("button", name="Search").click()
+        await expect(page.locator("#total")).to_contain_text("1 PVs")
 
         # Take a snapshot of Area=LINAC (direct read) and watch its job finish.
         await page.get_by_role("link", name="Snapshots").click()

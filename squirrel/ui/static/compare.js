@@ -6,10 +6,17 @@ const params = new URLSearchParams(window.location.search);
 
 const WHY = { setpoint: "setpoint differs", readback: "readback differs", missing: "only on one side", disconnected: "✖ not connected" };
 
+// Older servers leave side, address and delta out: derive them from what every server sends.
+function normal(d) {
+  const numbers = typeof d.value1 === "number" && typeof d.value2 === "number";
+  const side = d.side || (["setpoint", "readback"].includes(d.reason) ? d.reason : "");
+  return { ...d, side, delta: d.delta ?? (numbers ? d.value2 - d.value1 : null) };
+}
+
 function rows() {
-  let diffs = result.differences.slice();
+  let diffs = result.differences.map(normal);
   const side = qs("#side").value;
-  if (side) diffs = diffs.filter((d) => (d.side || d.reason) === side || d.reason === "missing" || d.reason === "disconnected");
+  if (side) diffs = diffs.filter((d) => d.side === side || d.reason === "missing" || d.reason === "disconnected");
   if (qs("#hide-equal").checked) diffs = diffs.filter((d) => fmt(d.value1, 6) !== fmt(d.value2, 6) || d.reason === "disconnected");
   if (byDelta) diffs.sort((x, y) => Math.abs(y.delta ?? -1) - Math.abs(x.delta ?? -1));
   return diffs;

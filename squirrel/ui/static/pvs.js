@@ -80,12 +80,15 @@ async function doImport() {
   checkedFile = null;
   qs("#do-import").disabled = true;
   await load();
+  await tags();
 }
 
 async function tags() {
+  const chosen = new Set([...qs("#tags").selectedOptions].map((o) => o.value));
+  qs("#tags").replaceChildren();
   for (const group of await api("/v1/tags")) {
     const [detail] = await api(`/v1/tags/${group.id}`);
-    qs("#tags").append(el("optgroup", { label: group.name }, (detail.tags || []).map((t) => el("option", { value: t.id }, t.name))));
+    qs("#tags").append(el("optgroup", { label: group.name }, (detail.tags || []).map((t) => el("option", { value: t.id, selected: chosen.has(t.id) }, t.name))));
   }
 }
 
