@@ -191,6 +191,11 @@ async def test_operator_walk_through(server: Server, shots: Path, state: dict[st
         await page.locator("#take-result").click()
         await expect(page.locator("#title")).to_have_text("linac morning")
         state["snapshot_url"] = page.url
+        # Golden mark (admin); times are local with UTC on hover.
+        await page.get_by_role("button", name="Mark golden").click()
+        await expect(page.locator("#meta")).to_contain_text("★ golden")
+        await expect(page.get_by_role("button", name="Remove golden")).to_be_visible()
+        assert (await page.locator("#meta time").get_attribute("title") or "").endswith(" UTC")
         row = page.locator(f"tr[data-pv='{SP0}']")
         live_sp = row.locator("td").nth(1)
         original = float(ca_read(SP0, repeater=False).data[0])
@@ -262,6 +267,16 @@ async def test_operator_walk_through(server: Server, shots: Path, state: dict[st
             await page.wait_for_timeout(300)
             await shot(page, shots, name)
         await expect(page.locator("#error")).to_be_hidden()
+
+        # Keys (admin): create one, its token shown once; revoke it.
+        await page.goto(f"{server.url}/ui/keys")
+        await page.get_by_label("Name").fill("console-made")
+        await page.get_by_role("button", name="Create key").click()
+        await expect(page.locator("#new-token")).to_contain_text("sq_")
+        made = page.locator("#keys tbody tr", has_text="console-made")
+        page.once("dialog", lambda dialog: dialog.accept())
+        await made.get_by_role("button", name="Revoke").click()
+        await expect(made.filter(has_text="✔ active")).to_have_count(0)  # gone, or listed as revoked
 
         # Sign out: the console is closed again.
         await page.get_by_role("button", name="Sign out").click()
