@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 from typing import Any, NamedTuple
 from uuid import UUID
 
+from psycopg import AsyncConnection
+
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
 from squirrel.db.queries import q as query
@@ -76,19 +78,40 @@ async def filtered_body(
         head = await snap_db.get(conn, snapshot_id)
         if head is None:
             raise NotFoundError(f"snapshot {snapshot_id} not found")
-        cur = await conn.cursor(binary=True).execute(
-            query("snapshot_values_filtered"),
-            {"id": snapshot_id, "q": f.q or None, "devices": f.devices or None, "tags": f.tags or None},
-        )
-        rows: list[snap_db.TextRow] = await cur.fetchall()  # type: ignore[assignment]
-        if f.only_missing:
-            rows = [r for r in rows if _missing(r[1], r[3]) or _missing(r[2], r[4])]
-        if f.different_from_live and rows:
-            outside = _different_from_live(ctx, rows, await snap_db.snapshot_tolerances(conn, snapshot_id))
-            rows = [r for r in rows if r[0] in outside]
-        page = rows[offset:] if limit is None else rows[offset : offset + limit]
+        # Filters PostgreSQL cannot apply need every selected row here; otherwise it pages and counts.
+        in_python = f.only_missing or f.different_from_live
+        params = {
+            "id": snapshot_id,
+            "q": f.q or None,
+            "devices": f.devices or None,
+            "tags": f.tags or None,
+            "limit": None if in_python else limit,
+            "offset": 0 if in_python else offset,
+        }
+        cur = await conn.cursor(binary=True).execute(query("snapshot_values_filtered"), params)
+        fetched: list[tuple[Any, ...]] = await cur.fetchall()  # type: ignore[assignment]
+        rows: list[snap_db.TextRow] = [(r[0], r[1], r[2], r[3], r[4]) for r in fetched]
+        if not in_python:
+            matched = int(fetched[0][5]) if fetched else await _count(conn, snapshot_id, f)
+            page = rows
+        else:
+            if f.only_missing:
+                rows = [r for r in rows if _missing(r[1], r[3]) or _missing(r[2], r[4])]
+            if f.different_from_live and rows:
+                outside = _different_from_live(ctx, rows, await snap_db.snapshot_tolerances(conn, snapshot_id))
+                rows = [r for r in rows if r[0] in outside]
+            matched = len(rows)
+            page = rows[offset:] if limit is None else rows[offset : offset + limit]
         tag_rows: list[tuple[Any, ...]] = []
         if page:
             tcur = await conn.execute(query("snapshot_value_tags_of"), {"pv_ids": [r[0] for r in page]})
             tag_rows = await tcur.fetchall()  # type: ignore[assignment]
-    return _chunks(with_matched(_encode(summary(head)), len(rows)), page, _tag_refs(tag_rows))
+    return _chunks(with_matched(_encode(summary(head)), matched), page, _tag_refs(tag_rows))
+
+
+async def _count(conn: AsyncConnection[Any], snapshot_id: UUID, f: SnapshotFilter) -> int:
+    """The matched count when the requested page is past the end (no row carried it)."""
+    params = {"id": snapshot_id, "q": f.q or None, "devices": f.devices or None, "tags": f.tags or None}
+    cur = await conn.execute(query("snapshot_values_filtered_count"), params)
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0

@@ -45,6 +45,11 @@ async def test_filters_select_count_and_page(api: Api) -> None:
     page = (await api.get(f"{url}?q=PLAIN&limit=2&offset=2")).json()
     assert page["matchedCount"] == 5 and [v["pvName"] for v in page["pvValues"]] == ["PLAIN:00002:SP", "PLAIN:00003:SP"]
 
+    past_end = (await api.get(f"{url}?q=PLAIN&limit=2&offset=10")).json()
+    assert past_end["matchedCount"] == 5 and past_end["pvValues"] == []
+    missing_page = (await api.get(f"{url}?q=PLAIN&onlyMissing=true&offset=1")).json()
+    assert missing_page["matchedCount"] == 1 and missing_page["pvValues"] == []
+
     by_tag = (await api.get(f"{url}?tags={tag_id}")).json()
     assert by_tag["matchedCount"] == 3 and {v["pvId"] for v in by_tag["pvValues"]} == {p["id"] for p in tagged}
     assert by_tag["pvValues"][0]["tags"][0]["name"] == "linac"
