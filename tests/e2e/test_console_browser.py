@@ -25,7 +25,8 @@ from caproto.sync.client import write as ca_write
 from playwright.async_api import Page, Route, async_playwright, expect
 
 from squirrel.epics.sim import SimHandle
-from tests.e2e.ops_support import PREFIX, REGISTRY_CSV, Server, run_server, start_ioc
+from tests.e2e.ops_support import PREFIX, REGISTRY_CSV, Server, run_server, start_ioc, start_slow_ioc
+from tests.integration.restore_ioc import RestoreIOC
 
 CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
 pytestmark = [
@@ -62,8 +63,15 @@ def ioc() -> Iterator[SimHandle]:
 
 
 @pytest.fixture(scope="module")
-def server(ioc: SimHandle) -> Iterator[Server]:
-    yield from run_server(ioc.addr_list)
+def slow_ioc() -> Iterator[RestoreIOC]:
+    handle = start_slow_ioc()
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture(scope="module")
+def server(ioc: SimHandle, slow_ioc: RestoreIOC) -> Iterator[Server]:
+    yield from run_server(f"{ioc.addr_list} 127.0.0.1:{slow_ioc.port}")
 
 
 @pytest.fixture(scope="module")
@@ -314,3 +322,40 @@ async def test_read_only_key_sees_no_restore_and_cannot_force_one(server: Server
         await expect(page.locator("h1")).to_have_text("Not allowed")
         await shot(page, shots, "15-read-only-restore-refused")
     assert refused == [], f"the console tried the network: {refused}"
+
+
+async def test_a_second_restore_shows_the_running_one(
+    server: Server, slow_ioc: RestoreIOC, shots: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The test's own caproto client must find the slow IOC too.
+    monkeypatch.setenv("EPICS_CA_ADDR_LIST", f"{os.environ['EPICS_CA_ADDR_LIST']} 127.0.0.1:{slow_ioc.port}")
+    refused: list[str] = []
+    async with httpx.AsyncClient(base_url=server.url, headers={"X-API-Key": server.tokens["admin"]}) as client:
+        r = await client.post(
+            "/v1/pvs/import", content=b"Setpoint,Device\nOPSR:slow,SLOW\n", headers={"content-type": "text/csv"}
+        )
+        assert r.status_code == 201, r.text
+        pv_id = r.json()["ids"][0]
+        r = await client.post("/v1/snapshots?async=false&use_cache=false", json={"title": "slow one", "pvIds": [pv_id]})
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        ca_write(
+            "OPSR:slow", 5.0, notify=True, repeater=False, timeout=10
+        )  # its put takes 2 s: a restore lasts that long
+        async with browser_page(refused) as page:
+            await sign_in(page, server, "admin")
+            await page.goto(f"{server.url}/ui/snapshots/{sid}/restore")
+            await expect(page.locator("#plan-counts tr[data-action='write'] td")).to_have_text("1")
+            await page.get_by_label("Type the snapshot's title to confirm").fill("slow one")
+            running = await client.post(f"/v1/snapshots/{sid}/restore", json={"backup": False})
+            assert running.status_code == 202, running.text
+            job_id = running.json()["jobId"]
+            await page.get_by_role("button", name="Restore now").click()
+            notice = page.locator("#running")
+            await expect(notice).to_contain_text("Another restore is running")
+            await expect(notice.get_by_role("link")).to_have_attribute("href", f"/ui/jobs#{job_id}")
+            await shot(page, shots, "16-restore-already-running")
+            # Its progress is followed to the end, like our own.
+            await expect(page.locator("#outcome")).to_contain_text("Restored", timeout=60_000)
+    assert float(ca_read("OPSR:slow", repeater=False).data[0]) == pytest.approx(1.0)
+    assert refused == []
