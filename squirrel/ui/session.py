@@ -12,7 +12,7 @@ from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
 from squirrel.api.auth import COOKIE
-from squirrel.api.cookie_auth import CSRF_COOKIE
+from squirrel.api.cookie_auth import CSRF_COOKIE, origin_allowed
 from squirrel.model import Principal
 from squirrel.services.keys import KeyService
 
@@ -63,6 +63,11 @@ class SessionController(Controller):
 
     @post("/signin", opt=PUBLIC, status_code=303)
     async def signin(self, request: Request[Any, Any, Any]) -> Redirect | Template:
+        # Another site must not sign the operator in with its own key (login CSRF): browsers send Origin.
+        origin = request.headers.get("origin")
+        cors = request.app.state.ctx.settings.cors_origins
+        if origin is not None and not origin_allowed(origin, request.headers.get("host", ""), cors):
+            return _signin_page(f"Sign-in refused: the form was sent from another site ({origin}).", 403)
         form = await request.form()
         token = str(form.get("key", "")).strip()
         keys: KeyService = request.app.state.key_service

@@ -42,6 +42,17 @@ async def test_sign_in_sets_the_cookies_and_a_bad_key_is_refused(api: Api) -> No
         "/ui/signin", data={"key": api.tokens["read"]}, headers={"x-forwarded-proto": "https"}, follow_redirects=False
     )
     assert all("Secure" in c for c in r.headers.get_list("set-cookie"))
+    # A form posted from another site does not sign anyone in (login CSRF); our own origin does.
+    r = await api.client.post(
+        "/ui/signin",
+        data={"key": api.tokens["read"]},
+        headers={"origin": "https://evil.example"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 403 and "another site" in r.text and not r.headers.get_list("set-cookie")
+    own = {"origin": "http://testserver.local"}
+    r = await api.client.post("/ui/signin", data={"key": api.tokens["read"]}, headers=own, follow_redirects=False)
+    assert r.status_code == 303
 
 
 async def test_pages_follow_the_scopes(api: Api) -> None:

@@ -33,7 +33,7 @@ function paintLive(address, entry) {
   const differs = !sameValue(saved, entry);
   cell.className = differs ? "num differs" : "num";
   cell.replaceChildren(fmt(entry.value, precision), entry.units ? ` ${entry.units}` : "",
-    differs ? el("span", { class: "flag", title: "outside tolerance of the saved value" }, " ≠ differs") : "");
+    differs ? el("span", { class: "flag", title: "differs from the saved value at the PV's precision" }, " ≠ differs") : "");
   cell.dataset.value = String(entry.value);
   if (ageCell && entry.timestamp) ageCell.textContent = age(Date.now() / 1000 - entry.timestamp);
 }
