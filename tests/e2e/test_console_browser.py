@@ -301,6 +301,11 @@ async def test_read_only_key_sees_no_restore_and_cannot_force_one(server: Server
     async with browser_page(refused) as page:
         await sign_in(page, server, "read")
         await expect(page.get_by_role("link", name="API keys")).to_have_count(0)
+        # Keyboard first: Tab reaches "Skip to content", then the navigation in order.
+        await page.keyboard.press("Tab")
+        await expect(page.locator(":focus")).to_have_text("Skip to content")
+        await page.keyboard.press("Tab")
+        await expect(page.locator(":focus")).to_have_text("Overview")
         await page.goto(f"{server.url}/ui/snapshots/{sid}")
         await expect(page.locator("#title")).not_to_have_text("Snapshot")
         await expect(page.get_by_role("link", name="Restore…")).to_have_count(0)
