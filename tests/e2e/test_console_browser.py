@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio
 import httpx
 import pytest
 from caproto.sync.client import read as ca_read
@@ -258,6 +259,9 @@ async def test_operator_walk_through(server: Server, shots: Path, state: dict[st
         await shot(page, shots, "08-restore-outcome")
 
         # Undo: the pre-restore backup goes through the same wizard.
+        undo_href = await page.locator("#undo").get_attribute("href")
+        assert undo_href is not None
+        backup_id = undo_href.split("/")[3]
         await page.locator("#undo").click()
         await expect(page.locator("#snap-title")).not_to_have_text("…")
         backup_title = (await page.locator("#snap-title").inner_text()).strip("“”")
@@ -268,6 +272,20 @@ async def test_operator_walk_through(server: Server, shots: Path, state: dict[st
         await expect(page.locator("#outcome")).to_contain_text("Restored", timeout=60_000)
         assert float(ca_read(SP0, repeater=False).data[0]) == pytest.approx(original + 42.5)
         await shot(page, shots, "09-undo-outcome")
+
+        # Two snapshots: the morning one against the backup taken before the restore (SP0 moved by 42.5).
+        snapshot_id = state["snapshot_url"].rstrip("/").split("/")[-1]
+        await page.goto(f"{server.url}/ui/compare?a={snapshot_id}&b={backup_id}")
+        await expect(page.locator("#diffs tbody tr")).to_have_count(1)
+        await expect(page.locator("#diffs tbody tr td").nth(4)).to_have_text("42.5")
+        await page.get_by_role("button", name="Sort by |delta|").click()
+        await expect(page.get_by_role("button", name="Sort by |delta|")).to_have_attribute("aria-pressed", "true")
+        async with page.expect_download() as download_info:
+            await page.get_by_role("button", name="Download CSV").click()
+        download = await download_info.value
+        csv_text = await anyio.Path(await download.path()).read_text()
+        assert csv_text.splitlines()[0].startswith("pvName,side") and SP0 in csv_text
+        await shot(page, shots, "06b-compare-snapshots")
 
         for name, path in LAST_PAGES:
             await page.goto(f"{server.url}/ui/{path}")
