@@ -25,6 +25,7 @@ from squirrel.db.supervisor import EmbeddedSupervisor
 from squirrel.services.context import ServiceContext
 from squirrel.services.keys import KeyService
 from squirrel.settings import Settings
+from squirrel.ui import template_config, ui_routes
 
 log = structlog.get_logger(__name__)
 DEFAULT_BODY_LIMIT = 1_000_000  # 1 MB; bulk routes raise it to 64 MB on the handler
@@ -78,7 +79,7 @@ def create_app(settings: Settings) -> Litestar:
             yield
             log.info("squirrel stopping")
 
-    route_handlers: list[Any] = all_routes()
+    route_handlers: list[Any] = [*all_routes(), *ui_routes()]
     middleware: list[Any] = [request_log_middleware]
     if settings.api_envelope:
         middleware.append(envelope_middleware)
@@ -90,6 +91,7 @@ def create_app(settings: Settings) -> Litestar:
         middleware=middleware,
         cors_config=cors_config(settings),
         request_max_body_size=DEFAULT_BODY_LIMIT,
+        template_config=template_config(),
         openapi_config=OpenAPIConfig(
             title="Squirrel",
             version=__version__,

@@ -29,8 +29,9 @@ from squirrel.model import (
     UpdateSnapshotBody,
 )
 from squirrel.services import compare as compare_service
-from squirrel.services import snapshot_io, snapshot_read
+from squirrel.services import snapshot_filter, snapshot_io, snapshot_read
 from squirrel.services import snapshots as snap_service
+from squirrel.services.snapshot_filter import SnapshotFilter
 
 BULK_LIMIT = 64_000_000
 _TOL = "overrides every PV's tolerance (setpoints and readbacks alike)"
@@ -163,12 +164,26 @@ class SnapshotsController(Controller):
         snapshot_id: FromPath[str],
         limit: Annotated[int | None, limit_param(doc="absent = every value")] = None,
         offset: Annotated[int | None, offset_param()] = None,
+        q: Annotated[str | None, QueryParameter(description="literal substring of the stored addresses")] = None,
+        devices: Annotated[list[str] | None, QueryParameter(description="the PV's device (any)")] = None,
+        tags: Annotated[list[str] | None, QueryParameter(description="tag ids: the PV carries one")] = None,
+        only_missing: Annotated[
+            bool, QueryParameter(name="onlyMissing", description="only PVs saved without a value")
+        ] = False,
+        different_from_live: Annotated[
+            bool,
+            QueryParameter(name="differentFromLive", description="only PVs outside tolerance of their live value"),
+        ] = False,
     ) -> Stream:
         if limit is not None:
             check_page("limit", limit, 1000)
-        body = await snapshot_read.snapshot_body(
-            ctx_of(request), path_uuid(snapshot_id, "snapshot"), limit, check_offset(offset)
-        )
+        sid = path_uuid(snapshot_id, "snapshot")
+        device_list = [p.strip() for raw in devices or [] for p in raw.split(",") if p.strip()]
+        filters = SnapshotFilter(q or None, device_list, query_uuids("tags", tags), only_missing, different_from_live)
+        if filters.active:
+            body = await snapshot_filter.filtered_body(ctx_of(request), sid, limit, check_offset(offset), filters)
+        else:
+            body = await snapshot_read.snapshot_body(ctx_of(request), sid, limit, check_offset(offset))
         return Stream(body, media_type="application/json")
 
     @put("/{snapshot_id:str}", summary="Update title, description, comment, labels ('golden' needs admin)")

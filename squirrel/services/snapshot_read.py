@@ -179,7 +179,12 @@ async def snapshot_body(ctx: ServiceContext, snapshot_id: UUID, limit: int | Non
             raise NotFoundError(f"snapshot {snapshot_id} not found")
         rows = await snap_db.values_text(conn, snapshot_id, offset, stop)
         tag_rows = await snap_db.value_tags(conn, snapshot_id, offset, stop)
-    return _chunks(_encode(summary(head)), rows, _tag_refs(tag_rows))
+    return _chunks(with_matched(_encode(summary(head)), head["pv_count"]), rows, _tag_refs(tag_rows))
+
+
+def with_matched(head_json: bytes, matched: int) -> bytes:
+    """The summary JSON object with `matchedCount` (the rows the filters selected) added at its end."""
+    return head_json[:-1] + b',"matchedCount":' + str(matched).encode() + b"}"
 
 
 def _tag_refs(tag_rows: list[tuple[Any, ...]]) -> dict[str, list[TagRef]]:
