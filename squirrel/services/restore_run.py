@@ -59,7 +59,8 @@ class Recorder:
 
 
 class StageRunner:
-    """Writes stages in order and records each stage's outcomes before the next one starts."""
+    """Writes stages in order; outcomes are recorded as the stage's write chunks complete, all of them
+    before the next stage starts."""
 
     def __init__(self, ctx: ServiceContext, job: JobContext, options: rp.RestoreOptions, done: Done) -> None:
         self.ctx = ctx
