@@ -222,6 +222,8 @@ class RestoreRequest(msgspec.Struct, rename="camel", kw_only=True, forbid_unknow
     verify: bool = False
     backup: bool = True
     force: bool = False
+    # Restore even when the backup lacks a value for some PV it writes (the restore is then not undoable).
+    allow_incomplete_backup: bool = False
 
 
 class RestorePlanItem(msgspec.Struct, rename="camel", kw_only=True):

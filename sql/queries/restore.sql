@@ -56,3 +56,9 @@ UPDATE job
 SET status = 'failed', progress = 100, message = %(message)s, error = %(error)s, result_id = %(result_id)s,
     result = %(result)s, completed_at = now()
 WHERE id = %(job_id)s AND status = 'running'
+
+-- name: upsert_restore_items
+-- Verification's outcomes replace the `written` ones recorded as the stage's writes completed.
+INSERT INTO restore_item (job_id, pv_id, outcome, error, changed)
+SELECT %(job_id)s, * FROM unnest(%(pv_ids)s::uuid[], %(outcomes)s::text[], %(errors)s::text[], %(changed)s::bool[])
+ON CONFLICT (job_id, pv_id) DO UPDATE SET outcome = EXCLUDED.outcome, error = EXCLUDED.error, changed = EXCLUDED.changed

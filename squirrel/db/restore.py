@@ -44,6 +44,22 @@ async def record_items(
             await copy.write_row((job_id, pv_id, outcome, error, changed))
 
 
+async def upsert_items(
+    conn: AsyncConnection[Any], job_id: UUID, items: Sequence[tuple[UUID, str, str | None, bool]]
+) -> None:
+    """Record outcomes (pv id, outcome, error, changed), replacing any recorded before for the same PV."""
+    if not items:
+        return
+    params = {
+        "job_id": job_id,
+        "pv_ids": [i[0] for i in items],
+        "outcomes": [i[1] for i in items],
+        "errors": [i[2] for i in items],
+        "changed": [i[3] for i in items],
+    }
+    await conn.execute(q("upsert_restore_items"), params)
+
+
 async def fetch_dicts(conn: AsyncConnection[Any], query_name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(q(query_name), params)

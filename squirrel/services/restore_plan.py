@@ -75,6 +75,7 @@ class RestoreOptions(msgspec.Struct, kw_only=True):
     verify: bool = False
     backup: bool = True
     force: bool = False
+    allow_incomplete_backup: bool = False
 
 
 class PlannedPV(msgspec.Struct, kw_only=True):
