@@ -1,12 +1,12 @@
 """Restore a snapshot: request checks, the dry-run plan, and the staged, resumable restore job.
 
-The job writes stage by stage (restore order ascending), one batched write per stage, and records
-each stage's outcomes durably before the next, so a retried attempt never repeats completed writes.
+The job writes stage by stage (restore order ascending, restore_run.StageRunner), and records each
+stage's outcomes durably before the next, so a retried attempt never repeats completed writes. It ends
+`completed` only when no PV failed; otherwise `failed` with the counts and the full per-PV result.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -36,6 +36,7 @@ from squirrel.services import audit
 from squirrel.services import restore_plan as rp
 from squirrel.services.compare import values_equal
 from squirrel.services.context import ServiceContext
+from squirrel.services.restore_run import Done, StageRunner
 from squirrel.services.restore_source import backup_snapshot, decode_setpoint
 
 log = structlog.get_logger(__name__)
@@ -44,9 +45,6 @@ JOB_TYPE = "snapshot_restore"
 RESTORE_JOB_TIMEOUT = 3600.0
 RESTORE_JOB_ATTEMPTS = 3
 _START_LOCK = 0x5351_5253  # "SQRS": serialises the check-then-enqueue of restores
-# Readbacks may trail the write (no completion, a scan period): re-read mismatches a few times.
-_VERIFY_DELAYS = (0.0, 0.2, 0.5, 1.0)
-Done = dict[UUID, tuple[str, str | None]]
 
 
 # --- request checks and targets ---------------------------------------------------------------------
@@ -123,7 +121,12 @@ async def live_states(ctx: ServiceContext, addresses: Iterable[str]) -> dict[str
     """
     states: dict[str, PVState | None] = {}
     missing = []
+    breakers = ctx.breakers
     for address in dict.fromkeys(addresses):
+        if breakers is not None and not breakers.allows_address(address):
+            # The IOC's circuit is open: whatever the cache still shows is stale, and a write would fail.
+            states[address] = PVState(address=address, error="circuit open", updated_at=time.time())
+            continue
         state = ctx.cache.get(address)
         if state is None or (not state.connected and state.connected_at is None):
             missing.append(address)
@@ -157,6 +160,7 @@ async def dry_run(ctx: ServiceContext, snapshot_id: UUID, req: RestoreRequest) -
             action=p.action,
             current_value=to_wire(p.current.value) if p.current is not None and p.current.has_value else None,
             target_value=to_wire(p.target.value),
+            reason=rp.reason(p),
         )
         for p in planned
     ]
@@ -220,7 +224,7 @@ async def restore_job(ctx: ServiceContext, job: JobContext) -> JobOutcome:
     targets = await load_targets(ctx, snapshot_id, pv_ids)
     async with connection(ctx.pool) as conn:
         backup_id = await restore_db.ensure_run(conn, job.job_id, snapshot_id)
-        done = await restore_db.done_items(conn, job.job_id)
+        done = {pv_id: rp.ItemOutcome(*row) for pv_id, row in (await restore_db.done_items(conn, job.job_id)).items()}
     if done:
         log.info("restore resumed", job_id=str(job.job_id), attempt=job.attempt, already_done=len(done))
     backup_ids = [t.pv_id for t in targets if t.in_registry]
@@ -230,163 +234,73 @@ async def restore_job(ctx: ServiceContext, job: JobContext) -> JobOutcome:
         async with connection(ctx.pool) as conn:
             await restore_db.set_backup(conn, job.job_id, backup_id)
 
-    runner = _Runner(ctx, job, options, done)
+    runner = StageRunner(ctx, job, options, done)
     remaining = [t for t in targets if t.pv_id not in done]
     t0 = time.perf_counter()
     states = await live_states(ctx, _planned_addresses(remaining))
     planned = rp.plan(remaining, states, options, values_equal)
     log.info("restore planned", job_id=str(job.job_id), pvs=len(planned), seconds=round(time.perf_counter() - t0, 3))
-    await runner.record({p.target.pv_id: (p.action, None) for p in planned if p.action in rp.SKIP_ACTIONS})
     await runner.record(
-        {p.target.pv_id: ("failed", "no stored value to write") for p in planned if p.action == "no_value"}
+        {
+            p.target.pv_id: rp.ItemOutcome(p.action, rp.reason(p))
+            for p in planned
+            if p.action in rp.SKIP_ACTIONS or (p.action == "equal" and options.skip_equal)
+        }
     )
-    await runner.run_stages(rp.stages(planned))
+    no_value = rp.ItemOutcome("failed", "no stored value to write")
+    await runner.record({p.target.pv_id: no_value for p in planned if p.action == "no_value"})
+    await runner.run_stages(rp.stages(planned, options))
+    return await _finish(ctx, job, snapshot_id, _result(targets, runner.done, backup_id), runner.cancelled)
 
-    result = _result(targets, runner.done, backup_id)
-    skipped = result.total_pvs - result.success_count - result.failure_count
-    message = (
-        f"Restore {'cancelled' if runner.cancelled else 'finished'}: {result.success_count:,} succeeded, "
-        f"{result.failure_count:,} failed, {skipped:,} skipped of {result.total_pvs:,} PVs"
-    )
-    outcome = JobOutcome(result_id=snapshot_id, result=msgspec.to_builtins(result), message=message)
+
+async def _finish(
+    ctx: ServiceContext, job: JobContext, snapshot_id: UUID, result: RestoreResult, cancelled: bool
+) -> JobOutcome:
+    """Audit the end and say what happened: `completed` only when no PV failed, else `failed` (final, with
+    the counts in `error` and the full result kept), or `cancelled` (the job row already says so)."""
+    summary = rp.restored_summary(result.counts, result.changed_count)
+    error = rp.not_restored(result.counts, result.total_pvs) if result.failure_count else None
+    if cancelled:
+        message = f"Restore cancelled: {summary}" + (f"; {error}" if error else "")
+    elif error is not None:
+        message = f"Restore failed: {error}; {summary}"
+    else:
+        message = f"Restore finished: {summary}"
+    result_data: dict[str, Any] = msgspec.to_builtins(result)
     async with connection(ctx.pool) as conn:
         counts = ", ".join(f"{k}={v}" for k, v in sorted(result.counts.items()))
-        verb = "cancelled" if runner.cancelled else "finished"
+        verb = "cancelled" if cancelled else "failed" if error else "finished"
         await audit.record(
             conn, job.actor, "snapshot.restore.finish", "snapshot", snapshot_id, f"job {job.job_id} {verb}: {counts}"
         )
-        if runner.cancelled:
+        if not cancelled and error is not None:
+            # Not an exception: a crash is retried, while this is the restore's final, honest outcome.
+            cancelled = not await restore_db.fail_job(conn, job.job_id, snapshot_id, result_data, message, error)
+            job.completed = not cancelled  # the job row is finished: the queue must not complete it
+        if cancelled:
             # The job row is already 'cancelled'; keep the per-PV outcomes (the rest 'cancelled') on it.
-            await restore_db.set_cancelled_result(conn, job.job_id, snapshot_id, outcome.result, message)
-    if runner.cancelled:
+            await restore_db.set_cancelled_result(conn, job.job_id, snapshot_id, result_data, message)
+    if cancelled:
         raise JobCancelled(f"job {job.job_id} was cancelled")
-    return outcome
+    if error is not None:
+        log.warning("restore failed", job_id=str(job.job_id), error=error)
+    return JobOutcome(result_id=snapshot_id, result=result_data, message=message)
 
 
 def _result(targets: Sequence[rp.RestoreTarget], done: Done, backup_id: UUID | None) -> RestoreResult:
     items = []
+    changed = 0
     for t in targets:
-        outcome, error = done.get(t.pv_id, ("cancelled", "the restore was cancelled before this PV"))
-        items.append(RestoreResultItem(pv_id=t.pv_id, pv_name=t.pv_name, outcome=outcome, error=error))
+        item = done.get(t.pv_id) or rp.ItemOutcome("cancelled", "the restore was cancelled before this PV")
+        items.append(RestoreResultItem(pv_id=t.pv_id, pv_name=t.pv_name, outcome=item.outcome, error=item.error))
+        changed += item.changed and item.outcome in ("written", "verified")
     counts, success, failure = rp.summarize(i.outcome for i in items)
     return RestoreResult(
         total_pvs=len(items),
         success_count=success,
         failure_count=failure,
+        changed_count=changed,
         backup_snapshot_id=backup_id,
         counts=counts,
         items=items,
     )
-
-
-class _Runner:
-    """Writes stages in order and records each stage's outcomes before the next one starts."""
-
-    def __init__(self, ctx: ServiceContext, job: JobContext, options: rp.RestoreOptions, done: Done) -> None:
-        self.ctx = ctx
-        self.job = job
-        self.options = options
-        self.done: Done = dict(done)
-        self.cancelled = False
-
-    async def record(self, outcomes: Done) -> None:
-        if not outcomes:
-            return
-        async with connection(self.ctx.pool) as conn:
-            await restore_db.record_items(conn, self.job.job_id, [(k, o, e) for k, (o, e) in outcomes.items()])
-        self.done.update(outcomes)
-
-    async def run_stages(self, stages: list[tuple[int, list[rp.PlannedPV]]]) -> None:
-        total = sum(len(items) for _, items in stages)
-        written = 0
-        for number, (order, items) in enumerate(stages, start=1):
-            if await self._cancelled():
-                return
-            where = f"stage {number}/{len(stages)}"
-            await self.job.progress(_percent(written, total), f"Writing {len(items):,} PVs ({where}, order {order})")
-            t0 = time.perf_counter()
-            outcomes = await self._write(items)
-            t1 = time.perf_counter()
-            if self.options.verify:
-                await self.job.progress(_percent(written, total), f"Verifying {len(items):,} PVs ({where})")
-                outcomes.update(await self._verify([p for p in items if outcomes[p.target.pv_id][0] == "written"]))
-            t2 = time.perf_counter()
-            await self.record(outcomes)
-            log.info(
-                "restore stage done",
-                job_id=str(self.job.job_id),
-                stage=number,
-                pvs=len(items),
-                write_s=round(t1 - t0, 3),
-                verify_s=round(t2 - t1, 3),
-                record_s=round(time.perf_counter() - t2, 3),
-            )
-            written += len(items)
-            await self.job.progress(_percent(written, total), f"Wrote {written:,} / {total:,} PVs ({where})")
-
-    async def _cancelled(self) -> bool:
-        try:
-            await self.job.check_cancelled()
-        except JobCancelled:
-            self.cancelled = True
-        return self.cancelled
-
-    async def _write(self, items: list[rp.PlannedPV]) -> Done:
-        """One batch per completion mode, both in flight together, each bounded by the put timeout."""
-        timeout = self.ctx.settings.ca_put_timeout
-        waited = [p for p in items if p.target.put_completion]
-        nowait = [p for p in items if not p.target.put_completion]
-        batches = await asyncio.gather(
-            self._batch(waited, timeout, True),
-            self._batch(nowait, timeout, False),
-        )
-        out: Done = {}
-        for part in batches:
-            out.update(part)
-        return out
-
-    async def _batch(self, items: list[rp.PlannedPV], timeout: float, wait: bool) -> Done:
-        if not items:
-            return {}
-        writes = [(p.target.setpoint_address or "", rp.write_value(p.target)) for p in items]
-        results = await ca.write_many(writes, timeout, wait=wait, breakers=self.ctx.breakers)
-        out: Done = {}
-        for p, (address, _) in zip(items, writes, strict=True):
-            res = results.get(address)
-            if res is None:
-                out[p.target.pv_id] = ("failed", "no write result")
-            else:
-                out[p.target.pv_id] = (res.outcome, res.error)
-        return out
-
-    async def _verify(self, items: list[rp.PlannedPV]) -> Done:
-        out: Done = {}
-        pending = items
-        last: dict[str, PVState] = {}
-        for delay in _VERIFY_DELAYS:
-            if not pending:
-                break
-            if delay:
-                await asyncio.sleep(delay)
-            addresses = list(dict.fromkeys(rp.verify_address(p.target) or "" for p in pending))
-            last = await ca.read_many(addresses, self.ctx.settings.ca_timeout, breakers=self.ctx.breakers)
-            still = []
-            for p in pending:
-                if rp.verified(p.target, last.get(rp.verify_address(p.target) or ""), values_equal):
-                    out[p.target.pv_id] = ("verified", None)
-                else:
-                    still.append(p)
-            pending = still
-        for p in pending:
-            address = rp.verify_address(p.target) or ""
-            state = last.get(address)
-            if state is None or not state.connected:
-                error = f"{address} did not answer the verification read"
-            else:
-                error = f"{address} reads {to_wire(state.value)!r}, expected {to_wire(p.target.value)!r}"
-            out[p.target.pv_id] = ("mismatch", error)
-        return out
-
-
-def _percent(done: int, total: int) -> int:
-    return 100 if total == 0 else min(99, done * 100 // total)

@@ -17,10 +17,10 @@ from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
 from squirrel.epics.values import to_wire
 from squirrel.errors import NotFoundError
-from squirrel.model import SnapshotSummaryDTO, TagRef
+from squirrel.model import SnapshotHeaderDTO, SnapshotSummaryDTO, TagRef
 from squirrel.services.context import ServiceContext
 from squirrel.services.snapshot_codec import StoredSide, decode_side, ns_to_datetime
-from squirrel.services.snapshots import summary
+from squirrel.services.snapshots import stored_header, summary
 
 _CHUNK = 5000
 _encode = msgspec.json.Encoder().encode
@@ -57,8 +57,9 @@ async def header(ctx: ServiceContext, snapshot_id: UUID) -> SnapshotSummaryDTO:
     return summary(row)
 
 
-async def stored_values(ctx: ServiceContext, snapshot_id: UUID) -> tuple[SnapshotSummaryDTO, list[StoredPV]]:
-    """The snapshot's header and every stored PV, decoded, in PV-name order (404 if unknown)."""
+async def stored_values(ctx: ServiceContext, snapshot_id: UUID) -> tuple[SnapshotHeaderDTO, list[StoredPV]]:
+    """The snapshot's header and every stored PV, decoded, in PV-name order (404 if unknown). The
+    missing counts are not part of the header: they follow from the values."""
     head, rows = await _load(ctx, snapshot_id)
     values = [
         StoredPV(
@@ -70,7 +71,7 @@ async def stored_values(ctx: ServiceContext, snapshot_id: UUID) -> tuple[Snapsho
         )
         for pv_id, sp_name, rb_name, sp, rb in rows
     ]
-    return summary(head), values
+    return stored_header(head), values
 
 
 class WireSide(msgspec.Struct, rename="camel", gc=False):
