@@ -25,6 +25,7 @@ from squirrel.jobs.tasks import lock_key
 
 log = structlog.get_logger(__name__)
 LOCK_CHECK_INTERVAL = 1.0  # seconds between two checks of the lock connection (one `SELECT 1`)
+CONNECT_TIMEOUT = 5  # seconds: an unreachable server must not hold the lock guard (and every job) for long
 
 T = TypeVar("T")
 Conn = psycopg.AsyncConnection[Any]
@@ -96,7 +97,7 @@ class JobLocks:
         if old is not None:
             with contextlib.suppress(Exception):
                 await old.close()  # releases whatever it may still hold, before the fresh session retakes it
-        conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+        conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
         self._conn = conn
         if old is not None:
             self.reconnects += 1
