@@ -25,6 +25,7 @@ from squirrel.jobs.tasks import lock_key
 
 log = structlog.get_logger(__name__)
 LOCK_CHECK_INTERVAL = 1.0  # seconds between two checks of the lock connection (one `SELECT 1`)
+APPLICATION_NAME = "squirrel-job-locks"  # names the lock connection in pg_stat_activity
 CONNECT_TIMEOUT = 5  # seconds: an unreachable server must not hold the lock guard (and every job) for long
 
 T = TypeVar("T")
@@ -38,6 +39,7 @@ class JobLocks:
         self.reconnects = 0
         self._conn: Conn | None = None
         self._guard = asyncio.Lock()  # one statement at a time on the one connection
+        self._down = False  # keep() found the database away (logged once per outage)
 
     async def open(self) -> None:
         async with self._guard:
@@ -75,7 +77,16 @@ class JobLocks:
     async def keep(self) -> None:
         """Check the lock connection; a dead one is replaced and the held locks are taken again."""
         async with self._guard:
-            await self._run(_ping)
+            try:
+                await self._run(_ping)
+            except psycopg.Error as exc:
+                if not self._down:  # once per outage, not every second
+                    log.warning("job lock connection down; retrying", error=str(exc), held=len(self.held))
+                self._down = True
+                return
+        if self._down:
+            self._down = False
+            log.info("job lock connection back", held=len(self.held))
 
     async def _run(self, statement: Callable[[Conn], Awaitable[T]]) -> T:
         conn = await self._connection()
@@ -97,7 +108,9 @@ class JobLocks:
         if old is not None:
             with contextlib.suppress(Exception):
                 await old.close()  # releases whatever it may still hold, before the fresh session retakes it
-        conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+        conn = await psycopg.AsyncConnection.connect(
+            self.conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT, application_name=APPLICATION_NAME
+        )
         self._conn = conn
         if old is not None:
             self.reconnects += 1

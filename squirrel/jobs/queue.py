@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 SAQ_FUNCTION = "squirrel_job"
 QUEUE_NAME = "squirrel"
+SAQ_APPLICATION_NAME = "squirrel-saq"  # names SAQ's connections in pg_stat_activity
 RECOVERY_INTERVAL = 5.0
 RECOVERY_MIN_AGE = 2.0  # seconds: leave a just-inserted job to its own enqueue
 PURGE_INTERVAL = 3600.0
@@ -85,7 +86,7 @@ class JobQueue:
             max_size=self.concurrency + 4,
             open=False,
             name="saq",
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, "application_name": SAQ_APPLICATION_NAME},
             check=AsyncConnectionPool.check_connection,
         )
         await self._saq_pool.open(wait=True, timeout=30.0)

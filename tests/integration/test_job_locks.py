@@ -1,6 +1,6 @@
-"""A worker's job locks survive the loss of their connection (a PostgreSQL restart, a terminated backend):
-a running job's lock is taken again on a fresh connection, so a peer's recover() and sweep leave the job
-alone, and the first job after the loss runs at SAQ's first attempt."""
+"""The job queue survives the loss of its connections (a PostgreSQL restart, terminated backends): a running
+job's lock is taken again on a fresh connection, so a peer's recover() and sweep leave the job alone, and
+the first job after the loss, of the lock connection or of SAQ's, is queued and runs at SAQ's first attempt."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from squirrel.jobs import queue as queue_module
-from squirrel.jobs.queue import JobQueue
+from squirrel.jobs.queue import SAQ_APPLICATION_NAME, JobQueue
 from squirrel.jobs.tasks import lock_key
 from tests.conftest import make_settings
 from tests.integration.test_jobs import _snapshot_count, _wait_blocked, snapshot_table_locked
@@ -45,6 +45,26 @@ async def _terminate(conn: Conn, pid: int) -> None:
     while await (await conn.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,))).fetchone():
         assert time.monotonic() < deadline, f"backend {pid} did not exit"
         await asyncio.sleep(0.05)
+
+
+async def _terminate_application(conn: Conn, application_name: str) -> int:
+    """Kill every backend of one application name; returns how many there were."""
+    cur = await conn.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = %s",
+        (application_name,),
+    )
+    pids = [int(row[0]) for row in await cur.fetchall()]
+    for pid in pids:
+        await _terminate(conn, pid)
+    return len(pids)
+
+
+async def _saq_attempts(database_url: str, job_id: str) -> int:
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cur = await conn.execute("SELECT job FROM saq_jobs WHERE key = %s", (job_id,))
+        row = await cur.fetchone()
+    assert row is not None
+    return int(json.loads(bytes(row[0]))["attempts"])
 
 
 def _locks_of(queue: JobQueue) -> Any:
@@ -105,8 +125,20 @@ async def test_the_first_job_after_the_lock_connection_died_runs_at_the_first_at
             job = await _job(client, job_id, "completed")
         assert job["attempt"] == 1, job
         assert locks.reconnects == 1
-        async with await psycopg.AsyncConnection.connect(database_url) as conn:
-            cur = await conn.execute("SELECT job FROM saq_jobs WHERE key = %s", (job_id,))
-            row = await cur.fetchone()
-        assert row is not None
-        assert json.loads(bytes(row[0]))["attempts"] == 1  # SAQ's first dispatch ran it: no failed attempt
+        assert await _saq_attempts(database_url, job_id) == 1  # SAQ's first dispatch ran it: no failed attempt
+
+
+async def test_saq_connections_lost_under_the_queue_are_replaced_before_use(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with run_server(make_settings(database_url, roles=["api", "worker"])) as server:
+        async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as probe:
+            assert await _terminate_application(probe, SAQ_APPLICATION_NAME) > 0
+        async with server.client("write") as client:
+            queued = await client.post("/v1/snapshots", json={"title": "after"})
+            assert queued.status_code == 202, queued.text  # queued through SAQ's pool
+            job_id = queued.json()["jobId"]
+            job = await _job(client, job_id, "completed")
+        assert job["attempt"] == 1, job
+        assert await _saq_attempts(database_url, job_id) == 1
+    assert not [r for r in caplog.records if r.name.startswith("saq") and r.levelname == "ERROR"], caplog.text
