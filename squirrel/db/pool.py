@@ -111,6 +111,8 @@ class SquirrelPool(AsyncConnectionPool):
 
 
 def make_pool(conninfo: str, min_size: int, max_size: int, name: str = "squirrel") -> SquirrelPool:
+    """The request pool. Each connection is checked (an empty query) as it leaves the pool, so one that a
+    database restart killed is replaced instead of failing its request with a 503."""
     return SquirrelPool(
         conninfo,
         min_size=min_size,
@@ -118,6 +120,7 @@ def make_pool(conninfo: str, min_size: int, max_size: int, name: str = "squirrel
         open=False,
         name=name,
         configure=_configure,
+        check=AsyncConnectionPool.check_connection,
         timeout=REQUEST_TIMEOUT,
         reconnect_timeout=30.0,
     )
