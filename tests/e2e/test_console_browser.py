@@ -232,8 +232,10 @@ async def test_operator_walk_through(server: Server, shots: Path, state: dict[st
         # The restore wizard brings the IOC back to the snapshot's value.
         await page.goto(state["snapshot_url"])
         await page.get_by_role("link", name="Restore…").click()
-        await expect(page.locator("#plan-counts tr[data-action='write']")).to_contain_text("3")
-        # Options recompute the plan: skipping equal PVs leaves the one that changed.
+        # The plan reads live state: the changed PV is a write, the two unchanged ones are equal.
+        await expect(page.locator("#plan-counts tr[data-action='write'] td")).to_have_text("1")
+        await expect(page.locator("#plan-counts tr[data-action='equal'] td")).to_have_text("2")
+        # Options recompute the plan; equal PVs stay `equal` whether or not they will be skipped.
         await page.get_by_label("skip PVs already equal").check()
         await expect(page.locator("#plan-counts tr[data-action='write'] td")).to_have_text("1")
         await expect(page.locator("#plan-counts tr[data-action='equal'] td")).to_have_text("2")
