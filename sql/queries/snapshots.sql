@@ -100,22 +100,6 @@ ORDER BY idx
 -- name: snapshot_pv_counts
 SELECT id, pv_count FROM snapshot WHERE id = ANY(%(ids)s::uuid[])
 
--- name: compare_snapshot_values
--- Rows only one snapshot has, or whose value-only sides differ byte-wise, with the PV's tolerances.
--- Equal bytes are equal values: those rows are matches and never leave the server.
-SELECT uuid_send(coalesce(a.pv_id, b.pv_id)),
-       coalesce(a.setpoint_name, a.readback_name), coalesce(b.setpoint_name, b.readback_name),
-       a.setpoint_value, a.readback_value, b.setpoint_value, b.readback_value,
-       a.pv_id IS NOT NULL, b.pv_id IS NOT NULL,
-       coalesce(p.abs_tolerance, 0), coalesce(p.rel_tolerance, 0)
-FROM (SELECT pv_id, setpoint_name, readback_name, setpoint_value, readback_value
-      FROM snapshot_value WHERE snapshot_id = %(first)s) a
-FULL JOIN (SELECT pv_id, setpoint_name, readback_name, setpoint_value, readback_value
-           FROM snapshot_value WHERE snapshot_id = %(second)s) b ON b.pv_id = a.pv_id
-LEFT JOIN pv p ON p.id = coalesce(a.pv_id, b.pv_id)
-WHERE a.pv_id IS NULL OR b.pv_id IS NULL
-   OR a.setpoint_value IS DISTINCT FROM b.setpoint_value OR a.readback_value IS DISTINCT FROM b.readback_value
-
 -- name: snapshot_tolerances
 -- Only non-zero tolerances: a PV not listed compares exactly.
 SELECT uuid_send(p.id), p.abs_tolerance, p.rel_tolerance

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from squirrel.client.calls import Call, Id, as_json, as_text, json_call, operation, query, seg
+from squirrel.client.calls import Call, Id, as_json, as_text, file_call, json_call, operation, query, seg
 from squirrel.client.dto import CompareResult, Job, Snapshot, SnapshotSummary
 from squirrel.model import (
     DeletedDTO,
@@ -58,9 +58,8 @@ class SnapshotRoutes:
 
         A file the server already holds (the export of an existing snapshot, or one imported before) is
         a ConflictError naming it."""
-        content = data.encode() if isinstance(data, str) else data
         params = (("title", title),) if title is not None else ()
-        return Call("POST", "/v1/snapshots/import", as_json(SnapshotSummary), params, content, content_type)
+        return file_call("/v1/snapshots/import", as_json(SnapshotSummary), data, content_type, params)
 
     @operation
     def get_snapshot(

@@ -19,10 +19,6 @@ TextRow = tuple[str, str | None, str | None, bytes | None, bytes | None]  # the 
 RawRow = tuple[bytes, str | None, str | None, bytes | None, bytes | None]
 # A row to store: raw id, names, full sides, value-only sides (compare's columns).
 StoreRow = tuple[bytes, str | None, str | None, bytes | None, bytes | None, bytes | None, bytes | None]
-# A row of compare_rows: raw id, names in 1 and 2, value-only sides in 1 and 2, in 1, in 2, abs, rel.
-CompareRow = tuple[
-    bytes, str | None, str | None, bytes | None, bytes | None, bytes | None, bytes | None, bool, bool, float, float
-]
 _SIGNATURE = b"PGCOPY\n\xff\r\n\0" + bytes(8)
 NULL = b"\xff\xff\xff\xff"  # a NULL COPY field
 _ROW_HEAD = struct.Struct("!hi16si")  # field count, uuid length, snapshot id, int4 length
@@ -131,13 +127,6 @@ async def value_sides(conn: AsyncConnection[Any], snapshot_id: UUID) -> list[Raw
     """(raw id, names, value-only sides) of every row in name order: what compare-with-live needs."""
     cur = conn.cursor(binary=True)
     await cur.execute(q("snapshot_value_sides"), {"id": snapshot_id})
-    return await cur.fetchall()  # type: ignore[return-value]
-
-
-async def compare_rows(conn: AsyncConnection[Any], first: UUID, second: UUID) -> list[CompareRow]:
-    """Rows only one snapshot has or whose value-only sides differ byte-wise, with the PV's tolerances."""
-    cur = conn.cursor(binary=True)
-    await cur.execute(q("compare_snapshot_values"), {"first": first, "second": second})
     return await cur.fetchall()  # type: ignore[return-value]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -158,12 +157,7 @@ def cmd_show(ops: Ops) -> int:
 
 def cmd_export(ops: Ops) -> int:
     a = ops.args
-    text = ops.client.export_snapshot(snapshot_ref(ops.client, a.id), a.format)
-    if a.output and a.output != "-":
-        Path(a.output).write_text(text, encoding="utf-8")
-        ops.note(f"wrote {a.output}")
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    ops.save(ops.client.export_snapshot(snapshot_ref(ops.client, a.id), a.format), a.output)
     return OK
 
 

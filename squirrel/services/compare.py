@@ -223,6 +223,17 @@ def _result(
     )
 
 
+def _stored(sp_name: str | None, rb_name: str | None, sp: bytes | None, rb: bytes | None) -> Entry:
+    """A stored row's entry from its addresses and value-only sides (None: that side was not stored)."""
+    return Entry(
+        sp_name or rb_name or "",
+        decode_value_only(sp) if sp is not None else None,
+        decode_value_only(rb) if rb is not None else None,
+        sp_name,
+        rb_name,
+    )
+
+
 async def compare_snapshots(ctx: ServiceContext, first: UUID, second: UUID, query: CompareQuery) -> CompareResultDTO:
     """Only rows whose value-only bytes differ (or that one side lacks) come from PostgreSQL; the rest
     are matches. Those rows then go through `compare`, so the rule is the same as everywhere."""
@@ -230,27 +241,14 @@ async def compare_snapshots(ctx: ServiceContext, first: UUID, second: UUID, quer
     async with connection(ctx.pool) as conn:
         counts = await _pv_counts(conn, [first, second])
         rows = await compare_db.differing_rows(conn, first, second)
-    dec = decode_value_only
     a: dict[Key, Entry] = {}
     b: dict[Key, Entry] = {}
     tol: dict[Key, Tolerance] = {}
     for key, sp_n1, rb_n1, sp_n2, rb_n2, sp1, rb1, sp2, rb2, in1, in2, abs_t, rel_t in rows:
         if in1:
-            a[key] = Entry(
-                sp_n1 or rb_n1 or "",
-                dec(sp1) if sp1 is not None else None,
-                dec(rb1) if rb1 is not None else None,
-                sp_n1,
-                rb_n1,
-            )
+            a[key] = _stored(sp_n1, rb_n1, sp1, rb1)
         if in2:
-            b[key] = Entry(
-                sp_n2 or rb_n2 or "",
-                dec(sp2) if sp2 is not None else None,
-                dec(rb2) if rb2 is not None else None,
-                sp_n2,
-                rb_n2,
-            )
+            b[key] = _stored(sp_n2, rb_n2, sp2, rb2)
         if abs_t or rel_t:
             tol[key] = (abs_t, rel_t)
     differences, matches = compare(a, b, tol, (query.abs_tolerance, query.rel_tolerance))
@@ -273,18 +271,14 @@ async def compare_live(ctx: ServiceContext, snapshot_id: UUID, query: CompareQue
         await _pv_counts(conn, [snapshot_id])
         rows = await snap_db.value_sides(conn, snapshot_id)
         registry = await snap_db.snapshot_tolerances(conn, snapshot_id)
-    dec = decode_value_only
     get = ctx.cache.get
     stored: dict[Key, Entry] = {}
     live: dict[Key, Entry] = {}
     # Addresses come from the stored rows, not the registry: history is what the snapshot saw.
     for key, sp_name, rb_name, sp, rb in rows:
-        name = sp_name or rb_name or ""
-        stored[key] = Entry(
-            name, dec(sp) if sp is not None else None, dec(rb) if rb is not None else None, sp_name, rb_name
-        )
+        stored[key] = _stored(sp_name, rb_name, sp, rb)
         live[key] = Entry(
-            name,
+            sp_name or rb_name or "",
             _live_side(get(sp_name)) if sp_name else None,
             _live_side(get(rb_name)) if rb_name else None,
             sp_name,

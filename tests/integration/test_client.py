@@ -224,6 +224,35 @@ async def test_sync_client_waits_by_sse_or_by_polling(server: RunningServer, ref
     assert bool(polls) is refuse_streams  # the stream alone suffices; without it, GET /v1/jobs/{id} is polled
 
 
+class _AsyncRecording(httpx.AsyncHTTPTransport):
+    """`_Recording` for the asyncio client."""
+
+    def __init__(self, refuse_streams: bool) -> None:
+        super().__init__()
+        self.refuse_streams = refuse_streams
+        self.paths: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path)
+        if self.refuse_streams and request.url.path.endswith("/events"):
+            raise httpx.RemoteProtocolError("stream dropped", request=request)
+        return await super().handle_async_request(request)
+
+
+@pytest.mark.parametrize("refuse_streams", [False, True])
+async def test_async_client_waits_by_sse_or_by_polling(server: RunningServer, refuse_streams: bool) -> None:
+    transport = _AsyncRecording(refuse_streams)
+    seen: list[Job] = []
+    async with AsyncClient(server.url, server.tokens["admin"], transport=transport) as sq:
+        await _registry(server, sq)
+        queued = await sq.create_snapshot(NewSnapshotBody(title="async"))
+        job = await sq.wait_job(queued.job_id, seen.append, timeout=30)
+    assert job.status == "completed" and seen and seen[-1] == job
+    polls = [p for p in transport.paths if p == f"/v1/jobs/{job.id}"]
+    assert any(p.endswith("/events") for p in transport.paths)
+    assert bool(polls) is refuse_streams  # the stream alone suffices; without it, GET /v1/jobs/{id} is polled
+
+
 async def test_wait_job_of_unknown_job_raises_not_found(admin: AsyncClient) -> None:
     with pytest.raises(NotFoundError):
         await admin.wait_job(UNKNOWN, timeout=10)

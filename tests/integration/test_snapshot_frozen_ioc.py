@@ -70,12 +70,18 @@ async def _complete_first(api: Api, count: int) -> None:
     assert r.status_code == 201 and r.json()["pvCount"] == count and r.json()["missingCount"] == 0, r.text
 
 
+async def _frozen_after_a_complete_read(api: Api, ioc: SimHandle, freezer: Freezer) -> int:
+    """The PVs registered and read completely once, then the IOC frozen; returns the PV count."""
+    n = await _register(api, ioc)
+    await _complete_first(api, n)
+    freezer.freeze()
+    return n
+
+
 async def test_frozen_ioc_gives_missing_counts_not_silent_nulls(
     api: Api, restartable_ioc: SimHandle, freezer: Freezer
 ) -> None:
-    n = await _register(api, restartable_ioc)
-    await _complete_first(api, n)
-    freezer.freeze()
+    n = await _frozen_after_a_complete_read(api, restartable_ioc, freezer)
 
     r = await _direct(api)
     assert r.status_code == 201, r.text
@@ -109,9 +115,7 @@ def _later(delay: float, action: Callable[[], None]) -> threading.Timer:
 async def test_a_late_answer_within_the_deadline_is_saved(
     api: Api, restartable_ioc: SimHandle, freezer: Freezer
 ) -> None:
-    n = await _register(api, restartable_ioc)
-    await _complete_first(api, n)
-    freezer.freeze()
+    await _frozen_after_a_complete_read(api, restartable_ioc, freezer)
     thaw = _later(1.5, freezer.thaw)
     r = await _direct(api)
     thaw.join()

@@ -1,4 +1,4 @@
-"""Assertions on RFC 9457 problem answers, shared by the bad-input tests."""
+"""The RFC 9457 problem check the input-validation tests share."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 
 def problem(r: Any, status: int, *needles: str) -> dict[str, Any]:
-    """Assert `r` is a problem+json answer with `status` whose detail contains every needle (any case)."""
+    """The problem body of `r`, after checking its status, media type and that its detail names each needle."""
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     body: dict[str, Any] = r.json()
