@@ -113,7 +113,7 @@ class PVController(Controller):
         data = await _registry(request).export(fmt)
         if isinstance(data, str):
             headers = {"content-disposition": 'attachment; filename="pvs.csv"'}
-            return Response(data, media_type="text/csv; charset=utf-8", headers=headers)
+            return Response(data, media_type="text/csv", headers=headers)
         return Response(data)
 
     @get("/{pv_id:str}", summary="One PV")
