@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api
+from tests.conftest import Api, make_settings
 from tests.integration.snapshot_support import WORKER, create_pvs, fill_kinds
+from tests.support.server import run_server
 
 
 @pytest.fixture
@@ -70,3 +71,12 @@ async def test_csv_exports_name_their_charset_once(api: Api) -> None:
         r = await api.get(path)
         assert r.status_code == 200
         assert r.headers["content-type"] == "text/csv; charset=utf-8", (path, r.headers["content-type"])
+
+
+async def test_head_on_an_event_stream_ends_at_once(database_url: str) -> None:
+    """HEAD on an endless SSE route answers the GET's headers and ends; the stream does not keep running."""
+    async with run_server(make_settings(database_url)) as server, server.client("read", timeout=5.0) as client:
+        r = await client.head("/v1/live/events", params={"all": "true"})
+        assert r.status_code == 200 and r.content == b""
+        assert r.headers["content-type"].startswith("text/event-stream")
+        assert (await client.get("/healthz")).status_code == 200  # the connection is free again

@@ -1,0 +1,28 @@
+"""The GUI dialect's alarm codes: EPICS status names to their numbers (epicsAlarmConditionStrings order)."""
+
+from __future__ import annotations
+
+from squirrel.api.gui_dialect import rewrite, severity_code, status_code
+
+
+def test_status_names_map_to_epics_codes() -> None:
+    assert [status_code(n) for n in ("NO_ALARM", "READ", "HIHI", "LOLO", "COMM", "UDF", "WRITE_ACCESS")] == [
+        0, 1, 3, 5, 9, 17, 21,
+    ]  # fmt: skip
+    assert status_code("42") == 42  # a code beyond the name table is stored as its number
+    assert status_code(7) == 7 and status_code(None) is None
+    assert status_code("NOT_A_STATUS") == 17  # unknown: undefined
+
+
+def test_severity_names_map_to_numbers() -> None:
+    assert [severity_code(s) for s in ("NO_ALARM", "MINOR", "MAJOR", "INVALID", 2)] == [0, 1, 2, 3, 2]
+
+
+def test_rewrite_touches_only_its_routes() -> None:
+    row = {"status": "HIHI", "severity": 2, "setpointValue": {"status": "LOW", "severity": 1}, "readbackValue": None}
+    assert rewrite("GET", "/v1/snapshots/abc", {"pvValues": [dict(row)]})["pvValues"][0]["status"] == 3
+    assert rewrite("GET", "/v1/snapshots/abc/export", {"status": "HIHI"}) == {"status": "HIHI"}
+    assert rewrite("GET", "/v1/pvs/live", {"status": "HIHI"}) == {"status": "HIHI"}
+    job = {"status": "cancelled", "error": None}
+    assert rewrite("DELETE", "/v1/jobs/abc", job) == {"status": "failed", "error": "cancelled"}
+    assert rewrite("GET", "/v1/jobs", [{"status": "completed", "error": None}])[0]["status"] == "completed"
