@@ -13,7 +13,9 @@ from squirrel.epics.values import ALARM_STATUS, SEVERITY_NAMES
 
 _STATUS_CODE = {name: code for code, name in enumerate(ALARM_STATUS)}
 _UDF = _STATUS_CODE["UDF"]
-_SNAPSHOT = re.compile(r"^/v1/snapshots/[^/]+/?$")
+_INVALID = SEVERITY_NAMES.index("INVALID")
+# Snapshot reads (values, compares); not the export, which must import again as it was written.
+_SNAPSHOT_READ = re.compile(r"^/v1/snapshots/(?!.*/export/?$).+")
 _JOBS = re.compile(r"^/v1/jobs(/[^/]+)?/?$")
 
 
@@ -28,31 +30,28 @@ def status_code(status: Any) -> Any:
 
 
 def severity_code(severity: Any) -> Any:
-    if isinstance(severity, str):
-        return SEVERITY_NAMES.index(severity) if severity in SEVERITY_NAMES else int(severity)
-    return severity
+    """The numeric alarm severity (0 NO_ALARM .. 3 INVALID) for a severity name; numbers pass through."""
+    if not isinstance(severity, str):
+        return severity
+    if severity.isdigit():
+        return int(severity)
+    return SEVERITY_NAMES.index(severity) if severity in SEVERITY_NAMES else _INVALID
 
 
-def _numeric_alarm(obj: dict[str, Any]) -> None:
-    if "status" in obj:
-        obj["status"] = status_code(obj["status"])
-    if "severity" in obj:
-        obj["severity"] = severity_code(obj["severity"])
-
-
-def _snapshot_values(payload: Any) -> Any:
-    """PVValueDTO and both EpicsValueDTO sides: alarm status and severity as numbers."""
-    if not isinstance(payload, dict):
-        return payload
-    for row in payload.get("pvValues") or ():
-        if not isinstance(row, dict):
-            continue
-        _numeric_alarm(row)
-        for side in ("setpointValue", "readbackValue"):
-            value = row.get(side)
-            if isinstance(value, dict):
-                _numeric_alarm(value)
-    return payload
+def _numeric_alarms(node: Any) -> None:
+    """Every alarm-carrying object (PVValueDTO, EpicsValueDTO: both have status and severity) gets numbers."""
+    if isinstance(node, list):
+        if node and not isinstance(node[0], dict | list):
+            return  # a value array (JSON arrays here are homogeneous): nothing inside carries an alarm
+        for item in node:
+            _numeric_alarms(item)
+    elif isinstance(node, dict):
+        if "status" in node and "severity" in node:
+            node["status"] = status_code(node["status"])
+            node["severity"] = severity_code(node["severity"])
+        for value in node.values():
+            if isinstance(value, dict | list):
+                _numeric_alarms(value)
 
 
 def _job(job: Any) -> None:
@@ -72,6 +71,6 @@ def rewrite(method: str, path: str, payload: Any) -> Any:
     """The payload of a successful /v1 response as the released GUI expects it."""
     if _JOBS.match(path):
         return _jobs(payload)
-    if method in ("GET", "HEAD") and _SNAPSHOT.match(path):
-        return _snapshot_values(payload)
+    if method in ("GET", "HEAD") and _SNAPSHOT_READ.match(path):
+        _numeric_alarms(payload)
     return payload

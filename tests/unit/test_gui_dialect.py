@@ -15,12 +15,17 @@ def test_status_names_map_to_epics_codes() -> None:
 
 
 def test_severity_names_map_to_numbers() -> None:
-    assert [severity_code(s) for s in ("NO_ALARM", "MINOR", "MAJOR", "INVALID", 2)] == [0, 1, 2, 3, 2]
+    assert [severity_code(s) for s in ("NO_ALARM", "MINOR", "MAJOR", "INVALID", 2, "1")] == [0, 1, 2, 3, 2, 1]
+    assert severity_code("NOT_A_SEVERITY") == 3  # unknown: invalid
 
 
 def test_rewrite_touches_only_its_routes() -> None:
     row = {"status": "HIHI", "severity": 2, "setpointValue": {"status": "LOW", "severity": 1}, "readbackValue": None}
-    assert rewrite("GET", "/v1/snapshots/abc", {"pvValues": [dict(row)]})["pvValues"][0]["status"] == 3
+    converted = rewrite("GET", "/v1/snapshots/abc", {"pvValues": [row]})["pvValues"][0]
+    assert (converted["status"], converted["setpointValue"]) == (3, {"status": 6, "severity": 1})
+    arrays = {"pvValues": [{"status": "HIHI", "severity": 2, "value": [1.0, 2.0]}]}
+    converted = rewrite("GET", "/v1/snapshots/abc", arrays)["pvValues"][0]
+    assert converted == {"status": 3, "severity": 2, "value": [1.0, 2.0]}
     assert rewrite("GET", "/v1/snapshots/abc/export", {"status": "HIHI"}) == {"status": "HIHI"}
     assert rewrite("GET", "/v1/pvs/live", {"status": "HIHI"}) == {"status": "HIHI"}
     job = {"status": "cancelled", "error": None}
