@@ -11,7 +11,7 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 
 from squirrel import __version__
-from squirrel.api import docs
+from squirrel.api import docs, strict
 from squirrel.api.auth import scope_guard
 from squirrel.api.methods import http_methods
 from squirrel.api.middleware import envelope_middleware, request_log_middleware
@@ -76,6 +76,7 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,  # logging is ours (structlog); Litestar would install its own handlers
     )
     docs.document_security(app)
+    strict.install(app)
     # Outside routing, so that routing errors are enveloped too and HEAD/OPTIONS are seen before the router.
     handler: Any = app.asgi_handler
     if settings.api_envelope:

@@ -73,6 +73,14 @@ class PayloadTooLargeError(SquirrelError):
     title = "Payload Too Large"
 
 
+class UnsupportedMediaTypeError(SquirrelError):
+    """The request body has a content type this operation does not take."""
+
+    status = 415
+    type_slug = "unsupported-media-type"
+    title = "Unsupported Media Type"
+
+
 class UnavailableError(SquirrelError):
     """A dependency is unavailable; retry later."""
 

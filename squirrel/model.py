@@ -9,6 +9,8 @@ from uuid import UUID
 import msgspec
 
 Scope = Literal["read", "write", "restore", "admin"]
+# A PostgreSQL integer: binary COPY would wrap a larger Python int silently, so bound it at the edge.
+Int32 = Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]
 SCOPES: tuple[Scope, ...] = ("read", "write", "restore", "admin")
 
 
@@ -98,7 +100,7 @@ class NewPVElementDTO(msgspec.Struct, rename="camel", kw_only=True, forbid_unkno
     abs_tolerance: Annotated[float, msgspec.Meta(ge=0)] = 0.0
     rel_tolerance: Annotated[float, msgspec.Meta(ge=0)] = 0.0
     read_only: bool = False
-    restore_order: int = 0
+    restore_order: Int32 = 0
     put_completion: bool = True
     tags: list[UUID] = msgspec.field(default_factory=list)
 
@@ -114,7 +116,7 @@ class UpdatePVElementDTO(msgspec.Struct, rename="camel", kw_only=True, forbid_un
     abs_tolerance: Annotated[float, msgspec.Meta(ge=0)] | msgspec.UnsetType = msgspec.UNSET
     rel_tolerance: Annotated[float, msgspec.Meta(ge=0)] | msgspec.UnsetType = msgspec.UNSET
     read_only: bool | msgspec.UnsetType = msgspec.UNSET
-    restore_order: int | msgspec.UnsetType = msgspec.UNSET
+    restore_order: Int32 | msgspec.UnsetType = msgspec.UNSET
     put_completion: bool | msgspec.UnsetType = msgspec.UNSET
     tags: list[UUID] | msgspec.UnsetType = msgspec.UNSET
 

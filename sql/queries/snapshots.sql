@@ -30,7 +30,8 @@ FROM snapshot WHERE id = %(id)s FOR UPDATE
 -- name: list_snapshots
 SELECT id, title, description, comment, labels, created_at, created_by, pv_count, source
 FROM snapshot
-WHERE (%(title)s::text IS NULL OR title ILIKE '%%' || %(title)s::text || '%%')
+-- title: a literal, case-insensitive substring (strpos: no wildcard characters)
+WHERE (%(title)s::text IS NULL OR strpos(lower(title), lower(%(title)s::text)) > 0)
   AND (%(tags)s::uuid[] IS NULL OR tag_ids && %(tags)s::uuid[])
   AND (%(labels)s::text[] IS NULL OR labels && %(labels)s::text[])
 ORDER BY created_at DESC, id DESC

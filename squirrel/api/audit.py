@@ -9,7 +9,7 @@ import msgspec
 from litestar import Request, get
 from litestar.params import QueryParameter
 
-from squirrel.api.common import check_offset, check_page, ctx_of
+from squirrel.api.common import check_offset, check_page, ctx_of, limit_param, offset_param
 from squirrel.model import AuditEntry
 from squirrel.services import audit
 
@@ -27,8 +27,8 @@ async def list_audit(
     since: Annotated[datetime | None, QueryParameter(name="since")] = None,
     actor: Annotated[str | None, QueryParameter(name="actor")] = None,
     action: Annotated[str | None, QueryParameter(name="action")] = None,
-    limit: Annotated[int | None, QueryParameter(name="limit")] = None,
-    offset: Annotated[int | None, QueryParameter(name="offset")] = None,
+    limit: Annotated[int | None, limit_param()] = None,
+    offset: Annotated[int | None, offset_param()] = None,
 ) -> AuditPage:
     lim, off = check_page("limit", limit, 100), check_offset(offset)
     rows, total = await audit.list_entries(ctx_of(request), since, actor, action, lim, off)

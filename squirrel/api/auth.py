@@ -12,6 +12,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from squirrel.api.strict import check_body, check_query
 from squirrel.errors import AuthenticationError, PermissionDeniedError
 from squirrel.model import Principal
 from squirrel.services.context import ServiceContext
@@ -24,8 +25,10 @@ COOKIE = "squirrel_key"
 
 def required_scope(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> str:
     # A route may relax its scope to read when a query flag says it only looks (restore ?dryRun=true).
+    # check_query has already refused repeats and anything but true|false, so this reads the one value
+    # the handler will bind.
     relax = handler.opt.get("read_scope_query")
-    if relax and connection.query_params.get(relax, "").lower() in ("true", "1", "yes"):
+    if relax and connection.query_params.get(relax) == "true":
         return "read"
     scope = handler.opt.get("scope")
     if scope:
@@ -63,6 +66,7 @@ async def resolve_principal(connection: ASGIConnection[Any, Any, Any, Any], allo
 
 
 async def scope_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    check_query(connection, handler)  # before any decision on a parameter: parse once, strictly
     scope = required_scope(connection, handler)
     if scope == PUBLIC or connection.scope["path"].startswith("/schema"):
         return
@@ -77,6 +81,7 @@ async def scope_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: B
             f"has {', '.join(sorted(principal.scopes)) or 'none'}"
         )
     connection.state.principal = principal
+    await check_body(connection, handler)
 
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:

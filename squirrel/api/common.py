@@ -6,12 +6,23 @@ from typing import Any
 from uuid import UUID
 
 from litestar.connection import ASGIConnection
+from litestar.params import ParameterKwarg, QueryParameter
 
 from squirrel.api.auth import principal_of
 from squirrel.errors import NotFoundError, ValidationError
 from squirrel.services.context import ServiceContext
 
 MAX_PAGE = 1000
+INT32_MAX = 2**31 - 1  # API.md: offsets and limits are int32; larger values are refused, never wrapped
+
+
+def limit_param(name: str = "limit", doc: str = "default 100") -> ParameterKwarg:
+    """A page-size query parameter, bounded in the schema and by Litestar's validation."""
+    return QueryParameter(name=name, ge=1, le=MAX_PAGE, description=f"1..{MAX_PAGE}, {doc}")
+
+
+def offset_param() -> ParameterKwarg:
+    return QueryParameter(name="offset", ge=0, le=INT32_MAX, description=f"rows to skip, 0..{INT32_MAX}")
 
 
 def ctx_of(connection: ASGIConnection[Any, Any, Any, Any]) -> ServiceContext:
@@ -30,8 +41,8 @@ def check_page(name: str, value: int | None, default: int, maximum: int = MAX_PA
 def check_offset(value: int | None) -> int:
     if value is None:
         return 0
-    if value < 0:
-        raise ValidationError(f"offset must be >= 0, got {value}")
+    if not 0 <= value <= INT32_MAX:
+        raise ValidationError(f"offset must be between 0 and {INT32_MAX}, got {value}")
     return value
 
 
@@ -58,4 +69,14 @@ def query_uuids(name: str, values: list[str] | None) -> list[UUID]:
     return out
 
 
-__all__ = ["check_offset", "check_page", "ctx_of", "path_uuid", "principal_of", "query_uuids"]
+__all__ = [
+    "INT32_MAX",
+    "check_offset",
+    "check_page",
+    "ctx_of",
+    "limit_param",
+    "offset_param",
+    "path_uuid",
+    "principal_of",
+    "query_uuids",
+]

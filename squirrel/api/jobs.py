@@ -11,7 +11,7 @@ from litestar import Controller, Request, delete, get
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
-from squirrel.api.common import check_page, ctx_of, path_uuid, principal_of
+from squirrel.api.common import check_page, ctx_of, limit_param, path_uuid, principal_of
 from squirrel.model import JobDTO
 from squirrel.services import jobs as jobs_service
 from squirrel.services.context import ServiceContext
@@ -38,7 +38,7 @@ class JobsController(Controller):
         job_type: Annotated[
             str | None, QueryParameter(name="type", description="snapshot_create snapshot_restore")
         ] = None,
-        limit: Annotated[int | None, QueryParameter(description="1..1000, default 100")] = None,
+        limit: Annotated[int | None, limit_param()] = None,
     ) -> list[JobDTO]:
         return await jobs_service.list_jobs(ctx_of(request), status, job_type, check_page("limit", limit, 100))
 

@@ -11,6 +11,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from squirrel.api.strict import wire_name
 from squirrel.db.pool import translate
 from squirrel.errors import SquirrelError, UnavailableError
 
@@ -59,18 +60,27 @@ def problem(
     return Response(content=msgspec.json.encode(body), status_code=status, media_type=PROBLEM_JSON)
 
 
-def _validation_detail(exc: ValidationException) -> tuple[str, list[dict[str, Any]] | None]:
+def _validation_detail(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> tuple[str, list[dict[str, Any]] | None]:
     errors = exc.extra if isinstance(exc.extra, list) else None
     if not errors:
-        return str(exc.detail), None
+        own = str(exc.detail)
+        return ("invalid request" if own.startswith("Validation failed for") else own), None
     parts = []
     for err in errors:
         if isinstance(err, dict):
+            if err.get("source") == "query" and isinstance(err.get("key"), str):
+                err["key"] = wire_name(request, err["key"])
             where = err.get("key") or err.get("source") or ""
             parts.append(f"{where}: {err.get('message', '')}".strip(": "))
-    detail = "; ".join(p for p in parts if p) or str(exc.detail)
-    if exc.detail and exc.detail not in ("Validation failed", "Bad Request") and exc.detail not in detail:
-        detail = f"{exc.detail}: {detail}"
+    # Litestar's own detail ("Validation failed for GET /path?query") would echo the query string,
+    # which may carry ?api_key=: the detail is built from the errors alone.
+    own = str(exc.detail or "")
+    echoes_url = own.startswith("Validation failed for")
+    detail = "; ".join(p for p in parts if p) or ("invalid request" if echoes_url else own)
+    if own and not echoes_url and own not in ("Validation failed", "Bad Request") and own not in detail:
+        detail = f"{own}: {detail}"
     return detail, errors
 
 
@@ -80,9 +90,9 @@ def squirrel_error_handler(_: Request[Any, Any, Any], exc: SquirrelError) -> Res
     return problem(exc.status, exc.detail, exc.type_slug, exc.title, **exc.extra)
 
 
-def http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     if isinstance(exc, ValidationException):
-        detail, errors = _validation_detail(exc)
+        detail, errors = _validation_detail(request, exc)
         return problem(400, detail, errors=errors)
     if isinstance(exc, NotFoundException):
         return problem(404, exc.detail if exc.detail != "Not Found" else "no such resource")

@@ -9,7 +9,16 @@ from litestar.datastructures import UploadFile
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from squirrel.api.common import check_offset, check_page, ctx_of, path_uuid, principal_of, query_uuids
+from squirrel.api.common import (
+    check_offset,
+    check_page,
+    ctx_of,
+    limit_param,
+    offset_param,
+    path_uuid,
+    principal_of,
+    query_uuids,
+)
 from squirrel.errors import ValidationError
 from squirrel.model import (
     DeletedDTO,
@@ -69,7 +78,7 @@ class PVController(Controller):
         self,
         request: Request[Any, Any, Any],
         pv_name: Annotated[str | None, QueryParameter(name="pvName")] = None,
-        page_size: Annotated[int | None, QueryParameter(name="pageSize", description="1..1000, default 100")] = None,
+        page_size: Annotated[int | None, limit_param("pageSize")] = None,
         token: Annotated[str | None, QueryParameter(name="continuationToken")] = None,
         tag_filters: Annotated[str | None, QueryParameter(name="tagFilters")] = None,
     ) -> PVPage:
@@ -88,8 +97,8 @@ class PVController(Controller):
         q: Annotated[str | None, QueryParameter(name="q")] = None,
         devices: Annotated[list[str] | None, QueryParameter(name="devices")] = None,
         tags: Annotated[list[str] | None, QueryParameter(name="tags", description="tag ids")] = None,
-        limit: Annotated[int | None, QueryParameter(name="limit", description="1..1000, default 100")] = None,
-        offset: Annotated[int | None, QueryParameter(name="offset")] = None,
+        limit: Annotated[int | None, limit_param()] = None,
+        offset: Annotated[int | None, offset_param()] = None,
         include_live_values: Annotated[bool, QueryParameter(name="include_live_values")] = False,
     ) -> PVSearchResult:
         lim, off = check_page("limit", limit, 100), check_offset(offset)

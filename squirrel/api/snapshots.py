@@ -8,7 +8,16 @@ from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
 
-from squirrel.api.common import check_offset, check_page, ctx_of, path_uuid, principal_of, query_uuids
+from squirrel.api.common import (
+    check_offset,
+    check_page,
+    ctx_of,
+    limit_param,
+    offset_param,
+    path_uuid,
+    principal_of,
+    query_uuids,
+)
 from squirrel.model import (
     CompareResultDTO,
     DeletedDTO,
@@ -37,8 +46,8 @@ class SnapshotsController(Controller):
         title: Annotated[str | None, QueryParameter(description="substring of the title")] = None,
         tags: Annotated[list[str] | None, QueryParameter(description="tag ids: a PV carried one")] = None,
         labels: Annotated[list[str] | None, QueryParameter(description="snapshot labels (any)")] = None,
-        limit: Annotated[int | None, QueryParameter(description="1..1000, default 100")] = None,
-        offset: Annotated[int | None, QueryParameter()] = None,
+        limit: Annotated[int | None, limit_param()] = None,
+        offset: Annotated[int | None, offset_param()] = None,
     ) -> list[SnapshotSummaryDTO]:
         label_list = [p.strip() for raw in labels or [] for p in raw.split(",") if p.strip()]
         return await snap_service.list_snapshots(
@@ -86,8 +95,8 @@ class SnapshotsController(Controller):
         self,
         request: Request[Any, Any, Any],
         snapshot_id: FromPath[str],
-        limit: Annotated[int | None, QueryParameter(description="1..1000; absent = every value")] = None,
-        offset: Annotated[int | None, QueryParameter()] = None,
+        limit: Annotated[int | None, limit_param(doc="absent = every value")] = None,
+        offset: Annotated[int | None, offset_param()] = None,
     ) -> Stream:
         if limit is not None:
             check_page("limit", limit, 1000)

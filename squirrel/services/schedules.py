@@ -38,7 +38,8 @@ def check_cron(cron: str) -> str:
 def check_timezone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    # ZoneInfo raises OSError for names that are folders or too long for the file system.
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValidationError(f"timezone must be an IANA time zone name (e.g. Europe/Berlin), got {name!r}") from None
 
 
