@@ -65,9 +65,7 @@ def create_app(settings: Settings) -> Litestar:
         guards=[scope_guard],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=middleware,
-        cors_config=CORSConfig(allow_origins=list(settings.cors_origins), allow_credentials=True, allow_headers=["*"])
-        if settings.cors_origins
-        else None,
+        cors_config=cors_config(settings),
         request_max_body_size=DEFAULT_BODY_LIMIT,
         openapi_config=docs.openapi_config(
             "Squirrel", __version__, "Save, compare and restore for EPICS control systems."
@@ -84,6 +82,15 @@ def create_app(settings: Settings) -> Litestar:
     outer: Any = http_methods(app, handler)
     app.asgi_handler = outer
     return app
+
+
+def cors_config(settings: Settings) -> CORSConfig | None:
+    """Browser origins allowed to call the API. `*` never goes with credentials: with them, any site
+    (even `Origin: null`) would be answered as if it were the signed-in console."""
+    if not settings.cors_origins:
+        return None
+    wildcard = "*" in settings.cors_origins
+    return CORSConfig(allow_origins=list(settings.cors_origins), allow_credentials=not wildcard, allow_headers=["*"])
 
 
 async def start_roles(ctx: ServiceContext, stack: AsyncExitStack) -> None:

@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import socket
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from squirrel.errors import SquirrelError
+from squirrel.errors import ConfigError, SquirrelError
 from squirrel.logsetup import configure_logging
 from squirrel.settings import ALL_ROLES, Settings, load_settings
+
+if TYPE_CHECKING:
+    from squirrel.db.embedded import DataFolderLock
 
 Handler = Callable[[argparse.Namespace], int]
 _COMMANDS: dict[str, Handler] = {}
@@ -46,12 +50,55 @@ async def service_context(settings: Settings) -> AsyncIterator[Any]:
         yield ServiceContext(settings=settings, pool=pool)
 
 
+def check_database(settings: Settings) -> None:
+    """An external database must answer before anything starts (the embedded one reports its own start)."""
+    if settings.database_url:
+        from squirrel.db.probe import probe
+
+        probe(settings.database_url, str(settings.masked()["database_url"]))
+
+
+def claim_data_folder(settings: Settings) -> DataFolderLock | None:
+    """With the embedded database, the data folder's lock, held until released or this process ends
+    (a second service on one folder would mix machines); an external database needs none."""
+    if settings.database_url:
+        return None
+    from squirrel.db.embedded import DataFolderLock
+
+    lock = DataFolderLock(settings.data_path)
+    lock.acquire()
+    return lock
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything starts: a taken port is said at once, in one line,
+    instead of after migrations ran and a worker started."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as uvicorn chooses
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    # As uvicorn binds: connections of a previous run in TIME_WAIT must not count as "in use".
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except socket.gaierror as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}; check --host / SQUIRREL_HOST") from None
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror}; stop what uses it or pass --port / SQUIRREL_PORT"
+        ) from None
+    return sock
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from squirrel.app import create_app
 
     settings = _settings(args)
+    lock = claim_data_folder(settings)
+    sock = bind_listener(settings.host, settings.port)
+    check_database(settings)
     configure_logging(settings.log_level, settings.log_json)
     app = create_app(settings)
     config = uvicorn.Config(
@@ -63,7 +110,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=3,
         lifespan="on",
     )
-    uvicorn.Server(config).run()
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        if lock is not None:
+            lock.release()  # after the embedded database was left (the lifespan ended)
     return 0
 
 
@@ -72,6 +123,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from squirrel.db.migrate import migrate
 
     settings = _settings(args)
+    check_database(settings)
     configure_logging(settings.log_level, settings.log_json)
 
     async def run() -> list[int]:
@@ -84,8 +136,25 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    """The effective configuration as JSON on stdout, then (stderr) whether the database answers."""
     settings = _settings(args)
-    print(json.dumps(settings.masked(), indent=2, sort_keys=True))
+    print(json.dumps(settings.masked(), indent=2, sort_keys=True), flush=True)
+    if settings.database_url:
+        from squirrel.db.probe import probe
+
+        shown = str(settings.masked()["database_url"])
+        print(f"database: ok, {probe(settings.database_url, shown)} at {shown}", file=sys.stderr)
+        return 0
+    from squirrel.db.embedded import EmbeddedPostgres
+    from squirrel.db.probe import probe
+
+    configure_logging("warning", settings.log_json)
+    embedded = EmbeddedPostgres(settings.data_path)
+    try:
+        version = probe(embedded.start(), str(embedded.pgdata))  # joins a running one, else starts it
+    finally:
+        embedded.stop()  # stops it only if no other process uses it
+    print(f"database: ok, embedded {version} in {embedded.pgdata}", file=sys.stderr)
     return 0
 
 
@@ -95,6 +164,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
     from squirrel.services.keys import SYSTEM, KeyService
 
     settings = _settings(args)
+    check_database(settings)
     configure_logging("warning", settings.log_json)
 
     async def run() -> int:
@@ -144,7 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db_flags(mig)
     mig.set_defaults(func=cmd_migrate)
 
-    chk = sub.add_parser("check-config", help="print the effective configuration (secrets masked)")
+    chk = sub.add_parser(
+        "check-config", help="print the effective configuration (secrets masked) and test the database connection"
+    )
     _add_db_flags(chk)
     chk.set_defaults(func=cmd_check_config)
 
@@ -170,6 +242,7 @@ _EXTRA_COMMANDS: list[Callable[[Any], None]] = []
 _EXTRA_COMMANDS.append(lambda sub: __import__("squirrel.benchcli").benchcli.register(sub))
 _EXTRA_COMMANDS.append(lambda sub: __import__("squirrel.simcli").simcli.register(sub))
 _EXTRA_COMMANDS.append(lambda sub: __import__("squirrel.democli").democli.register(sub))
+_EXTRA_COMMANDS.append(lambda sub: __import__("squirrel.opscli").opscli.register(sub))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,9 +19,12 @@ import socket
 import time
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from squirrel.settings import Settings
 
 DEMO_PREFIX = "DEMO:"
 KEY_NAME = "demo-admin"
@@ -65,7 +68,7 @@ def registry_csv(sim_pvs: list[Any], registered: set[str]) -> tuple[str, int]:
 class _Server:
     """uvicorn in this process, without its signal capture (the demo owns SIGINT/SIGTERM)."""
 
-    def __init__(self, app: Any, host: str, port: int) -> None:
+    def __init__(self, app: Any, host: str, port: int, sock: socket.socket) -> None:
         import uvicorn
 
         class Server(uvicorn.Server):
@@ -83,15 +86,16 @@ class _Server:
             lifespan="on",
         )
         self.server = Server(config)
+        self.sock = sock
         self.task: asyncio.Task[None] | None = None
 
     async def start(self, stop: asyncio.Event) -> None:
-        self.task = asyncio.create_task(self.server.serve())
+        self.task = asyncio.create_task(self.server.serve(sockets=[self.sock]))
         while not self.server.started:
             if self.task.done() or stop.is_set():
                 with contextlib.suppress(BaseException):
                     await self.task
-                raise SystemExit("squirrel demo: the service did not start (is the port free? see the log above)")
+                raise SystemExit("squirrel demo: the service did not start (see the log above)")
             await asyncio.sleep(0.05)
 
     async def stop(self) -> None:
@@ -176,16 +180,14 @@ async def _prepare(app: Any, base: str, sim: Any, data_dir: Path) -> None:
     print(f"OpenAPI: {base}/schema   Ctrl-C stops everything.", flush=True)
 
 
-async def run_demo(pvs: int, host: str, port: int, data_dir: str | None) -> int:
+async def run_demo(pvs: int, settings: Settings, sock: socket.socket) -> int:
     from squirrel.epics.sim import start_sim
     from squirrel.logsetup import configure_logging
-    from squirrel.settings import load_settings
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    settings = load_settings(host=host, port=port, data_dir=data_dir)
     configure_logging("warning", settings.log_json)
     for name in ("httpx", "saq", "uvicorn", "uvicorn.error"):  # keep the demo's own lines readable
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -198,7 +200,7 @@ async def run_demo(pvs: int, host: str, port: int, data_dir: str | None) -> int:
         from squirrel.app import create_app
 
         app = create_app(settings)
-        server = _Server(app, settings.host, settings.port)
+        server = _Server(app, settings.host, settings.port, sock)
         print(f"starting the service on {settings.host}:{settings.port} (data in {settings.data_path}) ...")
         await server.start(stop)
         try:
@@ -221,22 +223,22 @@ async def run_demo(pvs: int, host: str, port: int, data_dir: str | None) -> int:
     return 0
 
 
-def _check_port(host: str, port: int) -> None:
-    """Fail before starting anything when the port is taken (uvicorn would exit mid-start-up)."""
-    try:
-        with socket.socket() as sock:
-            # As uvicorn binds: connections of a previous run in TIME_WAIT must not count as "in use".
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((host, port))
-    except OSError as exc:
-        raise SystemExit(f"squirrel demo: cannot listen on {host}:{port} ({exc.strerror}); pass --port") from None
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
+    from squirrel.cli import bind_listener, check_database, claim_data_folder
+    from squirrel.settings import load_settings
+
     if not 2 <= args.pvs <= 50_000:
         raise SystemExit("squirrel demo: --pvs must be 2..50000")
-    _check_port(args.host, args.port)
-    return asyncio.run(run_demo(args.pvs, args.host, args.port, args.data_dir))
+    settings = load_settings(host=args.host, port=args.port, data_dir=args.data_dir)
+    # Before anything starts: a second demo on this data folder would mix its machine into the first's.
+    lock = claim_data_folder(settings)
+    sock = bind_listener(settings.host, settings.port)
+    check_database(settings)
+    try:
+        return asyncio.run(run_demo(args.pvs, settings, sock))
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def register(sub: Any) -> None:

@@ -15,6 +15,7 @@ class SquirrelError(Exception):
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
         self.detail = detail or (self.__doc__ or self.title).strip()
         self.extra = extra
+        self.headers: dict[str, str] = {}  # HTTP headers the problem response carries (Retry-After)
         super().__init__(self.detail)
 
 
@@ -79,6 +80,18 @@ class UnsupportedMediaTypeError(SquirrelError):
     status = 415
     type_slug = "unsupported-media-type"
     title = "Unsupported Media Type"
+
+
+class TooManyRequestsError(SquirrelError):
+    """Too many failed attempts from this client; retry later."""
+
+    status = 429
+    type_slug = "too-many-requests"
+    title = "Too Many Requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, retryAfter=retry_after)
+        self.headers["Retry-After"] = str(retry_after)
 
 
 class UnavailableError(SquirrelError):

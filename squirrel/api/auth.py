@@ -3,17 +3,21 @@
 Every route needs a scope: `opt={"scope": ...}` on the handler, else GET/HEAD need `read` and
 everything else `write`; `opt={"read_scope_query": "dryRun"}` lowers it to `read`
 when that query flag is true. `opt={"scope": "public"}` opens a route to all.
+
+Keys come from X-API-Key (or Bearer), `?api_key=` on streaming routes, or the `squirrel_key` cookie on
+every route (with the extra checks of cookie_auth). Failed attempts are rate-limited per client address.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, NamedTuple, NoReturn
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from squirrel.api.cookie_auth import check_cookie_request
 from squirrel.api.strict import check_body, check_query
-from squirrel.errors import AuthenticationError, PermissionDeniedError
+from squirrel.errors import AuthenticationError, PermissionDeniedError, TooManyRequestsError
 from squirrel.model import Principal
 from squirrel.services.context import ServiceContext
 from squirrel.services.keys import KeyService
@@ -39,30 +43,49 @@ def required_scope(connection: ASGIConnection[Any, Any, Any, Any], handler: Base
     return "write"
 
 
-def _token(connection: ASGIConnection[Any, Any, Any, Any], allow_query: bool) -> str | None:
+class Credential(NamedTuple):
+    token: str
+    source: Literal["header", "query", "cookie"]
+
+
+def credential(connection: ASGIConnection[Any, Any, Any, Any], allow_query: bool) -> Credential | None:
+    """The key the request carries and where: X-API-Key or Bearer, then ?api_key= (streams), then the cookie."""
     token = connection.headers.get("x-api-key")
     if token:
-        return token.strip()
+        return Credential(token.strip(), "header")
     auth = connection.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        return auth[7:].strip()
-    if allow_query:
-        return connection.query_params.get("api_key") or connection.cookies.get(COOKIE)
+        return Credential(auth[7:].strip(), "header")
+    if allow_query and (token := connection.query_params.get("api_key")):
+        return Credential(token, "query")
+    if token := connection.cookies.get(COOKIE):
+        return Credential(token, "cookie")
     return None
 
 
 async def resolve_principal(connection: ASGIConnection[Any, Any, Any, Any], allow_query: bool) -> Principal | None:
     ctx: ServiceContext = connection.app.state.ctx
     keys: KeyService = connection.app.state.key_service
-    token = _token(connection, allow_query)
-    if token:
-        principal = await keys.authenticate(token)
-        if principal is None:
-            raise AuthenticationError("the API key is unknown or revoked")
-        return principal
-    if ctx.settings.anonymous == "read":
-        return ANONYMOUS_READ
-    return None
+    cred = credential(connection, allow_query)
+    if cred is None:
+        return ANONYMOUS_READ if ctx.settings.anonymous == "read" else None
+    principal = await keys.authenticate(cred.token)
+    if principal is None:
+        _refuse_failed_attempt(connection, keys)
+    if cred.source == "cookie":
+        check_cookie_request(connection, ctx.settings.cors_origins)
+    return principal
+
+
+def _refuse_failed_attempt(connection: ASGIConnection[Any, Any, Any, Any], keys: KeyService) -> NoReturn:
+    # Only failures are limited: the key was looked up first, so a good key always gets through.
+    address = connection.client.host if connection.client else "unknown"
+    retry_after = keys.failures.fail(address)
+    if retry_after is not None:
+        raise TooManyRequestsError(
+            f"too many failed API-key attempts from {address}; retry in {retry_after} s", retry_after
+        )
+    raise AuthenticationError("the API key is unknown or revoked")
 
 
 async def scope_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:

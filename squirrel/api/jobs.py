@@ -12,6 +12,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
 from squirrel.api.common import check_page, ctx_of, limit_param, path_uuid, principal_of
+from squirrel.api.revocation import until_revoked
 from squirrel.model import JobDTO
 from squirrel.services import jobs as jobs_service
 from squirrel.services.context import ServiceContext
@@ -61,14 +62,15 @@ class JobsController(Controller):
         opt={"scope": "read", "query_key": True},
         media_type="text/event-stream",
         summary="Job progress as Server-Sent Events",
-        description="`progress` events carry the JobDTO whenever it changes; one `done` event ends the stream.",
+        description="`progress` events carry the JobDTO whenever it changes; one `done` event ends the stream. "
+        "The stream also ends (without `done`) when its key is revoked.",
     )
     async def job_events(self, request: Request[Any, Any, Any], job_id: FromPath[str]) -> Stream:
         ctx = ctx_of(request)
         jid = path_uuid(job_id, "job")
         await jobs_service.get_job(ctx, jid)  # 404 before the stream starts
         return Stream(
-            _sse(ctx, jid),
+            until_revoked(request, _sse(ctx, jid)),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

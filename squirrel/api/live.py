@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import msgspec
@@ -11,8 +12,11 @@ from litestar import Request, WebSocket, get, post, websocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import JSONBody, QueryParameter
 from litestar.response import Response, Stream
+from litestar.status_codes import WS_1008_POLICY_VIOLATION
 
 from squirrel.api.common import ctx_of, query_uuids
+from squirrel.api.revocation import watch_key
+from squirrel.live.ws import WsSession
 from squirrel.services import live
 
 _JSON = "application/json"
@@ -83,7 +87,7 @@ event; at most one per 100 ms; never empty) and `heartbeat` every 5 s (`{timesta
 `data` is `{"data": {address: entry}, "count": n, "timestamp": t}`. `id` grows by one per event from 1;
 a reconnect with `Last-Event-ID: n` gets a fresh `initial` with id n+1. A slow client loses
 intermediate values, never the latest one. Auth: X-API-Key header, `api_key` query or `squirrel_key`
-cookie."""
+cookie. The stream ends when its key is revoked (within the key cache's lifetime, 5 s)."""
 
 
 @get(
@@ -102,15 +106,35 @@ async def live_events(
 ) -> Stream:
     ctx = ctx_of(request)
     selection = await live.resolve_selection(ctx, live.split_names(pvs), query_uuids("tags", tags), select_all)
-    sub = live.subscribe(ctx, selection, kind="sse")
     return Stream(
-        live.sse_events(ctx, sub, request.headers.get("last-event-id")),
+        _sse_stream(request, selection),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-@websocket("/v1/ws/pvs", opt=_READ_STREAM, summary="Live values over the old WebSocket protocol")
+async def _sse_stream(request: Request[Any, Any, Any], selection: set[str] | None) -> AsyncIterator[bytes]:
+    # Subscribed here rather than in the handler: a generator that never starts never runs its finally.
+    ctx = ctx_of(request)
+    sub = live.subscribe(ctx, selection, kind="sse")
+    watch = watch_key(request, lambda: live.unsubscribe(ctx, sub))  # revoking the key ends the stream
+    try:
+        async for chunk in live.sse_events(ctx, sub, request.headers.get("last-event-id")):
+            yield chunk
+    finally:
+        if watch is not None:
+            watch.cancel()
+        live.unsubscribe(ctx, sub)
+
+
+@websocket(
+    "/v1/ws/pvs",
+    opt=_READ_STREAM,
+    summary="Live values over the old WebSocket protocol",
+    description="Closed with code 1008 (policy violation) when its key is revoked. Signed in by the "
+    "`squirrel_key` cookie, the handshake must come from this site (Origin) or an origin in "
+    "SQUIRREL_CORS_ORIGINS.",
+)
 async def ws_pvs(socket: WebSocket[Any, Any, Any]) -> None:
     ctx = ctx_of(socket)
     await socket.accept()
@@ -119,18 +143,33 @@ async def ws_pvs(socket: WebSocket[Any, Any, Any]) -> None:
         await socket.send_data(data.decode(), mode="text")
 
     session = live.ws_session(ctx, send)
+    revoked = asyncio.Event()
+    watch = watch_key(socket, revoked.set)
     pump = asyncio.create_task(session.pump(), name="squirrel-ws-pump")
+    reader = asyncio.create_task(_read_messages(socket, session), name="squirrel-ws-read")
+    stop = asyncio.create_task(revoked.wait(), name="squirrel-ws-revoked")
     try:
-        while not pump.done():
-            raw = await socket.receive_data(mode="text")
-            await session.handle(raw)
-    except WebSocketDisconnect:
-        pass
+        # Until the client leaves, the pump fails on a closed socket, or the key is revoked.
+        await asyncio.wait([pump, reader, stop], return_when=asyncio.FIRST_COMPLETED)
     finally:
+        if watch is not None:
+            watch.cancel()
         session.close()
-        pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):  # a pump failing on a closed socket
-            await pump
+        for task in (pump, reader, stop):
+            task.cancel()
+        # A pump failing on a closed socket is expected; a failure handling a message is not.
+        await asyncio.gather(pump, reader, stop, return_exceptions=True)
+    if not reader.cancelled() and (error := reader.exception()) is not None:
+        raise error
+    if revoked.is_set():
+        with contextlib.suppress(Exception):  # the client may be gone already
+            await socket.close(code=WS_1008_POLICY_VIOLATION, reason="the API key was revoked")
+
+
+async def _read_messages(socket: WebSocket[Any, Any, Any], session: WsSession) -> None:
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await session.handle(await socket.receive_data(mode="text"))
 
 
 ROUTES = [get_live, post_live, get_live_all, get_cache_status, live_events, ws_pvs]

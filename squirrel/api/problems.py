@@ -87,7 +87,9 @@ def _validation_detail(
 def squirrel_error_handler(_: Request[Any, Any, Any], exc: SquirrelError) -> Response[bytes]:
     if exc.status >= 500:
         log.error("request failed", error=exc.detail, error_type=type(exc).__name__)
-    return problem(exc.status, exc.detail, exc.type_slug, exc.title, **exc.extra)
+    response = problem(exc.status, exc.detail, exc.type_slug, exc.title, **exc.extra)
+    response.headers.update(exc.headers)
+    return response
 
 
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:

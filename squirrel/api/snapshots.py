@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.exceptions import HTTPException
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
 
@@ -33,6 +34,22 @@ from squirrel.services import snapshots as snap_service
 
 BULK_LIMIT = 64_000_000
 _TOL = "overrides every PV's tolerance"
+_IMPORT_TITLE = "title of the new snapshot (default: the file's; a CSV has none: 'Imported CSV')"
+_CSV_TYPES = {"text/csv", "application/csv", "application/vnd.ms-excel", "text/plain"}
+
+
+def _import_format(request: Request[Any, Any, Any], raw: bytes) -> Literal["csv", "json"]:
+    """The export an import body is, by its content type (none given: a body starting with '{' is JSON)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media in _CSV_TYPES:
+        return "csv"
+    if media == "application/json" or media.endswith("+json"):
+        return "json"
+    if not media:
+        return "json" if raw.lstrip()[:1] == b"{" else "csv"
+    raise HTTPException(
+        status_code=415, detail=f"send the snapshot as application/json or text/csv (an export), not {media!r}"
+    )
 
 
 class SnapshotsController(Controller):
@@ -78,13 +95,27 @@ class SnapshotsController(Controller):
 
     @post(
         "/import",
-        summary="Import a snapshot from its JSON export",
+        summary="Import a snapshot from either export (JSON or CSV, by content type)",
+        description="application/json: the JSON export, exact. text/csv: the CSV export (Phoebus columns), "
+        "which cannot carry the snapshot's title, id, description and labels (title: ?title=, else 'Imported "
+        "CSV'), PV ids (found in the registry by address; others get a stable id), units, precision, limits, "
+        "the readback's own time and alarm (the row's apply to both sides), or an enum's index (taken from "
+        "the live cache's labels when the address is monitored); array elements are written [a, b, c]. A file "
+        "whose snapshot exists here (the one it was exported from, an earlier import of it, or a snapshot "
+        "with the same title and values, EPICS times included) answers 409 naming it in existingId.",
         request_max_body_size=BULK_LIMIT,
         status_code=201,
     )
-    async def import_snapshot(self, request: Request[Any, Any, Any]) -> SnapshotSummaryDTO:
+    async def import_snapshot(
+        self,
+        request: Request[Any, Any, Any],
+        title: Annotated[str | None, QueryParameter(description=_IMPORT_TITLE)] = None,
+    ) -> SnapshotSummaryDTO:
         raw = await request.body()
-        return await snapshot_io.import_json(ctx_of(request), raw, principal_of(request))
+        ctx, actor = ctx_of(request), principal_of(request)
+        if _import_format(request, raw) == "csv":
+            return await snapshot_io.import_csv(ctx, raw, actor, title)
+        return await snapshot_io.import_json(ctx, raw, actor, title)
 
     @get(
         "/{snapshot_id:str}",

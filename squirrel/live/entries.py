@@ -2,6 +2,11 @@
 
 The broadcaster keeps the encoded `"address":{entry}` fragment of each address until the address is
 drained dirty again, so a change is encoded once per tick however many clients receive it.
+
+It also keeps each address's *content* (the entry without `updated_at`) as last fanned out: an update
+that changes nothing a client sees (same value, alarm, EPICS time, metadata, connection) is not a
+change. Such updates are real: caproto IOCs send every event to every subscription whatever its mask,
+so each value change also arrives on the DBE_PROPERTY subscription, often in a later batch.
 """
 
 from __future__ import annotations
@@ -37,6 +42,19 @@ class LiveEntry(msgspec.Struct, omit_defaults=True):
 
 
 _encoder = msgspec.json.Encoder()
+Content = tuple[Any, ...]
+
+
+def content_of(state: PVState) -> Content:
+    """What a client sees of an entry, `updated_at` aside; equal tuples mean nothing changed."""
+    value = state.value
+    if value.__class__ is float or value.__class__ is list:
+        value = to_wire(value)  # NaN != NaN: compare the wire form ("NaN" == "NaN")
+    return (
+        value, state.type, state.enum_index, state.connected, state.status, state.severity,
+        state.timestamp_ns if state.timestamp_ns is not None else state.timestamp,
+        state.units, state.precision, state.enum_strings, state.error,
+    )  # fmt: skip
 
 
 def to_entry(state: PVState) -> LiveEntry:
@@ -69,17 +87,33 @@ class EntryEncoder:
     def __init__(self, cache: PVCache) -> None:
         self.cache = cache
         self._memo: dict[str, bytes] = {}
+        self._content: dict[str, Content] = {}
 
-    def invalidate(self, addresses: Iterable[str]) -> None:
-        memo = self._memo
-        for address in addresses:
-            memo.pop(address, None)
+    def changed(self, dirty: set[str]) -> set[str]:
+        """Invalidate the dirty addresses' fragments; return those whose content differs from the last
+        call's (an address the cache no longer holds counts as changed)."""
+        memo, seen, get = self._memo, self._content, self.cache.get
+        out: set[str] = set()
+        for address in dirty:
+            memo.pop(address, None)  # updated_at moved on: the next fragment shows it
+            state = get(address)
+            if state is None:
+                seen.pop(address, None)
+                out.add(address)
+                continue
+            content = content_of(state)
+            if seen.get(address) != content:
+                seen[address] = content
+                out.add(address)
+        return out
 
     def prune(self) -> None:
         """Forget fragments of addresses the cache no longer holds."""
         cache = self.cache
         for address in [a for a in self._memo if a not in cache]:
             del self._memo[address]
+        for address in [a for a in self._content if a not in cache]:
+            del self._content[address]
 
     def fragment(self, address: str) -> bytes:
         piece = self._memo.get(address)

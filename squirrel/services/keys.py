@@ -1,22 +1,32 @@
-"""API keys: creation (token shown once), hashing, authentication with a short in-memory cache."""
+"""API keys: creation (token shown once), hashing, authentication with a short in-memory cache, and
+watches that end open streams when their key is revoked."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
+import structlog
+
 from squirrel.db import keys as keys_db
 from squirrel.db.pool import connection
-from squirrel.errors import NotFoundError, ValidationError
+from squirrel.errors import ConflictError, NotFoundError, ValidationError
 from squirrel.model import SCOPES, ApiKey, Principal, expand_scopes
 from squirrel.services import audit
 from squirrel.services.context import ServiceContext
+from squirrel.services.ratelimit import FailedAttemptLimiter
 
+log = structlog.get_logger(__name__)
 TOKEN_PREFIX = "sq_"
 _CACHE_TTL = 5.0  # seconds a resolved key is trusted without a DB look-up
+# Open streams re-check their key this often, so a revocation (here or in another process) ends them
+# no later than a cached key would stop working for plain requests.
+WATCH_INTERVAL = _CACHE_TTL
 _TOUCH_EVERY = 60.0  # last_used_at is written at most once a minute per key
 SYSTEM = Principal(name="system", scopes=frozenset(SCOPES))
 
@@ -53,11 +63,28 @@ def normalise_scopes(scopes: list[str]) -> list[str]:
     return sorted(expand_scopes(scopes), key=SCOPES.index)
 
 
+class KeyWatch:
+    """One open stream's interest in its key: `on_revoke` runs once if the key is revoked."""
+
+    def __init__(self, service: KeyService, key_id: UUID, on_revoke: Callable[[], None]) -> None:
+        self.service = service
+        self.key_id = key_id
+        self.on_revoke = on_revoke
+
+    def cancel(self) -> None:
+        """The stream ended: stop watching (idempotent)."""
+        self.service._unwatch(self)
+
+
 class KeyService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
         self._cache: dict[bytes, tuple[float, Principal | None]] = {}
         self._touched: dict[UUID, float] = {}
+        self._watches: dict[UUID, set[KeyWatch]] = {}
+        self._watcher: asyncio.Task[None] | None = None
+        self.failures = FailedAttemptLimiter()
+        ctx.extras["auth_failures"] = self.failures  # read by /metrics
 
     async def create(self, actor: Principal, app_name: str, scopes: list[str]) -> ApiKey:
         name = app_name.strip()
@@ -67,9 +94,18 @@ class KeyService:
             raise ValidationError("appName must be at most 255 characters")
         scope_list = normalise_scopes(scopes)
         token = new_token()
-        async with connection(self.ctx.pool) as conn:
-            row = await keys_db.insert(conn, name, hash_token(token), scope_list)
-            await audit.record(conn, actor, "api_key.create", "api_key", row["id"], f"{name} {scope_list}")
+        try:
+            async with connection(self.ctx.pool) as conn:
+                row = await keys_db.insert(conn, name, hash_token(token), scope_list)
+                await audit.record(conn, actor, "api_key.create", "api_key", row["id"], f"{name} {scope_list}")
+        except ConflictError:  # the unique index on active names; say which key holds the name
+            same = [k for k in await self.list() if k.app_name.lower() == name.lower()]
+            holder = f" (key {same[0].id})" if same else ""
+            raise ConflictError(
+                f"an active API key named {name!r} already exists{holder}; names are case-insensitive: "
+                "choose another name, or revoke that key first",
+                existingId=str(same[0].id) if same else None,
+            ) from None
         return _to_dto(row, token)
 
     async def list(self, include_inactive: bool = False) -> list[ApiKey]:
@@ -92,6 +128,7 @@ class KeyService:
                 return _to_dto(existing)  # revoking twice is harmless
             await audit.record(conn, actor, "api_key.revoke", "api_key", key_id, row["app_name"])
         self._cache.clear()
+        self._revoked(key_id)
         return _to_dto(row)
 
     async def authenticate(self, token: str) -> Principal | None:
@@ -115,3 +152,53 @@ class KeyService:
             self._cache.clear()
         self._cache[digest] = (now, principal)
         return principal
+
+    def watch(self, key_id: UUID, on_revoke: Callable[[], None]) -> KeyWatch:
+        """Call `on_revoke` once when the key is revoked: at once for a revocation by this process, within
+        WATCH_INTERVAL for one by another process (one look-up per watched key per interval)."""
+        watch = KeyWatch(self, key_id, on_revoke)
+        self._watches.setdefault(key_id, set()).add(watch)
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.get_running_loop().create_task(self._watch_loop(), name="squirrel-key-watch")
+        return watch
+
+    def _unwatch(self, watch: KeyWatch) -> None:
+        watches = self._watches.get(watch.key_id)
+        if watches is None or watch not in watches:
+            return
+        watches.discard(watch)
+        if not watches:
+            del self._watches[watch.key_id]
+        self._stop_if_idle()
+
+    def _revoked(self, key_id: UUID) -> None:
+        for watch in self._watches.pop(key_id, set()):
+            watch.on_revoke()
+        self._stop_if_idle()
+
+    def _stop_if_idle(self) -> None:
+        # The loop exists only while streams are open; nothing is left running when the app stops.
+        task = self._watcher
+        if not self._watches and task is not None and task is not asyncio.current_task():
+            task.cancel()
+            self._watcher = None
+
+    async def _watch_loop(self) -> None:
+        while self._watches:
+            await asyncio.sleep(WATCH_INTERVAL)
+            try:
+                revoked = await self._inactive(set(self._watches))
+            except Exception as exc:  # a database outage keeps streams open rather than killing them all
+                log.warning("could not re-check the keys of open streams", error=str(exc))
+                continue
+            for key_id in revoked:
+                self._revoked(key_id)
+
+    async def _inactive(self, key_ids: set[UUID]) -> set[UUID]:
+        out = set()
+        async with connection(self.ctx.pool) as conn:
+            for key_id in key_ids:
+                row = await keys_db.get(conn, key_id)
+                if row is None or not row["is_active"]:
+                    out.add(key_id)
+        return out

@@ -136,11 +136,25 @@ def unsubscribe(ctx: ServiceContext, sub: Subscriber) -> None:
     broadcaster_of(ctx).unsubscribe(sub)
 
 
+MAX_EVENT_ID_DIGITS = 18  # ids stay far below 10**18; longer "numbers" are not ids we sent
+
+
+def parse_event_id(raw: str | None) -> int | None:
+    """The id of a Last-Event-ID header, or None when it is not one we could have sent.
+
+    ASCII digits only: str.isdigit() also accepts "²" and other Unicode digits that int() refuses."""
+    text = (raw or "").strip()
+    if not text or len(text) > MAX_EVENT_ID_DIGITS or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
+
+
 def sse_events(ctx: ServiceContext, sub: Subscriber, last_event_id: str | None) -> AsyncIterator[bytes]:
-    """The SSE byte stream; after a reconnect the ids continue from Last-Event-ID (with a fresh initial)."""
-    first_id = 1
-    if last_event_id and last_event_id.strip().isdigit():
-        first_id = int(last_event_id.strip()) + 1
+    """The SSE byte stream; after a reconnect the ids continue from Last-Event-ID (with a fresh initial).
+
+    A bad Last-Event-ID is ignored (API.md): the stream starts afresh from id 1."""
+    previous = parse_event_id(last_event_id)
+    first_id = 1 if previous is None else previous + 1
     return live_stream(
         broadcaster_of(ctx),
         sub,

@@ -13,6 +13,7 @@ from squirrel.live.broadcaster import Broadcaster
 from squirrel.live.redis_bridge import RedisConsumer, RedisPublisher
 from squirrel.services.context import ServiceContext
 from squirrel.services.live import monitor_alive
+from squirrel.services.ratelimit import FailedAttemptLimiter
 
 _CIRCUIT_STATES = ("closed", "half_open", "open")
 
@@ -27,6 +28,7 @@ class SquirrelCollector(Collector):
         yield from self._breakers()
         yield from self._pool()
         yield from self._redis()
+        yield from self._auth()
 
     def _cache(self) -> Iterator[Metric]:
         cache = self.ctx.cache
@@ -122,6 +124,22 @@ class SquirrelCollector(Collector):
                 "squirrel_redis_reloads", "Full reloads of the mirrored cache", value=bridge.reloads
             )
             yield CounterMetricFamily("squirrel_redis_errors", "Redis connection failures", value=bridge.errors)
+
+    def _auth(self) -> Iterator[Metric]:
+        limiter = self.ctx.extras.get("auth_failures")
+        if not isinstance(limiter, FailedAttemptLimiter):
+            return
+        yield CounterMetricFamily(
+            "squirrel_auth_failures", "Requests with an unknown or revoked API key", value=limiter.failures
+        )
+        yield CounterMetricFamily(
+            "squirrel_auth_rate_limited",
+            "Failed key attempts answered 429 (more than 20/s, burst 50, from one address)",
+            value=limiter.limited,
+        )
+        yield GaugeMetricFamily(
+            "squirrel_auth_limited_addresses", "Client addresses with recent failed key attempts", value=len(limiter)
+        )
 
 
 def _circuit(item: Any) -> tuple[str, str]:

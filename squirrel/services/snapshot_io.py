@@ -1,35 +1,35 @@
-"""Snapshot export (CSV in the Phoebus save-and-restore columns; JSON) and import of the JSON form.
+"""Snapshot export and import, in both forms: JSON (exact) and CSV (Phoebus save-and-restore columns).
 
 The JSON form is exact: doubles use the shortest round-trip text, non-finite floats are the strings
 "NaN"/"Infinity"/"-Infinity" (read back as floats for float types only), timestamps are integer ns.
+The CSV form carries less (see snapshot_csv). An import that duplicates a snapshot we have is a 409
+naming it (snapshot_dedupe).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4, uuid5
 
 import msgspec
 
+from squirrel.db import snapshot_import as import_db
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
 from squirrel.epics.values import to_wire
 from squirrel.errors import ValidationError
 from squirrel.model import NewSnapshotBody, Principal, SnapshotSummaryDTO
+from squirrel.services import audit, snapshot_csv, snapshot_dedupe
 from squirrel.services import snapshots as snap_service
 from squirrel.services.context import ServiceContext
-from squirrel.services.snapshot_codec import StoredSide, encode_side, native_value, ns_to_datetime
+from squirrel.services.csvio import decode as decode_csv
+from squirrel.services.snapshot_codec import StoredSide, encode_side, native_value
 from squirrel.services.snapshot_read import StoredPV, stored_values
 
 FORMAT = "squirrel-snapshot/1"
-CSV_COLUMNS = (
-    "PV", "SELECTED", "TIMESTAMP", "STATUS", "SEVERITY", "VALUE_TYPE", "VALUE",
-    "READBACK", "READBACK_VALUE", "DELTA", "READ_ONLY",
-)  # fmt: skip
-_SEVERITY = ("NO_ALARM", "MINOR", "MAJOR", "INVALID")
+CSV_TITLE = "Imported CSV"  # a CSV carries no title: `?title=` names the import, else this
+_FOREIGN = UUID("5e7a11c0-0000-4000-8000-5a5a5a5a5a5a")  # namespace of ids for addresses not in the registry
 
 
 # gc=False (no reference cycles): an export builds 150K of these, which must not trigger full collections.
@@ -97,26 +97,28 @@ def _side_out(side: StoredSide | None) -> ExportSide | None:
     )
 
 
-def _side_in(side: ExportSide | None) -> tuple[bytes, bytes] | tuple[None, None]:
+def _encoded(side: StoredSide | None) -> tuple[bytes, bytes] | tuple[None, None]:
+    return (None, None) if side is None else encode_side(side)
+
+
+def _side_in(side: ExportSide | None) -> StoredSide | None:
     if side is None:
-        return None, None
-    return encode_side(
-        StoredSide(
-            value=native_value(side.value, side.type),
-            type=side.type,
-            enum_index=side.enum_index,
-            connected=side.connected,
-            status=side.status,
-            severity=side.severity,
-            timestamp_ns=side.timestamp_ns,
-            units=side.units,
-            precision=side.precision,
-            upper_ctrl_limit=native_value(side.upper_ctrl_limit, "double"),
-            lower_ctrl_limit=native_value(side.lower_ctrl_limit, "double"),
-            enum_strings=side.enum_strings,
-            age_seconds=side.age_seconds,
-            has_value=side.has_value,
-        )
+        return None
+    return StoredSide(
+        value=native_value(side.value, side.type),
+        type=side.type,
+        enum_index=side.enum_index,
+        connected=side.connected,
+        status=side.status,
+        severity=side.severity,
+        timestamp_ns=side.timestamp_ns,
+        units=side.units,
+        precision=side.precision,
+        upper_ctrl_limit=native_value(side.upper_ctrl_limit, "double"),
+        lower_ctrl_limit=native_value(side.lower_ctrl_limit, "double"),
+        enum_strings=side.enum_strings,
+        age_seconds=side.age_seconds,
+        has_value=side.has_value,
     )
 
 
@@ -139,67 +141,22 @@ async def export_json(ctx: ServiceContext, snapshot_id: UUID) -> bytes:
     return msgspec.json.encode(doc)
 
 
-def _csv_value(side: StoredSide | None) -> str:
-    if side is None or not side.has_value:
-        return ""
-    value = to_wire(side.value)
-    if isinstance(value, list):
-        return "[" + ", ".join(str(v) for v in value) + "]"
-    return "" if value is None else str(value)
-
-
-def _delta(sp: StoredSide | None, rb: StoredSide | None) -> str:
-    if sp is None or rb is None:
-        return ""
-    a, b = sp.value, rb.value
-    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
-        return str(to_wire(float(a) - float(b)))
-    return ""
-
-
-def _csv_row(v: StoredPV, read_only: bool) -> list[str]:
-    sp, rb = v.setpoint, v.readback
-    main = sp or rb
-    ts = ns_to_datetime(main.timestamp_ns) if main is not None else None
-    ns = main.timestamp_ns if main is not None and main.timestamp_ns is not None else None
-    timestamp = "" if ts is None or ns is None else ts.strftime("%Y-%m-%d %H:%M:%S.") + f"{ns % 1_000_000_000:09d}"
-    vtype = (main.type or "") if main is not None else ""
-    severity = main.severity if main is not None else 3
-    return [
-        v.setpoint_name or v.readback_name or "",
-        "1",
-        timestamp,
-        main.status if main is not None else "UDF",
-        _SEVERITY[severity] if 0 <= severity < len(_SEVERITY) else str(severity),
-        vtype.replace("[]", "_array").upper(),
-        _csv_value(sp),
-        v.readback_name or "",
-        _csv_value(rb),
-        _delta(sp, rb),
-        "true" if read_only else "false",
-    ]
-
-
 async def export_csv(ctx: ServiceContext, snapshot_id: UUID) -> bytes:
     _, values = await stored_values(ctx, snapshot_id)
     async with connection(ctx.pool) as conn:
         registry = await snap_db.tolerances(conn, [v.pv_id for v in values])
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for v in values:
-        writer.writerow(_csv_row(v, registry.get(v.pv_id, (0.0, 0.0, False))[2]))
-    return out.getvalue().encode()
+    return snapshot_csv.write(values, lambda v: registry.get(v.pv_id, (0.0, 0.0, False))[2])
 
 
-async def import_json(ctx: ServiceContext, raw: bytes, actor: Principal) -> SnapshotSummaryDTO:
-    """Create a new snapshot (source `import`) from an exported JSON document."""
+def _decode_json(raw: bytes) -> ExportDocument:
     try:
         doc = msgspec.json.decode(raw, type=ExportDocument)
     except msgspec.ValidationError as exc:
         raise ValidationError(f"not a snapshot export: {exc}") from None
     except msgspec.DecodeError as exc:
         raise ValidationError(f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ValidationError("the JSON is nested too deeply") from None
     if doc.format != FORMAT:
         raise ValidationError(f"format must be {FORMAT!r}, got {doc.format!r}")
     seen: set[UUID] = set()
@@ -209,14 +166,86 @@ async def import_json(ctx: ServiceContext, raw: bytes, actor: Principal) -> Snap
         seen.add(value.pv_id)
         if not (value.setpoint_name or value.readback_name):
             raise ValidationError(f"values: PV {value.pv_id} has neither setpointName nor readbackName")
+    return doc
+
+
+async def import_json(
+    ctx: ServiceContext, raw: bytes, actor: Principal, title: str | None = None
+) -> SnapshotSummaryDTO:
+    """A new snapshot (source `import`) from an exported JSON document; 409 if we already have it."""
+    doc = _decode_json(raw)
+    head = doc.snapshot
     body = NewSnapshotBody(
-        title=doc.snapshot.title, description=doc.snapshot.description, comment=doc.snapshot.comment,
-        labels=doc.snapshot.labels,
-    )  # fmt: skip
-    spec = snap_service.spec_from_body(body, True, actor)
-    ordered = sorted(doc.values, key=lambda v: (v.setpoint_name or v.readback_name or "", v.pv_id))
+        title=title or head.title, description=head.description, comment=head.comment, labels=head.labels
+    )
+    pvs = [
+        StoredPV(
+            pv_id=v.pv_id,
+            setpoint_name=v.setpoint_name,
+            readback_name=v.readback_name,
+            setpoint=_side_in(v.setpoint),
+            readback=_side_in(v.readback),
+        )
+        for v in doc.values
+    ]
+    return await _store(ctx, snap_service.spec_from_body(body, True, actor), pvs, head.id, actor)
+
+
+async def import_csv(ctx: ServiceContext, raw: bytes, actor: Principal, title: str | None = None) -> SnapshotSummaryDTO:
+    """A new snapshot from the CSV export; PV ids come from the registry by address (see snapshot_csv)."""
+    spec = snap_service.spec_from_body(NewSnapshotBody(title=title or CSV_TITLE), True, actor)
+
+    def labels(address: str) -> list[str] | None:
+        state = ctx.cache.get(address)
+        return state.enum_strings if state is not None else None
+
+    rows = snapshot_csv.parse(decode_csv(raw), labels)
+    addresses = [a for r in rows for a in (r.setpoint_name, r.readback_name) if a]
+    async with connection(ctx.pool) as conn:
+        registry = await import_db.registry_ids(conn, addresses)
+    by_pair = {(sp, rb): pv_id for pv_id, sp, rb in registry}
+    by_setpoint = {sp: pv_id for pv_id, sp, _ in registry if sp}
+    by_readback = {rb: pv_id for pv_id, sp, rb in registry if rb and not sp}
+    pvs: list[StoredPV] = []
+    for r in rows:
+        pv_id = (
+            by_pair.get((r.setpoint_name, r.readback_name))
+            or (by_setpoint.get(r.setpoint_name) if r.setpoint_name else by_readback.get(r.readback_name or ""))
+            or uuid5(_FOREIGN, f"{r.setpoint_name or ''}|{r.readback_name or ''}")  # stable: imports compare
+        )
+        pvs.append(StoredPV(pv_id=pv_id, setpoint_name=r.setpoint_name, readback_name=r.readback_name,
+                            setpoint=r.setpoint, readback=r.readback))  # fmt: skip
+    ids = [p.pv_id for p in pvs]
+    if len(set(ids)) != len(ids):
+        raise ValidationError("the CSV names one registry PV in two rows (once by its setpoint, once by its readback)")
+    return await _store(ctx, spec, pvs, None, actor)
+
+
+async def _store(
+    ctx: ServiceContext, spec: snap_service.SnapshotSpec, pvs: list[StoredPV], source: UUID | None, actor: Principal
+) -> SnapshotSummaryDTO:
+    """Store an import in one transaction, under the import lock, after the duplicate check."""
+    pvs.sort(key=lambda v: (v.pv_name, v.pv_id))
     rows: list[snap_db.StoreRow] = []
-    for v in ordered:
-        (sp, sp_val), (rb, rb_val) = _side_in(v.setpoint), _side_in(v.readback)
+    for v in pvs:
+        (sp, sp_val), (rb, rb_val) = _encoded(v.setpoint), _encoded(v.readback)
         rows.append((v.pv_id.bytes, v.setpoint_name, v.readback_name, sp, rb, sp_val, rb_val))
-    return snap_service.summary(await snap_service.store_rows(ctx, spec, rows, actor, "import"))
+    snapshot_id = uuid4()
+    async with connection(ctx.pool) as conn:
+        await import_db.lock(conn)
+        digest = await snapshot_dedupe.check(ctx, conn, spec.title, source, pvs)
+        row = await snap_db.insert(
+            conn,
+            {
+                "id": snapshot_id, "job_id": None, "title": spec.title, "description": spec.description,
+                "comment": spec.comment, "labels": spec.labels, "created_by": actor.name, "source": "import",
+                "pv_count": len(rows),
+            },
+        )  # fmt: skip
+        await snap_db.copy_raw(conn, snapshot_id, rows)
+        await snap_db.set_tags(conn, snapshot_id)
+        await import_db.set_origin(conn, snapshot_id, source, digest)
+        await audit.record(
+            conn, actor, "snapshot.create", "snapshot", snapshot_id, f"'{spec.title}': {len(rows):,} PVs (import)"
+        )
+    return snap_service.summary(row)

@@ -56,6 +56,11 @@ async def test_key_bad_input(api: Api) -> None:
     assert r.status_code == 404
     r = await api.post("/v1/api-keys", json={"appName": "test-read", "scopes": ["read"]})
     assert r.status_code == 409
+    existing = {k["appName"]: k["id"] for k in (await api.get("/v1/api-keys")).json()}["test-read"]
+    r = await api.post("/v1/api-keys", json={"appName": "TEST-READ", "scopes": ["read"]})  # case-insensitive
+    assert r.status_code == 409 and r.json()["existingId"] == existing
+    assert r.json()["detail"].startswith(f"an active API key named 'TEST-READ' already exists (key {existing})")
+    assert "lower(" not in r.json()["detail"]
 
 
 async def test_audit_records_key_changes(api: Api) -> None:

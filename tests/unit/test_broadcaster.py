@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 from squirrel.epics.cache import PVCache
 from squirrel.live.broadcaster import Broadcaster
@@ -151,3 +152,31 @@ def test_update_rate_is_measured_over_one_second_windows() -> None:
     clock[0] = 102.0
     b.tick()
     assert b.update_rate == 250.0
+
+
+async def test_an_update_that_changes_nothing_a_client_sees_is_not_offered() -> None:
+    cache = PVCache()
+    b = Broadcaster(cache)
+    sub = b.subscribe({"A", "N"})
+    feed(cache, "A", 1.0, timestamp=100.0)
+    feed(cache, "N", float("nan"), timestamp=100.0)
+    assert b.tick() == 2
+    sub.take(cache.addresses)
+    before = _decode(b.encoder.encode_map(["A"])[0])["A"]["updated_at"]
+    feed(cache, "A", 1.0, timestamp=100.0)  # the same value, alarm and EPICS time again (NaN too)
+    feed(cache, "N", float("nan"), timestamp=100.0)
+    cache.get("A").updated_at = before + 1.0  # type: ignore[union-attr]
+    assert b.tick() == 0 and not sub.has_pending
+    assert _decode(b.encoder.encode_map(["A"])[0])["A"]["updated_at"] == before + 1.0  # the fragment is fresh
+    steps: list[dict[str, Any]] = [  # each differs from the one before in one thing only
+        {"timestamp": 101.0},
+        {"timestamp": 101.0, "units": "mA"},
+        {"timestamp": 101.0, "status": "HIHI", "severity": 2},
+        {"timestamp": 101.0, "status": "HIHI", "severity": 2, "connected": False},
+    ]
+    for fields in steps:
+        feed(cache, "A", 1.0, **fields)
+        assert b.tick() == 1 and sub.pending == {"A"}, fields
+        sub.take(cache.addresses)
+        feed(cache, "A", 1.0, **fields)
+        assert b.tick() == 0 and not sub.has_pending, fields
