@@ -22,7 +22,10 @@ def limit_param(name: str = "limit", doc: str = "default 100") -> ParameterKwarg
 
 
 def offset_param() -> ParameterKwarg:
-    return QueryParameter(name="offset", ge=0, le=INT32_MAX, description=f"rows to skip, 0..{INT32_MAX}")
+    # Litestar leaves a 0 bound out of the schema (it tests it for truth): schema_extra puts it back.
+    return QueryParameter(
+        name="offset", ge=0, le=INT32_MAX, description=f"rows to skip, 0..{INT32_MAX}", schema_extra={"minimum": 0}
+    )
 
 
 def ctx_of(connection: ASGIConnection[Any, Any, Any, Any]) -> ServiceContext:

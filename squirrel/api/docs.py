@@ -5,16 +5,20 @@ security scheme with each operation's scope, so Swagger's Authorize button works
 
 from __future__ import annotations
 
+from typing import Any
+
 import openapi_ui_bundles.redoc
 import swagger_ui_bundle
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.router import Router
 from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
+
+from squirrel.api.openapi_contract import complete_schema, documented_scope
 
 SCHEMA_PATH = "/schema"
 SWAGGER_ASSETS = f"{SCHEMA_PATH}/static/swagger-ui"
@@ -36,21 +40,37 @@ def asset_routers() -> list[Router]:
     ]
 
 
+# Every page that shows the document completes it first (once: the document is cached and completed in place).
+class _Swagger(SwaggerRenderPlugin):
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return super().render(request, complete_schema(request.app, openapi_schema))
+
+
+class _Redoc(RedocRenderPlugin):
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return super().render(request, complete_schema(request.app, openapi_schema))
+
+
+class _Json(JsonRenderPlugin):
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return super().render(request, complete_schema(request.app, openapi_schema))
+
+
 def openapi_config(title: str, version: str, description: str) -> OpenAPIConfig:
-    swagger = SwaggerRenderPlugin(
+    swagger = _Swagger(
         js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
         css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
         standalone_preset_js_url=f"{SWAGGER_ASSETS}/swagger-ui-standalone-preset.js",
         path=["/", "/swagger"],
         favicon=_FAVICON,
     )
-    redoc = RedocRenderPlugin(js_url=f"{REDOC_ASSETS}/redoc.standalone.js", google_fonts=False, favicon=_FAVICON)
+    redoc = _Redoc(js_url=f"{REDOC_ASSETS}/redoc.standalone.js", google_fonts=False, favicon=_FAVICON)
     return OpenAPIConfig(
         title=title,
         version=version,
         path=SCHEMA_PATH,
         description=description,
-        render_plugins=[swagger, redoc],
+        render_plugins=[swagger, redoc, _Json()],
         components=Components(
             security_schemes={
                 SECURITY_SCHEME: SecurityScheme(
@@ -62,14 +82,6 @@ def openapi_config(title: str, version: str, description: str) -> OpenAPIConfig:
             }
         ),
     )
-
-
-def documented_scope(handler: HTTPRouteHandler, method: str) -> str:
-    """The scope the guard asks for (squirrel.api.auth.required_scope, without the request)."""
-    scope = handler.opt.get("scope")
-    if scope:
-        return str(scope)
-    return "read" if method in ("GET", "HEAD", "OPTIONS") else "write"
 
 
 def _scope_text(handler: HTTPRouteHandler, scope: str) -> str:

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.exceptions import HTTPException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from squirrel.api.common import (
@@ -33,6 +34,23 @@ from squirrel.services.registry import RegistryService
 
 BULK_LIMIT = 64_000_000
 _CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/octet-stream", "application/vnd.ms-excel", ""}
+
+
+_CSV_FILE = {"type": "string", "description": "CSV: Setpoint, Readback, Device, Description, tag groups"}
+# The import reads its body itself (CSV, or a form with the file): the schema says what it takes.
+_IMPORT_BODY = {
+    "required": True,
+    "content": {
+        "text/csv": {"schema": _CSV_FILE},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        },
+    },
+}
 
 
 def _registry(request: Request[Any, Any, Any]) -> RegistryService:
@@ -113,6 +131,8 @@ class PVController(Controller):
         "/export",
         summary="The whole registry in the import format",
         description="format=json: an array accepted by POST /v1/pvs/multi; format=csv: the POST /v1/pvs/import CSV.",
+        responses={200: ResponseSpec(list[NewPVElementDTO], description="format=json; format=csv: text/csv")},
+        opt={"extra_media": {"text/csv": {"type": "string", "description": "the POST /v1/pvs/import CSV"}}},
     )
     async def export(
         self,
@@ -150,6 +170,7 @@ class PVController(Controller):
         description="Columns Setpoint (required), Readback, Device, Description; every other column is a tag "
         "group whose cells list tags separated by ';' or ','. Groups and tags are created as needed. Send the "
         "file as text/csv or as a multipart/form-data upload.",
+        opt={"request_body": _IMPORT_BODY},
     )
     async def import_csv(self, request: Request[Any, Any, Any]) -> PVImportResult:
         return await _registry(request).import_csv(principal_of(request), await _csv_body(request))

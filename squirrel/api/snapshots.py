@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.exceptions import HTTPException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
 
@@ -31,11 +32,19 @@ from squirrel.model import (
 from squirrel.services import compare as compare_service
 from squirrel.services import snapshot_io, snapshot_read
 from squirrel.services import snapshots as snap_service
+from squirrel.services.snapshot_io import ExportDocument
 
 BULK_LIMIT = 64_000_000
 _TOL = "overrides every PV's tolerance"
 _IMPORT_TITLE = "title of the new snapshot (default: the file's; a CSV has none: 'Imported CSV')"
 _CSV_TYPES = {"text/csv", "application/csv", "application/vnd.ms-excel", "text/plain"}
+_CSV_TEXT = {"type": "string", "description": "the CSV export (Phoebus save-and-restore columns)"}
+_EXPORT_REF = {"$ref": "#/components/schemas/ExportDocument"}
+# The import reads its body itself (either export, by content type): the schema says what it takes.
+_IMPORT_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": _EXPORT_REF}, "text/csv": {"schema": _CSV_TEXT}},
+}
 
 
 def _import_format(request: Request[Any, Any, Any], raw: bytes) -> Literal["csv", "json"]:
@@ -78,6 +87,10 @@ class SnapshotsController(Controller):
         description="async=true (default): 202 {jobId, message}; async=false: 201 with the summary. PVs = union "
         "of pvIds and PVs carrying any of the tag ids in tags; every PV when neither is given. use_cache=false "
         "reads the PVs directly instead of the monitor cache.",
+        responses={
+            201: ResponseSpec(SnapshotSummaryDTO, description="async=false: the snapshot", generate_examples=False),
+            202: ResponseSpec(JobQueued, description="async=true: the job was queued", generate_examples=False),
+        },
     )
     async def create_snapshot(
         self,
@@ -105,6 +118,7 @@ class SnapshotsController(Controller):
         "with the same title and values, EPICS times included) answers 409 naming it in existingId.",
         request_max_body_size=BULK_LIMIT,
         status_code=201,
+        opt={"request_body": _IMPORT_BODY},
     )
     async def import_snapshot(
         self,
@@ -120,7 +134,7 @@ class SnapshotsController(Controller):
     @get(
         "/{snapshot_id:str}",
         summary="A snapshot with its values (no limit: all values)",
-        response_description="SnapshotDTO",
+        responses={200: ResponseSpec(SnapshotDTO, description="the snapshot (streamed)", generate_examples=False)},
     )
     async def get_snapshot(
         self,
@@ -172,7 +186,12 @@ class SnapshotsController(Controller):
         second = path_uuid(second_id, "snapshot")
         return await compare_service.compare_snapshots(ctx_of(request), first, second, abs_tolerance, rel_tolerance)
 
-    @get("/{snapshot_id:str}/export", summary="Export a snapshot (csv: Phoebus save-and-restore columns; json)")
+    @get(
+        "/{snapshot_id:str}/export",
+        summary="Export a snapshot (csv: Phoebus save-and-restore columns; json)",
+        responses={200: ResponseSpec(ExportDocument, description="format=json; format=csv: text/csv")},
+        opt={"extra_media": {"text/csv": _CSV_TEXT}},
+    )
     async def export_snapshot(
         self,
         request: Request[Any, Any, Any],
