@@ -11,7 +11,8 @@ once on the generated document (in place, before it is first served) and, for ev
 - adds the media types a handler declares in `opt={"extra_media": {type: schema}}` beside its success
   schema, and a raw request body from `opt={"request_body": {...}}` (routes that read the body
   themselves, such as the CSV/JSON imports);
-- sets `additionalProperties: false` on request-body objects whose Struct forbids unknown fields.
+- sets `additionalProperties: false` on request-body objects whose Struct forbids unknown fields;
+- adds links from each create to the operations on what it created (squirrel.api.openapi_links).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import msgspec
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
+
+from squirrel.api.openapi_links import add_links
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -170,6 +173,7 @@ def complete_schema(app: Litestar, document: dict[str, Any]) -> dict[str, Any]:
                 operation = item.get(method.lower())
                 if operation is not None:
                     _complete_operation(handler, method, route.path_format, operation)
+    add_links(document)
     return document
 
 

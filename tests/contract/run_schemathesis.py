@@ -158,7 +158,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="'' to run every check (positive_data_acceptance also flags correct 409s on state conflicts)",
     )
     parser.add_argument("--phases", default="examples,coverage,fuzzing,stateful")
-    parser.add_argument("--workers", default="2")
+    # One worker: with several, hypothesis parses lambda sources (ast) in parallel threads, which CPython 3.11
+    # can fail with "AST constructor recursion depth mismatch" (a runtime error of the tool, not of the API).
+    parser.add_argument("--workers", default="1")
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (data, serve.log, report)")
     parser.add_argument("extra", nargs="*", help="more schemathesis arguments (after --)")
@@ -180,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         try:
             cmd = schemathesis_command(url, token, args, work_dir / "report")
-            return subprocess.run(cmd, check=False).returncode
+            # Its own folder as working directory: schemathesis keeps state in ./.schemathesis.
+            return subprocess.run(cmd, check=False, cwd=work_dir).returncode
         finally:
             instance.__exit__(None, None, None)
     finally:
