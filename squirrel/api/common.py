@@ -13,7 +13,11 @@ from squirrel.errors import NotFoundError, ValidationError
 from squirrel.services.context import ServiceContext
 
 MAX_PAGE = 1000
-INT32_MAX = 2**31 - 1  # API.md: offsets and limits are int32; larger values are refused, never wrapped
+INT32_MAX = 2**31 - 1
+# schema_extra of a list of ids read by query_uuids (an empty value is no filter; comma lists are accepted too)
+UUID_ITEMS = {
+    "items": {"type": "string", "anyOf": [{"format": "uuid"}, {"maxLength": 0}]}
+}  # API.md: offsets and limits are int32; larger values are refused, never wrapped
 
 
 def limit_param(name: str = "limit", doc: str = "default 100") -> ParameterKwarg:
@@ -74,6 +78,7 @@ def query_uuids(name: str, values: list[str] | None) -> list[UUID]:
 
 __all__ = [
     "INT32_MAX",
+    "UUID_ITEMS",
     "check_offset",
     "check_page",
     "ctx_of",

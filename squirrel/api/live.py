@@ -15,7 +15,7 @@ from litestar.params import JSONBody, QueryParameter
 from litestar.response import Response, Stream
 from litestar.status_codes import WS_1008_POLICY_VIOLATION
 
-from squirrel.api.common import ctx_of, query_uuids
+from squirrel.api.common import UUID_ITEMS, ctx_of, query_uuids
 from squirrel.api.openapi_models import LiveCache, LiveValues
 from squirrel.api.revocation import watch_key
 from squirrel.live.ws import WsSession
@@ -107,7 +107,9 @@ cookie. The stream ends when its key is revoked (within the key cache's lifetime
 async def live_events(
     request: Request[Any, Any, Any],
     pvs: Annotated[list[str] | None, QueryParameter(name="pvs", description="addresses")] = None,
-    tags: Annotated[list[str] | None, QueryParameter(name="tags", description="tag ids")] = None,
+    tags: Annotated[
+        list[str] | None, QueryParameter(name="tags", description="tag ids", schema_extra=UUID_ITEMS)
+    ] = None,
     select_all: Annotated[bool, QueryParameter(name="all", description="every cached address")] = False,
 ) -> Stream:
     ctx = ctx_of(request)

@@ -130,7 +130,7 @@ def plain_parameter_schema(schema: dict[str, Any]) -> dict[str, Any]:
         if len(kept) == len(branches):
             continue
         rest = {k: v for k, v in schema.items() if k != key}
-        return {**rest, **kept[0]} if len(kept) == 1 else {**rest, key: kept}
+        return {**kept[0], **rest} if len(kept) == 1 else {**rest, key: kept}  # the outer keys (bounds, extra) win
     return schema
 
 

@@ -11,6 +11,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from squirrel.api.common import (
+    UUID_ITEMS,
     check_offset,
     check_page,
     ctx_of,
@@ -114,7 +115,9 @@ class PVController(Controller):
         request: Request[Any, Any, Any],
         q: Annotated[str | None, QueryParameter(name="q")] = None,
         devices: Annotated[list[str] | None, QueryParameter(name="devices")] = None,
-        tags: Annotated[list[str] | None, QueryParameter(name="tags", description="tag ids")] = None,
+        tags: Annotated[
+            list[str] | None, QueryParameter(name="tags", description="tag ids", schema_extra=UUID_ITEMS)
+        ] = None,
         limit: Annotated[int | None, limit_param()] = None,
         offset: Annotated[int | None, offset_param()] = None,
         include_live_values: Annotated[bool, QueryParameter(name="include_live_values")] = False,

@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
 
 from squirrel.api.common import (
+    UUID_ITEMS,
     check_offset,
     check_page,
     ctx_of,
@@ -70,7 +71,9 @@ class SnapshotsController(Controller):
         self,
         request: Request[Any, Any, Any],
         title: Annotated[str | None, QueryParameter(description="substring of the title")] = None,
-        tags: Annotated[list[str] | None, QueryParameter(description="tag ids: a PV carried one")] = None,
+        tags: Annotated[
+            list[str] | None, QueryParameter(description="tag ids: a PV carried one", schema_extra=UUID_ITEMS)
+        ] = None,
         labels: Annotated[list[str] | None, QueryParameter(description="snapshot labels (any)")] = None,
         limit: Annotated[int | None, limit_param()] = None,
         offset: Annotated[int | None, offset_param()] = None,

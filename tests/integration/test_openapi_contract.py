@@ -207,3 +207,15 @@ async def test_audit_since_filters(api: Api) -> None:
 async def test_null_is_not_a_number(api: Api, query: dict[str, str]) -> None:
     r = await api.get("/v1/snapshots", params=query)
     assert r.status_code == 400 and next(iter(query)) in r.json()["detail"]
+
+
+async def test_enumerated_and_id_parameters_are_in_the_schema(api: Api) -> None:
+    paths = (await _doc(api))["paths"]
+    jobs = {p["name"]: p["schema"] for p in paths["/v1/jobs"]["get"]["parameters"]}
+    assert jobs["status"]["enum"] == ["pending", "running", "completed", "failed", "cancelled"]
+    assert jobs["type"]["enum"] == ["snapshot_create", "snapshot_restore"]
+    for path in ("/v1/snapshots", "/v1/pvs/search"):
+        tags = next(p for p in paths[path]["get"]["parameters"] if p["name"] == "tags")
+        assert tags["schema"]["items"]["anyOf"][0] == {"format": "uuid"}, path
+    assert (await api.get("/v1/jobs", params={"status": "done"})).status_code == 400
+    assert (await api.get("/v1/snapshots", params={"tags": ""})).status_code == 200  # empty: no filter
