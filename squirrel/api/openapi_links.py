@@ -42,10 +42,12 @@ def _targets(paths: dict[str, Any], prefix: str) -> list[tuple[str, str, str]]:
 
 
 def _link(paths: dict[str, Any], path: str, method: str, new: str, source: str, request_path: str) -> dict[str, Any]:
-    parameters = {new: source}
+    """Link to one operation: `new` from the response; the ids the request path already had, from it; any
+    further id (`/compare/{second_id}`) from the response too (a resource compared with itself)."""
+    parameters = {}
+    own = _PARAM.findall(request_path)
     for name in _PARAM.findall(path):
-        if name != new and name in _PARAM.findall(request_path):
-            parameters[name] = f"$request.path.{name}"
+        parameters[name] = f"$request.path.{name}" if name in own and name != new else source
     return {"operationId": paths[path][method]["operationId"], "parameters": parameters}
 
 

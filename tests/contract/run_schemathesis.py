@@ -13,6 +13,7 @@ own key). Exit status: schemathesis's (non-zero on any failure), or 2 when the i
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -24,6 +25,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -81,7 +83,8 @@ def _wait_ready(server: subprocess.Popen[bytes], url: str, log_path: Path) -> No
 
 @contextmanager
 def squirrel_instance(work_dir: Path) -> Iterator[tuple[str, str]]:
-    """(base URL, admin token) of a fresh `squirrel serve`, stopped (SIGTERM, then SIGKILL) on exit."""
+    """(base URL, admin token) of a fresh, seeded `squirrel serve` (its seeds in work_dir/schemathesis.toml),
+    stopped (SIGTERM, then SIGKILL) on exit."""
     data_dir = work_dir / "data"
     env = instance_env(data_dir)
     port = free_port()
@@ -100,6 +103,7 @@ def squirrel_instance(work_dir: Path) -> Iterator[tuple[str, str]]:
                 check=True,
             )
             token = created.stdout.strip().splitlines()[-1]
+            write_config(work_dir / "schemathesis.toml", seed(url, token))
             yield url, token
         finally:
             server.send_signal(signal.SIGTERM)
@@ -110,10 +114,64 @@ def squirrel_instance(work_dir: Path) -> Iterator[tuple[str, str]]:
                 server.wait()
 
 
-def schemathesis_command(url: str, token: str, args: argparse.Namespace, report_dir: Path) -> list[str]:
+Seeds = dict[str, list[str]]  # path parameter name -> ids of seeded resources
+
+
+def seed(url: str, token: str) -> Seeds:
+    """A few real resources (tag group and tag, PVs, snapshots, a job, a schedule) whose ids the run
+    draws half of the time for the path parameters (the other half stays generated: the 404s), so the
+    operations on existing resources are tested in every phase, not only by the stateful one."""
+    with httpx.Client(base_url=url, headers={"X-API-Key": token}, timeout=60) as client:
+
+        def call(method: str, path: str, body: object = None, **params: str) -> Any:
+            r = client.request(method, path, json=body, params=params)
+            if r.status_code >= 300:
+                raise RuntimeError(f"seeding {method} {path}: {r.status_code} {r.text[:300]}")
+            return r.json()
+
+        group = call("POST", "/v1/tags", {"name": "contract-area", "description": "seeded"})
+        tagged = call("POST", f"/v1/tags/{group['id']}/tags", {"name": "contract-tag"})["group"]
+        tag_ids = [t["id"] for t in tagged["tags"]]
+        pv_ids = [
+            call("POST", "/v1/pvs", {"setpointAddress": f"CONTRACT:PV{i}:SET", "readbackAddress": f"CONTRACT:PV{i}",
+                                     "device": "contract", "tags": tag_ids})["id"]
+            for i in range(3)
+        ]  # fmt: skip
+        snapshots = [
+            call("POST", "/v1/snapshots", {"title": title, "labels": ["seed"]}, **{"async": "false"})["id"]
+            for title in ("contract seed A", "contract seed B")
+        ]
+        job = call("POST", "/v1/snapshots", {"title": "contract seed job", "pvIds": pv_ids[:1]})["jobId"]
+        schedule = call("POST", "/v1/schedules", {"name": "contract-nightly", "cron": "0 3 * * *", "title": "nightly",
+                                                  "tags": tag_ids})["id"]  # fmt: skip
+    return {
+        "snapshot_id": snapshots,
+        "second_id": snapshots,
+        "pv_id": pv_ids,
+        "group_id": [group["id"]],
+        "tag_id": tag_ids,
+        "job_id": [job],
+        "schedule_id": [schedule],
+    }
+
+
+def write_config(path: Path, seeds: Seeds) -> None:
+    """schemathesis.toml: seeded ids drawn with probability 0.5 by every operation but the deletes (a
+    deleted seed would leave the later operations only 404s)."""
+    lines = []
+    for name, ids in seeds.items():
+        lines += [f"[dictionaries.{name}]", f"values = {json.dumps(ids)}", ""]
+    lines += ["[[operations]]", 'include-method-regex = "^(GET|PUT|POST)$"', "[operations.parameters]"]
+    lines += [f'"path.{name}" = {{ dictionary = "{name}", probability = 0.5 }}' for name in seeds]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def schemathesis_command(url: str, token: str, args: argparse.Namespace, work_dir: Path) -> list[str]:
     exe = shutil.which("schemathesis", path=str(Path(sys.executable).parent)) or "schemathesis"
     cmd = [
         exe,
+        "--config-file",
+        str(work_dir / "schemathesis.toml"),
         "run",
         f"{url}/schema/openapi.json",
         "--header",
@@ -135,7 +193,7 @@ def schemathesis_command(url: str, token: str, args: argparse.Namespace, report_
         "--report",
         "ndjson",
         "--report-dir",
-        str(report_dir),
+        str(work_dir / "report"),
         "--output-truncate",
         "true",
     ]
@@ -174,14 +232,14 @@ def main(argv: list[str] | None = None) -> int:
         try:
             instance = squirrel_instance(work_dir)
             url, token = instance.__enter__()
-        except (RuntimeError, subprocess.SubprocessError) as exc:
+        except (RuntimeError, subprocess.SubprocessError, httpx.HTTPError) as exc:
             print(f"could not start the instance: {exc}", file=sys.stderr)
             log = work_dir / "serve.log"
             if log.exists():
                 sys.stderr.write(log.read_text(errors="replace")[-4000:])
             return 2
         try:
-            cmd = schemathesis_command(url, token, args, work_dir / "report")
+            cmd = schemathesis_command(url, token, args, work_dir)
             # Its own folder as working directory: schemathesis keeps state in ./.schemathesis.
             return subprocess.run(cmd, check=False, cwd=work_dir).returncode
         finally:

@@ -38,7 +38,8 @@ async def test_every_error_is_a_documented_problem(api: Api) -> None:
         assert "400" in errors, (method, path)  # strict query parameters: every operation
         for code, response in errors.items():
             if (path, code) == ("/readyz", "503"):
-                continue  # readiness answers its report, not a problem
+                assert set(response["content"]) == {"application/json"}  # its report, not a problem
+                continue
             assert response["content"] == {PROBLEM_JSON: {"schema": _PROBLEM}}, (method, path, code)
 
 
@@ -219,3 +220,10 @@ async def test_enumerated_and_id_parameters_are_in_the_schema(api: Api) -> None:
         assert tags["schema"]["items"]["anyOf"][0] == {"format": "uuid"}, path
     assert (await api.get("/v1/jobs", params={"status": "done"})).status_code == 400
     assert (await api.get("/v1/snapshots", params={"tags": ""})).status_code == 200  # empty: no filter
+
+
+async def test_operations_answering_two_successes_document_both(api: Api) -> None:
+    paths = (await _doc(api))["paths"]
+    add_tag = paths["/v1/tags/{group_id}/tags"]["post"]["responses"]
+    assert {"200", "201"} <= set(add_tag)  # 200: skip_duplicates=true and the tag existed
+    assert {"200", "503"} <= set(paths["/readyz"]["get"]["responses"])
