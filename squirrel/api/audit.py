@@ -22,7 +22,7 @@ _DATE_TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(?::([0-9]{2})(?:\.[0-9]+)?)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})?"
 )
 _SINCE_DOC = "ISO 8601 date-time (2026-01-31T12:00:00Z); without an offset it is UTC; empty: no filter"
-_SINCE_SCHEMA = {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "maxLength": 0}]}
+_SINCE_SCHEMA = {"type": "string", "pattern": f"^({_DATE_TIME.pattern})?$"}  # exactly what parse_since takes
 
 
 class AuditPage(msgspec.Struct, rename="camel"):

@@ -35,19 +35,20 @@ def _targets(paths: dict[str, Any], prefix: str) -> list[tuple[str, str, str]]:
         first = _PARAM.match(path, len(prefix) + 1)
         if first is None or first.group(1) in own:
             continue
+        if set(_PARAM.findall(path)) - own - {first.group(1)}:
+            continue  # another id (a tag in the new group, a second snapshot): the response does not give it
         for method in ("get", "put", "delete", "post"):
             if method in item and item[method].get("operationId"):
                 found.append((path, method, first.group(1)))
     return found
 
 
-def _link(paths: dict[str, Any], path: str, method: str, new: str, source: str, request_path: str) -> dict[str, Any]:
-    """Link to one operation: `new` from the response; the ids the request path already had, from it; any
-    further id (`/compare/{second_id}`) from the response too (a resource compared with itself)."""
-    parameters = {}
-    own = _PARAM.findall(request_path)
+def _link(paths: dict[str, Any], path: str, method: str, new: str, source: str) -> dict[str, Any]:
+    """Link to one operation: `new` from the response, the ids the request path already had from it."""
+    parameters = {new: source}
     for name in _PARAM.findall(path):
-        parameters[name] = f"$request.path.{name}" if name in own and name != new else source
+        if name != new:
+            parameters[name] = f"$request.path.{name}"
     return {"operationId": paths[path][method]["operationId"], "parameters": parameters}
 
 
@@ -66,12 +67,12 @@ def add_links(document: dict[str, Any]) -> None:
             links: dict[str, Any] = {}
             if "id" in fields:
                 for target, method, new in _targets(paths, path):
-                    link = _link(paths, target, method, new, "$response.body#/id", path)
+                    link = _link(paths, target, method, new, "$response.body#/id")
                     links[link["operationId"]] = link
             if "jobId" in fields and _JOBS in paths:
                 for method in ("get", "delete"):
                     if method in paths[_JOBS]:
-                        link = _link(paths, _JOBS, method, "job_id", "$response.body#/jobId", path)
+                        link = _link(paths, _JOBS, method, "job_id", "$response.body#/jobId")
                         links[link["operationId"]] = link
             if links:
                 response["links"] = links
