@@ -19,10 +19,12 @@ from squirrel.api.problems import EXCEPTION_HANDLERS
 from squirrel.api.routes import all_routes
 from squirrel.db.embedded import EmbeddedPostgres
 from squirrel.db.migrate import migrate
-from squirrel.db.pool import make_pool, open_pool
+from squirrel.db.pool import SquirrelPool, make_pool, open_pool
+from squirrel.db.supervisor import EmbeddedSupervisor
 from squirrel.services.context import ServiceContext
 from squirrel.services.keys import KeyService
 from squirrel.settings import Settings
+from squirrel.ui import template_config, ui_routes
 
 log = structlog.get_logger(__name__)
 DEFAULT_BODY_LIMIT = 1_000_000  # 1 MB; bulk routes raise it to 64 MB on the handler
@@ -30,19 +32,36 @@ DEFAULT_BODY_LIMIT = 1_000_000  # 1 MB; bulk routes raise it to 64 MB on the han
 
 async def resolve_database(settings: Settings, stack: AsyncExitStack) -> str:
     """The conninfo to use: SQUIRREL_DATABASE_URL, or the embedded server (started here, stopped on exit)."""
+    conninfo, _ = await open_database(settings, stack)
+    return conninfo
+
+
+async def open_database(settings: Settings, stack: AsyncExitStack) -> tuple[str, EmbeddedPostgres | None]:
+    """resolve_database, plus the embedded server when it is ours (None with SQUIRREL_DATABASE_URL)."""
     if settings.database_url:
-        return settings.database_url
+        return settings.database_url, None
     embedded = EmbeddedPostgres(settings.data_path)
     uri = await embedded.start_async()
     stack.callback(embedded.stop)
-    return uri
+    return uri, embedded
+
+
+async def supervise(embedded: EmbeddedPostgres, pool: SquirrelPool, stack: AsyncExitStack) -> EmbeddedSupervisor:
+    """Restart the embedded server if it dies (stopped before the server is, on exit); the pool learns of
+    the outage at once (fast 503s) and drops its dead connections once the server is back."""
+    supervisor = EmbeddedSupervisor(embedded)
+    supervisor.on_down.append(pool.mark_down)
+    supervisor.on_up.extend([pool.mark_up, pool.drain])
+    supervisor.start()
+    stack.push_async_callback(supervisor.stop)
+    return supervisor
 
 
 def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            conninfo = await resolve_database(settings, stack)
+            conninfo, embedded = await open_database(settings, stack)
             if settings.migrate_on_start:
                 await migrate(conninfo)
             pool = make_pool(conninfo, settings.db_pool_min, settings.db_pool_max)
@@ -50,6 +69,8 @@ def create_app(settings: Settings) -> Litestar:
             stack.push_async_callback(pool.close)
             ctx = ServiceContext(settings=settings, pool=pool)
             ctx.extras["conninfo"] = conninfo
+            if embedded is not None:
+                ctx.extras["db_supervisor"] = await supervise(embedded, pool, stack)
             app.state.ctx = ctx
             app.state.key_service = KeyService(ctx)
             await start_roles(ctx, stack)
@@ -57,7 +78,7 @@ def create_app(settings: Settings) -> Litestar:
             yield
             log.info("squirrel stopping")
 
-    route_handlers: list[Any] = [*all_routes(), *docs.asset_routers()]
+    route_handlers: list[Any] = [*all_routes(), *ui_routes(), *docs.asset_routers()]
     middleware: list[Any] = [request_log_middleware]
     app = Litestar(
         route_handlers=route_handlers,
@@ -67,6 +88,7 @@ def create_app(settings: Settings) -> Litestar:
         middleware=middleware,
         cors_config=cors_config(settings),
         request_max_body_size=DEFAULT_BODY_LIMIT,
+        template_config=template_config(),
         openapi_config=docs.openapi_config(
             "Squirrel", __version__, "Save, compare and restore for EPICS control systems."
         ),

@@ -44,6 +44,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sse_min_interval: float = 0.1
     sse_queue_size: int = 10000
     stale_max_age: float = 0.0
+    # A cache snapshot first waits until each PV delivered its first value or was subscribed this long.
+    snapshot_warmup: float = 10.0
     job_retention_days: int = 30
 
     def __post_init__(self) -> None:
@@ -56,6 +58,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         for name in ("ca_timeout", "ca_put_timeout", "breaker_cooldown", "sse_heartbeat", "sse_min_interval"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"SQUIRREL_{name.upper()} must be > 0")
+        if not 0 <= self.snapshot_warmup <= 3600:
+            raise ConfigError("SQUIRREL_SNAPSHOT_WARMUP must be 0..3600 seconds (0: no warm-up wait)")
 
     @property
     def data_path(self) -> Path:

@@ -1,8 +1,10 @@
 -- name: insert_snapshot
-INSERT INTO snapshot (id, job_id, title, description, comment, labels, created_by, source, pv_count)
+INSERT INTO snapshot (id, job_id, title, description, comment, labels, created_by, source, pv_count,
+                      missing_disconnected, missing_no_value, stale_count)
 VALUES (%(id)s, %(job_id)s, %(title)s, %(description)s, %(comment)s, %(labels)s, %(created_by)s, %(source)s,
-        %(pv_count)s)
-RETURNING id, title, description, comment, labels, created_at, created_by, pv_count, source
+        %(pv_count)s, %(missing_disconnected)s, %(missing_no_value)s, %(stale_count)s)
+RETURNING id, title, description, comment, labels, created_at, created_by, pv_count, source,
+       missing_disconnected, missing_no_value, stale_count
 
 -- name: copy_snapshot_values
 COPY snapshot_value (snapshot_id, idx, pv_id, setpoint_name, readback_name, setpoint, setpoint_value, readback,
@@ -16,19 +18,23 @@ UPDATE snapshot SET tag_ids = coalesce(
 WHERE id = %(id)s
 
 -- name: snapshot_by_job
-SELECT id, title, description, comment, labels, created_at, created_by, pv_count, source
+SELECT id, title, description, comment, labels, created_at, created_by, pv_count, source,
+       missing_disconnected, missing_no_value, stale_count
 FROM snapshot WHERE job_id = %(job_id)s
 
 -- name: get_snapshot
-SELECT id, title, description, comment, labels, created_at, created_by, pv_count, source
+SELECT id, title, description, comment, labels, created_at, created_by, pv_count, source,
+       missing_disconnected, missing_no_value, stale_count
 FROM snapshot WHERE id = %(id)s
 
 -- name: get_snapshot_for_update
-SELECT id, title, description, comment, labels, created_at, created_by, pv_count, source
+SELECT id, title, description, comment, labels, created_at, created_by, pv_count, source,
+       missing_disconnected, missing_no_value, stale_count
 FROM snapshot WHERE id = %(id)s FOR UPDATE
 
 -- name: list_snapshots
-SELECT id, title, description, comment, labels, created_at, created_by, pv_count, source
+SELECT id, title, description, comment, labels, created_at, created_by, pv_count, source,
+       missing_disconnected, missing_no_value, stale_count
 FROM snapshot
 -- title: a literal, case-insensitive substring (strpos: no wildcard characters)
 WHERE (%(title)s::text IS NULL OR strpos(lower(title), lower(%(title)s::text)) > 0)
@@ -61,7 +67,8 @@ ORDER BY g.name, t.name
 -- name: update_snapshot
 UPDATE snapshot SET title = %(title)s, description = %(description)s, comment = %(comment)s, labels = %(labels)s
 WHERE id = %(id)s
-RETURNING id, title, description, comment, labels, created_at, created_by, pv_count, source
+RETURNING id, title, description, comment, labels, created_at, created_by, pv_count, source,
+       missing_disconnected, missing_no_value, stale_count
 
 -- name: delete_snapshot
 -- snapshot_value has no foreign key (cheaper COPY): its rows go in the same statement.
@@ -115,3 +122,6 @@ SELECT uuid_send(p.id), p.abs_tolerance, p.rel_tolerance
 FROM pv p
 WHERE (p.abs_tolerance > 0 OR p.rel_tolerance > 0)
   AND p.id IN (SELECT pv_id FROM snapshot_value WHERE snapshot_id = %(id)s)
+
+-- name: known_tag_ids
+SELECT id FROM tag WHERE id = ANY(%(ids)s::uuid[])

@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Request, get
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.response import Response
+from litestar.response import Redirect, Response
 
 from squirrel.api.common import ctx_of
 from squirrel.services import health
@@ -36,8 +36,11 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
 
 
 @get("/", opt={"scope": "public"}, include_in_schema=False)
-async def root() -> dict[str, str]:
-    return {"service": "squirrel", "api": "/v1", "schema": "/schema"}
+async def root(request: Request[Any, Any, Any]) -> Response[dict[str, str]] | Redirect:
+    # A browser (Accept: text/html) goes to the console; API clients keep getting JSON.
+    if "text/html" in request.headers.get("accept", ""):
+        return Redirect("/ui/", status_code=303)
+    return Response({"service": "squirrel", "api": "/v1", "schema": "/schema", "console": "/ui/"})
 
 
 ROUTES = [healthz, readyz, root]

@@ -31,7 +31,9 @@ from squirrel.model import (
     PVSearchResult,
     UpdatePVElementDTO,
 )
+from squirrel.services import registry_check
 from squirrel.services.registry import RegistryService
+from squirrel.services.registry_check import PVImportCheck
 
 BULK_LIMIT = 64_000_000
 _CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/octet-stream", "application/vnd.ms-excel", ""}
@@ -75,6 +77,9 @@ async def _csv_body(request: Request[Any, Any, Any]) -> bytes:
             status_code=415, detail=f"send the CSV as text/csv or multipart/form-data, not {content_type!r}"
         )
     return await request.body()
+
+
+_VALIDATE_ONLY = "true: check the CSV and answer every row error, writing nothing"
 
 
 class PVController(Controller):
@@ -172,11 +177,24 @@ class PVController(Controller):
         summary="Import PVs from CSV, all or nothing (up to 64 MB)",
         description="Columns Setpoint (required), Readback, Device, Description; every other column is a tag "
         "group whose cells list tags separated by ';' or ','. Groups and tags are created as needed. Send the "
-        "file as text/csv or as a multipart/form-data upload.",
+        "file as text/csv or as a multipart/form-data upload. validateOnly=true writes nothing and answers "
+        "200 {valid, rowCount, errorCount, errors: [{line, detail}]} with every row error (a header that "
+        "cannot be read is still a 400).",
         opt={"request_body": _IMPORT_BODY},
+        responses={
+            201: ResponseSpec(PVImportResult, description="imported", generate_examples=False),
+            200: ResponseSpec(PVImportCheck, description="validateOnly=true: the check", generate_examples=False),
+        },
     )
-    async def import_csv(self, request: Request[Any, Any, Any]) -> PVImportResult:
-        return await _registry(request).import_csv(principal_of(request), await _csv_body(request))
+    async def import_csv(
+        self,
+        request: Request[Any, Any, Any],
+        validate_only: Annotated[bool, QueryParameter(name="validateOnly", description=_VALIDATE_ONLY)] = False,
+    ) -> Response[PVImportResult | PVImportCheck]:
+        body = await _csv_body(request)
+        if validate_only:
+            return Response(await registry_check.check_csv(ctx_of(request), body), status_code=200)
+        return Response(await _registry(request).import_csv(principal_of(request), body), status_code=201)
 
     @put("/{pv_id:str}", summary="Update a PV (absent fields are kept; tags replaces the set)")
     async def update(

@@ -21,7 +21,7 @@ from litestar.exceptions import SerializationException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.routes import HTTPRoute, WebSocketRoute
 
-from squirrel.errors import UnsupportedMediaTypeError, ValidationError
+from squirrel.errors import AuthenticationError, UnsupportedMediaTypeError, ValidationError
 
 # API.md §Conventions: exactly these parameters may repeat (and take comma lists).
 MULTI_VALUED = frozenset({"pvs", "tags", "devices", "labels", "pv_names"})
@@ -128,6 +128,11 @@ def check_query(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
     for name, value in connection.query_params.multi_items():
         if "\x00" in name or "\x00" in value:
             raise ValidationError(f"query parameter {name.replace(chr(0), '')!r} contains a NUL byte")
+        if name == KEY_PARAMETER and name not in rules.names:
+            # A key in the query authenticates streams only; elsewhere it is a credential we refuse.
+            raise AuthenticationError(
+                "?api_key= is accepted only on streams (SSE, WebSocket): send the key in the X-API-Key header"
+            )
         if name not in rules.names:
             raise ValidationError(f"unknown query parameter {name!r}{_suggest(name, rules.names)}")
         seen[name] = seen.get(name, 0) + 1
@@ -192,7 +197,9 @@ async def check_body(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
         shown = content_type.split(";", 1)[0].strip() or "none"
         raise UnsupportedMediaTypeError(f"send the body as application/json (Content-Type was {shown})")
     if b"\x00" in body:
-        raise ValidationError("the request body contains a NUL byte")
+        raise ValidationError(
+            "the request body contains a NUL byte; PostgreSQL cannot store it (a UTF-16 file? send UTF-8)"
+        )
     if not rules.json_body:
         return
     try:

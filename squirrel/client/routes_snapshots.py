@@ -51,10 +51,16 @@ class SnapshotRoutes:
         return json_call("POST", "/v1/snapshots", as_json(SnapshotSummary), body, (("async", "false"), *params))
 
     @operation
-    def import_snapshot(self, data: str | bytes, content_type: str = "application/json") -> Call[SnapshotSummary]:
-        """A file as `export_snapshot` wrote it (JSON; CSV where the server accepts it)."""
+    def import_snapshot(
+        self, data: str | bytes, content_type: str = "application/json", title: str | None = None
+    ) -> Call[SnapshotSummary]:
+        """A file as `export_snapshot` wrote it (JSON or CSV); `title` names the new snapshot.
+
+        A file the server already holds (the export of an existing snapshot, or one imported before) is
+        a ConflictError naming it."""
         content = data.encode() if isinstance(data, str) else data
-        return Call("POST", "/v1/snapshots/import", as_json(SnapshotSummary), (), content, content_type)
+        params = (("title", title),) if title is not None else ()
+        return Call("POST", "/v1/snapshots/import", as_json(SnapshotSummary), params, content, content_type)
 
     @operation
     def get_snapshot(

@@ -158,6 +158,12 @@ async def set_tags(conn: AsyncConnection[Any], snapshot_id: UUID) -> None:
     await conn.execute(q("set_snapshot_tags"), {"id": snapshot_id})
 
 
+async def known_tag_ids(conn: AsyncConnection[Any], tag_ids: list[UUID]) -> set[UUID]:
+    """Which of `tag_ids` name an existing tag."""
+    cur = await conn.execute(q("known_tag_ids"), {"ids": tag_ids})
+    return {r[0] for r in await cur.fetchall()}
+
+
 async def by_job(conn: AsyncConnection[Any], job_id: UUID) -> Row | None:
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(q("snapshot_by_job"), {"job_id": job_id})

@@ -48,11 +48,13 @@ class _Watch:
         "dbf",
         "esz",
         "event_id",
+        "heard",
         "monitor",
         "off",
         "queued",
         "raw",
         "server",
+        "since",
         "state",
     )
 
@@ -71,6 +73,8 @@ class _Watch:
         self.raw: bytes | None = None  # guarded by the monitor's lock
         self.ctrl_raw: bytes | None = None
         self.queued = False
+        self.since = time.monotonic()  # when the monitor subscribed it (warm-up is counted from here)
+        self.heard = False  # its first value arrived (since this monitor started)
 
     def on_connection(self, chan: Chan, connected: bool) -> None:  # the pool calls it, in the loop
         try:
@@ -378,6 +382,7 @@ class Monitor:
                     w.chan.set_meta(V.apply_ctrl_bytes(state, ctrl, w.dbf, count, w.count), None)
                 if raw is not None:
                     V.apply_time_bytes(state, raw, w.dbf, (len(raw) - w.off) // w.esz, w.count)
+                    w.heard = True
                     state.update_count += 1
                     n += 1
                 state.updated_at = now
@@ -388,6 +393,15 @@ class Monitor:
         if more and self._loop is not None:
             # A start-up burst: give the loop back between chunks instead of one long stall.
             self._loop.call_soon(self._apply)
+
+    # --- warm-up (cache snapshots wait for it: services.monitoring.wait_warm) ---------------------
+    def watching(self, address: str) -> bool:
+        return address in self._watches
+
+    def is_warm(self, address: str, warmup: float, now: float) -> bool:
+        """Subscribed, and its first value came or `warmup` s went by without one (`now`: monotonic)."""
+        w = self._watches.get(address)
+        return w is not None and (w.heard or now - w.since >= warmup)
 
     # --- figures ---------------------------------------------------------------------------------
     async def _sample_rate(self) -> None:

@@ -174,7 +174,7 @@ def cmd_import(ops: Ops) -> int:
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
     ctype = "text/csv" if path.suffix.lower() == ".csv" else "application/json"
-    summary = ops.client.import_snapshot(data, ctype)
+    summary = ops.client.import_snapshot(data, ctype, ops.args.title)
     ops.emit(summary, lambda: _summary_table(ops, summary, summary.missing_count))
     return OK
 
@@ -217,8 +217,9 @@ def register(sub: Any) -> None:
     p.add_argument("--format", choices=("json", "csv"), default="json")
     p.add_argument("-o", "--output", help="file to write (default stdout)")
 
-    p = leaf(sub, "import", cmd_import, "import a snapshot file written by export")
+    p = leaf(sub, "import", cmd_import, "import a snapshot file written by export (a file already held: exit 2)")
     p.add_argument("file")
+    p.add_argument("--title", help="title of the new snapshot (default: the file's; a CSV has none)")
 
     p = leaf(sub, "label", cmd_label, "add or remove snapshot labels ('golden' needs an admin key)")
     p.add_argument("id")

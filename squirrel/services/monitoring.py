@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import time
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -61,6 +62,38 @@ async def _stop(ctx: ServiceContext, monitor: Monitor, ticker: asyncio.Task[None
     await monitor.stop()
     ctx.monitor = None
     ctx.extras.pop(_TICK, None)
+
+
+async def wait_warm(
+    ctx: ServiceContext,
+    addresses: Iterable[str],
+    on_wait: Callable[[int], Awaitable[None]] | None = None,
+    poll: float = 0.1,
+) -> list[str]:
+    """Wait until the local monitor is warm for `addresses` (API.md: each delivered its first value, or
+    has been subscribed for SQUIRREL_SNAPSHOT_WARMUP s without one, so a dead PV costs that once per
+    monitor start). An address not subscribed yet (registered a moment ago) is waited for at most the
+    warm-up from now. `on_wait(n)` is told once how many are cold when there is a wait at all.
+    Returns the addresses still cold ([] = warm; also when no monitor runs here)."""
+    m = _monitor(ctx)
+    warmup = ctx.settings.snapshot_warmup
+    if m is None:
+        return []
+    give_up = time.monotonic() + warmup
+
+    def cold(candidates: Iterable[str]) -> list[str]:
+        now = time.monotonic()
+        return [a for a in candidates if not m.is_warm(a, warmup, now)]
+
+    pending = cold(dict.fromkeys(addresses))
+    if pending and on_wait is not None:
+        await on_wait(len(pending))
+    while pending and m.running:
+        if time.monotonic() >= give_up and not any(m.watching(a) for a in pending):
+            break  # never subscribed (the registry resync keeps failing): the wait stays bounded
+        await asyncio.sleep(poll)
+        pending = cold(pending)
+    return pending
 
 
 def _monitor(ctx: ServiceContext) -> Monitor | None:

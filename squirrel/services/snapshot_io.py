@@ -24,7 +24,7 @@ from squirrel.services import audit, snapshot_csv, snapshot_dedupe
 from squirrel.services import snapshots as snap_service
 from squirrel.services.context import ServiceContext
 from squirrel.services.csvio import decode as decode_csv
-from squirrel.services.snapshot_codec import StoredSide, encode_side, native_value
+from squirrel.services.snapshot_codec import StoredSide, encode_side, native_value, tally_stored
 from squirrel.services.snapshot_read import StoredPV, stored_values
 
 FORMAT = "squirrel-snapshot/1"
@@ -230,6 +230,7 @@ async def _store(
     for v in pvs:
         (sp, sp_val), (rb, rb_val) = _encoded(v.setpoint), _encoded(v.readback)
         rows.append((v.pv_id.bytes, v.setpoint_name, v.readback_name, sp, rb, sp_val, rb_val))
+    tally = tally_stored(rows)  # the missing counts as the file stored them
     snapshot_id = uuid4()
     async with connection(ctx.pool) as conn:
         await import_db.lock(conn)
@@ -239,7 +240,8 @@ async def _store(
             {
                 "id": snapshot_id, "job_id": None, "title": spec.title, "description": spec.description,
                 "comment": spec.comment, "labels": spec.labels, "created_by": actor.name, "source": "import",
-                "pv_count": len(rows),
+                "pv_count": len(rows), "missing_disconnected": tally.disconnected,
+                "missing_no_value": tally.no_value, "stale_count": tally.stale,
             },
         )  # fmt: skip
         await snap_db.copy_raw(conn, snapshot_id, rows)

@@ -98,9 +98,13 @@ async def test_snapshots_jobs_compare_restore_plan_and_files(server: RunningServ
     assert golden.labels == ["golden"]
     assert [s.id for s in await admin.list_snapshots(labels=["golden"])] == [snap.id]
     exported = await admin.export_snapshot(snap.id)
+    with pytest.raises(ConflictError) as duplicate:  # the export of a snapshot that still exists
+        await admin.import_snapshot(exported)
+    assert duplicate.value.status == 409 and str(snap.id) in duplicate.value.detail
+    assert "C:0:SP" in await admin.export_snapshot(snap.id, "csv")
+    assert (await admin.delete_snapshot(snap.id)).deleted
     imported = await admin.import_snapshot(exported)
     assert imported.source == "import" and imported.pv_count == 3
-    assert "C:0:SP" in await admin.export_snapshot(snap.id, "csv")
     assert (await admin.delete_snapshot(imported.id)).deleted
 
     jobs = await admin.list_jobs(job_type="snapshot_create")

@@ -12,6 +12,11 @@ def test_defaults_and_env() -> None:
     assert s.anonymous == "none" and s.cors_origins == ()
 
 
+def test_snapshot_warmup_defaults_to_10_s_and_0_turns_it_off() -> None:
+    assert load_settings({}).snapshot_warmup == 10.0
+    assert load_settings({"SQUIRREL_SNAPSHOT_WARMUP": "0"}).snapshot_warmup == 0.0
+
+
 def test_overrides_win_over_env() -> None:
     assert load_settings({"SQUIRREL_PORT": "9000"}, port=9100).port == 9100
 
@@ -24,6 +29,8 @@ def test_overrides_win_over_env() -> None:
         ({"SQUIRREL_ROLES": "api,cook"}, "SQUIRREL_ROLES"),
         ({"SQUIRREL_ANONYMOUS": "write"}, "SQUIRREL_ANONYMOUS"),
         ({"SQUIRREL_CA_TIMEOUT": "0"}, "SQUIRREL_CA_TIMEOUT"),
+        ({"SQUIRREL_SNAPSHOT_WARMUP": "-1"}, "SQUIRREL_SNAPSHOT_WARMUP"),
+        ({"SQUIRREL_SNAPSHOT_WARMUP": "soon"}, "SQUIRREL_SNAPSHOT_WARMUP"),
     ],
 )
 def test_invalid_values_name_the_variable(env: dict[str, str], needle: str) -> None:
