@@ -134,10 +134,29 @@ def plain_parameter_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+_BOUNDS = (("ge", "minimum"), ("gt", "exclusiveMinimum"), ("le", "maximum"), ("lt", "exclusiveMaximum"))
+
+
+def _declared_bounds(handler: HTTPRouteHandler) -> dict[str, dict[str, float]]:
+    """Each parameter's ge/gt/le/lt by its name on the wire. Litestar leaves a bound of 0 out of the schema
+    (it tests the value for truth), so `absTolerance >= 0` would be refused while documented as any number."""
+    bounds: dict[str, dict[str, float]] = {}
+    for name, field in handler.parsed_fn_signature.parameters.items():
+        kwarg = field.kwarg_definition
+        if kwarg is None:
+            continue
+        wire = getattr(kwarg, "name", None) or getattr(kwarg, "query", None) or name
+        found = {key: getattr(kwarg, attr) for attr, key in _BOUNDS if getattr(kwarg, attr, None) is not None}
+        if found:
+            bounds[wire] = found
+    return bounds
+
+
 def _complete_operation(handler: HTTPRouteHandler, method: str, path: str, operation: dict[str, Any]) -> None:
+    bounds = _declared_bounds(handler)
     for parameter in operation.get("parameters", []):
         if isinstance(parameter.get("schema"), dict):
-            parameter["schema"] = plain_parameter_schema(parameter["schema"])
+            parameter["schema"] = {**plain_parameter_schema(parameter["schema"]), **bounds.get(parameter["name"], {})}
     if "request_body" in handler.opt:
         operation["requestBody"] = handler.opt["request_body"]
     responses: dict[str, Any] = operation.setdefault("responses", {})

@@ -241,3 +241,10 @@ def test_links_skip_targets_needing_an_id_the_response_lacks() -> None:
     }
     add_links(doc)
     assert set(doc["paths"]["/g"]["post"]["responses"]["201"]["links"]) == {"GetG"}
+
+
+async def test_zero_bounds_are_in_the_schema(api: Api) -> None:
+    paths = (await _doc(api))["paths"]
+    compare = {p["name"]: p["schema"] for p in paths["/v1/snapshots/{snapshot_id}/compare/live"]["get"]["parameters"]}
+    assert compare["absTolerance"]["minimum"] == 0 and compare["relTolerance"]["minimum"] == 0
+    assert compare["offset"]["minimum"] == 0
