@@ -9,12 +9,11 @@ from typing import Any
 import structlog
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from squirrel import __version__
-from squirrel.api import strict
+from squirrel.api import docs, strict
 from squirrel.api.auth import scope_guard
+from squirrel.api.methods import http_methods
 from squirrel.api.middleware import envelope_middleware, request_log_middleware
 from squirrel.api.problems import EXCEPTION_HANDLERS
 from squirrel.api.routes import all_routes
@@ -79,10 +78,8 @@ def create_app(settings: Settings) -> Litestar:
             yield
             log.info("squirrel stopping")
 
-    route_handlers: list[Any] = [*all_routes(), *ui_routes()]
+    route_handlers: list[Any] = [*all_routes(), *ui_routes(), *docs.asset_routers()]
     middleware: list[Any] = [request_log_middleware]
-    if settings.api_envelope:
-        middleware.append(envelope_middleware)
     app = Litestar(
         route_handlers=route_handlers,
         lifespan=[lifespan],
@@ -92,17 +89,20 @@ def create_app(settings: Settings) -> Litestar:
         cors_config=cors_config(settings),
         request_max_body_size=DEFAULT_BODY_LIMIT,
         template_config=template_config(),
-        openapi_config=OpenAPIConfig(
-            title="Squirrel",
-            version=__version__,
-            path="/schema",
-            description="Save, compare and restore for EPICS control systems.",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        openapi_config=docs.openapi_config(
+            "Squirrel", __version__, "Save, compare and restore for EPICS control systems."
         ),
         debug=False,
         logging_config=None,  # logging is ours (structlog); Litestar would install its own handlers
     )
+    docs.document_security(app)
     strict.install(app)
+    # Outside routing, so that routing errors are enveloped too and HEAD/OPTIONS are seen before the router.
+    handler: Any = app.asgi_handler
+    if settings.api_envelope:
+        handler = envelope_middleware(handler)
+    outer: Any = http_methods(app, handler)
+    app.asgi_handler = outer
     return app
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect, Response
 
 from squirrel.api.common import ctx_of
@@ -16,7 +17,19 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", opt={"scope": "public"}, tags=["health"], summary="Database, monitor and worker are ready")
+_READY = "{ready, checks: {database, monitor, worker}}"
+
+
+@get(
+    "/readyz",
+    opt={"scope": "public"},
+    tags=["health"],
+    summary="Database, monitor and worker are ready",
+    responses={
+        200: ResponseSpec(dict[str, Any], description=f"ready: {_READY}", generate_examples=False),
+        503: ResponseSpec(dict[str, Any], description=f"not ready: {_READY}", generate_examples=False),
+    },
+)
 async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     report = await health.readiness(ctx_of(request))
     return Response(report, status_code=200 if report["ready"] else 503)

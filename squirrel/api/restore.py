@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Response, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from squirrel.api.common import ctx_of, path_uuid, principal_of
@@ -31,6 +32,10 @@ from squirrel.services import restore as restore_service
         "default options."
     ),
     status_code=202,
+    responses={
+        200: ResponseSpec(RestorePlan, description="dryRun=true: the plan", generate_examples=False),
+        202: ResponseSpec(JobQueued, description="the restore job was queued", generate_examples=False),
+    },
 )
 async def restore_snapshot(
     request: Request[Any, Any, Any],

@@ -6,10 +6,12 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.exceptions import HTTPException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
 
 from squirrel.api.common import (
+    UUID_ITEMS,
     check_offset,
     check_page,
     ctx_of,
@@ -32,6 +34,7 @@ from squirrel.services import compare as compare_service
 from squirrel.services import snapshot_filter, snapshot_io, snapshot_read
 from squirrel.services import snapshots as snap_service
 from squirrel.services.snapshot_filter import SnapshotFilter
+from squirrel.services.snapshot_io import ExportDocument
 
 BULK_LIMIT = 64_000_000
 _TOL = "overrides every PV's tolerance (setpoints and readbacks alike)"
@@ -64,6 +67,13 @@ def _compare_query(
 
 _IMPORT_TITLE = "title of the new snapshot (default: the file's; a CSV has none: 'Imported CSV')"
 _CSV_TYPES = {"text/csv", "application/csv", "application/vnd.ms-excel", "text/plain"}
+_CSV_TEXT = {"type": "string", "description": "the CSV export (Phoebus save-and-restore columns)"}
+_EXPORT_REF = {"$ref": "#/components/schemas/ExportDocument"}
+# The import reads its body itself (either export, by content type): the schema says what it takes.
+_IMPORT_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": _EXPORT_REF}, "text/csv": {"schema": _CSV_TEXT}},
+}
 
 
 def _import_format(request: Request[Any, Any, Any], raw: bytes) -> Literal["csv", "json"]:
@@ -89,7 +99,9 @@ class SnapshotsController(Controller):
         self,
         request: Request[Any, Any, Any],
         title: Annotated[str | None, QueryParameter(description="substring of the title")] = None,
-        tags: Annotated[list[str] | None, QueryParameter(description="tag ids: a PV carried one")] = None,
+        tags: Annotated[
+            list[str] | None, QueryParameter(description="tag ids: a PV carried one", schema_extra=UUID_ITEMS)
+        ] = None,
         labels: Annotated[list[str] | None, QueryParameter(description="snapshot labels (any)")] = None,
         limit: Annotated[int | None, limit_param()] = None,
         offset: Annotated[int | None, offset_param()] = None,
@@ -111,6 +123,10 @@ class SnapshotsController(Controller):
         "message and warnings) count the PVs saved without a value: missingCount, missing {disconnected, "
         "noValue, stale}. requireComplete=true: a snapshot with any PV without a value is not stored (the job "
         "fails; async=false: 409 with missingCount and missing in the problem).",
+        responses={
+            201: ResponseSpec(SnapshotSummaryDTO, description="async=false: the snapshot", generate_examples=False),
+            202: ResponseSpec(JobQueued, description="async=true: the job was queued", generate_examples=False),
+        },
     )
     async def create_snapshot(
         self,
@@ -141,6 +157,7 @@ class SnapshotsController(Controller):
         "with the same title and values, EPICS times included) answers 409 naming it in existingId.",
         request_max_body_size=BULK_LIMIT,
         status_code=201,
+        opt={"request_body": _IMPORT_BODY},
     )
     async def import_snapshot(
         self,
@@ -156,7 +173,7 @@ class SnapshotsController(Controller):
     @get(
         "/{snapshot_id:str}",
         summary="A snapshot with its values (no limit: all values)",
-        response_description="SnapshotDTO",
+        responses={200: ResponseSpec(SnapshotDTO, description="the snapshot (streamed)", generate_examples=False)},
     )
     async def get_snapshot(
         self,
@@ -238,7 +255,12 @@ class SnapshotsController(Controller):
         query = _compare_query(abs_tolerance, rel_tolerance, side, limit, offset)
         return await compare_service.compare_snapshots(ctx_of(request), first, second, query)
 
-    @get("/{snapshot_id:str}/export", summary="Export a snapshot (csv: Phoebus save-and-restore columns; json)")
+    @get(
+        "/{snapshot_id:str}/export",
+        summary="Export a snapshot (csv: Phoebus save-and-restore columns; json)",
+        responses={200: ResponseSpec(ExportDocument, description="format=json; format=csv: text/csv")},
+        opt={"extra_media": {"text/csv": _CSV_TEXT}},
+    )
     async def export_snapshot(
         self,
         request: Request[Any, Any, Any],

@@ -38,6 +38,7 @@ class QueryRules:
     names: frozenset[str]
     aliases: dict[str, str]  # Python name -> name on the wire, for error details
     booleans: frozenset[str]
+    numbers: frozenset[str]  # `?limit=null` would bind None (no limit) rather than be refused
     multi: frozenset[str]
     json_body: bool
 
@@ -48,6 +49,16 @@ def _is_bool(handler: BaseRouteHandler, field_name: str) -> bool:
         return False
     definition = parameter
     return bool(definition.is_subclass_of(bool)) if hasattr(definition, "is_subclass_of") else False
+
+
+def _is_number(handler: BaseRouteHandler, field_name: str) -> bool:
+    parameter = handler.parsed_fn_signature.parameters.get(field_name)
+    if parameter is None:
+        return False
+    kinds = (
+        [t for t in parameter.inner_types if t.annotation is not type(None)] if parameter.is_optional else [parameter]
+    )
+    return bool(kinds) and all(t.is_subclass_of((int, float)) and not t.is_subclass_of(bool) for t in kinds)
 
 
 def _rules_for(handler: BaseRouteHandler, kwargs_model: Any, accepts_key: bool) -> QueryRules:
@@ -66,6 +77,7 @@ def _rules_for(handler: BaseRouteHandler, kwargs_model: Any, accepts_key: bool) 
         names=frozenset(names),
         aliases={p.field_name: p.field_alias for p in params},
         booleans=frozenset(p.field_alias for p in params if _is_bool(handler, p.field_name)),
+        numbers=frozenset(p.field_alias for p in params if _is_number(handler, p.field_name)),
         multi=frozenset(p.field_alias for p in params if p.is_sequence) & MULTI_VALUED,
         json_body=json_body,
     )
@@ -128,6 +140,8 @@ def check_query(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
             raise ValidationError(f"query parameter {name!r} was given more than once; it takes one value")
         if name in rules.booleans and value not in BOOLEAN_VALUES:
             raise ValidationError(f"query parameter {name!r} must be true or false, got {value[:40]!r}")
+        if name in rules.numbers and value.strip().lower() == "null":
+            raise ValidationError(f"query parameter {name!r} must be a number, got {value[:40]!r}")
 
 
 def _json_content_type(content_type: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -20,6 +21,9 @@ from squirrel.services import audit
 from squirrel.services.context import ServiceContext
 
 _STARTED = time.time()
+TICK_INTERVAL = 1.0  # the monitor ticks once a second, whether or not PVs update
+ALIVE_WITHIN = 5.0  # the heartbeat's `alive`: the last tick is younger than this
+_TICK = "monitor_tick"  # ctx.extras key: time.time() of the monitor's last tick
 
 
 def ensure_breakers(ctx: ServiceContext) -> BreakerSet:
@@ -39,13 +43,25 @@ async def start_monitor(ctx: ServiceContext, stack: AsyncExitStack) -> Monitor:
     monitor = Monitor(ctx.cache, breakers, load_addresses=load, conninfo=ctx.extras.get("conninfo"))
     await monitor.start()
     ctx.monitor = monitor
-    stack.push_async_callback(_stop, ctx, monitor)
+    ticker = asyncio.create_task(_tick(ctx, monitor))
+    stack.push_async_callback(_stop, ctx, monitor, ticker)
     return monitor
 
 
-async def _stop(ctx: ServiceContext, monitor: Monitor) -> None:
+async def _tick(ctx: ServiceContext, monitor: Monitor) -> None:
+    """Stamp the time once a second while the monitor runs: a quiet registry is still alive, a stuck loop is not."""
+    while monitor.running:
+        ctx.extras[_TICK] = time.time()
+        await asyncio.sleep(TICK_INTERVAL)
+
+
+async def _stop(ctx: ServiceContext, monitor: Monitor, ticker: asyncio.Task[None]) -> None:
+    ticker.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await ticker
     await monitor.stop()
     ctx.monitor = None
+    ctx.extras.pop(_TICK, None)
 
 
 async def wait_warm(
@@ -104,8 +120,28 @@ def is_stale(state: PVState, now: float, max_age: float) -> bool:
     return max_age > 0 and state.updated_at is not None and now - state.updated_at > max_age
 
 
-def heartbeat(ctx: ServiceContext) -> dict[str, Any]:
-    return {"status": "ok", "timestamp": time.time(), "monitor_alive": monitor_alive(ctx)}
+def tick_age(ctx: ServiceContext, now: float) -> float | None:
+    """Seconds since the local monitor's last tick; None when this process runs no monitor."""
+    m = _monitor(ctx)
+    tick = ctx.extras.get(_TICK)
+    if m is None or not isinstance(tick, float):
+        return None
+    return max(0.0, now - tick)
+
+
+def heartbeat(ctx: ServiceContext, gui_dialect: bool = False) -> dict[str, Any]:
+    """{timestamp, alive, age_seconds}: alive = the monitor runs and ticked within ALIVE_WITHIN seconds.
+
+    The released GUI (envelope mode) gets exactly those fields; otherwise `status` and `monitor_alive` too.
+    """
+    now = time.time()
+    age = tick_age(ctx, now)
+    m = _monitor(ctx)
+    alive = m is not None and m.running and age is not None and age < ALIVE_WITHIN
+    beat: dict[str, Any] = {"timestamp": now, "alive": alive, "age_seconds": round(age, 3) if age is not None else None}
+    if gui_dialect:
+        return beat
+    return {"status": "ok", "monitor_alive": monitor_alive(ctx), **beat}
 
 
 def summary(ctx: ServiceContext) -> dict[str, Any]:

@@ -23,7 +23,14 @@ from squirrel.jobs.progress import JobContext
 from squirrel.services import audit
 from squirrel.services import restore_plan as rp
 from squirrel.services.context import ServiceContext
-from squirrel.services.snapshot_codec import StoredSide, decode_side, missing_state, sides_writer
+from squirrel.services.snapshot_codec import (
+    MissingTally,
+    StoredSide,
+    decode_side,
+    missing_state,
+    sides_writer,
+    tally_states,
+)
 
 BACKUP_LABEL = "pre-restore"
 _NAMES_SHOWN = 10
@@ -96,8 +103,9 @@ async def store_backup(
     source = "direct" if direct else "cache"
     lookup: Callable[[str], PVState | None] = states.get
     write_sides = sides_writer(lookup, time.time(), missing_state("not read"))
+    tally = tally_states(rows, lookup, None, 0.0)  # the snapshot row counts the PVs saved without a value
     async with connection(ctx.pool) as conn:
-        await _insert(conn, job, backup_id, title, source, len(rows))
+        await _insert(conn, job, backup_id, title, source, len(rows), tally)
         await snap_db.copy_selected(conn, backup_id, rows, write_sides)
         await snap_db.set_tags(conn, backup_id)
         await audit.record(
@@ -109,7 +117,13 @@ async def store_backup(
 
 
 async def _insert(
-    conn: AsyncConnection[Any], job: JobContext, backup_id: UUID, title: str, source: str, count: int
+    conn: AsyncConnection[Any],
+    job: JobContext,
+    backup_id: UUID,
+    title: str,
+    source: str,
+    count: int,
+    tally: MissingTally,
 ) -> None:
     await snap_db.insert(
         conn,
@@ -123,5 +137,8 @@ async def _insert(
             "created_by": job.actor.name,
             "source": source,
             "pv_count": count,
+            "missing_disconnected": tally.disconnected,
+            "missing_no_value": tally.no_value,
+            "stale_count": tally.stale,
         },
     )
