@@ -1,10 +1,10 @@
 """`squirrel bench --soak MINUTES`: does the service's memory stay flat under steady use?
 
 For MINUTES the service gets steady IOC updates (load blocks), SSE clients that stay subscribed, a
-client polling live values every second and a snapshot every minute. Every SAMPLE_S the bench records
-the service's RSS and open file descriptors. The RSS slope (MB/hour) is a least-squares line through
-the samples after the warm-up (the first 5 minutes: caches, pools and allocator arenas settle there),
-or through the second half of a run shorter than 10 minutes (then the JSON says so).
+client polling live values every second and a snapshot every minute. Every SAMPLE_S (less in a short
+run) the bench records the service's RSS and open file descriptors. The RSS slope (MB/hour) is a
+least-squares line through the samples after the warm-up (the first 5 minutes: caches, pools and
+allocator arenas settle there), or through the second half of a run under 10 minutes (fit_from_s).
 """
 
 from __future__ import annotations
@@ -111,6 +111,7 @@ async def soak_phase(bench: Bench, minutes: float) -> None:
     pid, duration = bench.svc.pid, minutes * 60.0
     readbacks = [rb for _, rb in bench.iocs.pairs]
     offered = await load.set_load(bench, bench.cfg.sse_load) if bench.iocs.load_blocks else bench.iocs.background_rate
+    every = min(SAMPLE_S, duration / 30)  # a short run still gets enough samples to fit
     act, t0 = _Activity(), time.monotonic()
     until = t0 + duration
     samples: list[tuple[float, float, int]] = []
@@ -126,7 +127,7 @@ async def soak_phase(bench: Bench, minutes: float) -> None:
             while (now := time.monotonic()) < until:
                 rss, fds = await asyncio.to_thread(_sample, pid)
                 samples.append((now - t0, rss, fds))
-                await asyncio.sleep(min(SAMPLE_S, max(0.0, until - time.monotonic())))
+                await asyncio.sleep(min(every, max(0.0, until - time.monotonic())))
             rss, fds = await asyncio.to_thread(_sample, pid)
             samples.append((time.monotonic() - t0, rss, fds))
         finally:
