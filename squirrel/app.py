@@ -23,7 +23,7 @@ from squirrel.db.migrate import migrate
 from squirrel.db.pool import make_pool, open_pool
 from squirrel.services.context import ServiceContext
 from squirrel.services.keys import KeyService
-from squirrel.settings import Settings
+from squirrel.settings import Settings, apply_ca_environment
 
 log = structlog.get_logger(__name__)
 DEFAULT_BODY_LIMIT = 1_000_000  # 1 MB; bulk routes raise it to 64 MB on the handler
@@ -53,6 +53,7 @@ def create_app(settings: Settings) -> Litestar:
             ctx.extras["conninfo"] = conninfo
             app.state.ctx = ctx
             app.state.key_service = KeyService(ctx)
+            apply_ca_environment(settings)  # before the first CA call makes the context
             await start_roles(ctx, stack)
             log.info("squirrel started", roles=list(settings.roles), version=__version__)
             yield
