@@ -33,10 +33,10 @@ async def start_monitor(ctx: ServiceContext, stack: AsyncExitStack) -> Monitor:
     """Start the monitor on the registry (LISTEN squirrel_registry + periodic resync); stopped on exit."""
     breakers = ensure_breakers(ctx)
 
-    async def load() -> set[str]:
-        return await monitor_db.monitored_addresses(ctx.pool)
+    async def load(ids: list[str] | None) -> list[tuple[str, str | None, str | None]]:
+        return await monitor_db.monitored_rows(ctx.pool, ids)
 
-    monitor = Monitor(ctx.cache, breakers, load_addresses=load, conninfo=ctx.extras.get("conninfo"))
+    monitor = Monitor(ctx.cache, breakers, load_rows=load, conninfo=ctx.extras.get("conninfo"))
     await monitor.start()
     ctx.monitor = monitor
     stack.push_async_callback(_stop, ctx, monitor)
@@ -172,6 +172,8 @@ def monitor_status(ctx: ServiceContext) -> dict[str, Any]:
             all_connected_s=m.all_connected_s,
             last_sync_at=m.last_sync_at,
             resyncs=m.resyncs,
+            full_resyncs=m.full_resyncs,
+            incremental_applies=m.incremental_applies,
         )
     return out
 
