@@ -68,6 +68,7 @@ class Monitor:
         self.registry = RegistryMirror()
         self._pending_ids: set[str] = set()
         self._full_wanted = True
+        self._listening: asyncio.Event | None = None
         self._load = load_rows
         self._conninfo = conninfo
         self._resync_interval = resync_interval
@@ -93,10 +94,12 @@ class Monitor:
         self.running = True
         self._tasks.append(asyncio.create_task(self._sample_rate()))
         self._tasks.append(asyncio.create_task(self._subscriber()))
+        if self._conninfo is not None:
+            self._listening = asyncio.Event()
+            listener = listen(self._conninfo, self.request_resync, self.registry_changed, self._listening)
+            self._tasks.append(asyncio.create_task(listener))
         if self._load is not None:
             self._tasks.append(asyncio.create_task(self._resync_loop()))
-        if self._conninfo is not None:
-            self._tasks.append(asyncio.create_task(listen(self._conninfo, self.request_resync, self.registry_changed)))
 
     async def stop(self) -> None:
         self.running = False
@@ -150,6 +153,9 @@ class Monitor:
 
     async def _resync_loop(self) -> None:
         assert self._load is not None
+        if self._listening is not None:  # the first load after LISTEN: no change falls between the two
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._listening.wait(), 5.0)
         while True:
             try:
                 await self._follow(self._load)

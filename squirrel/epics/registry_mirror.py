@@ -90,10 +90,16 @@ def _addresses(sp: str | None, rb: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(a for a in (sp, rb) if a))
 
 
-async def listen(conninfo: str, resync: Callable[[], None], changed: Callable[[list[str]], None]) -> None:
+async def listen(
+    conninfo: str,
+    resync: Callable[[], None],
+    changed: Callable[[list[str]], None],
+    listening: asyncio.Event | None = None,
+) -> None:
     """LISTEN squirrel_registry for ever: ids go to `changed`, anything else asks for a `resync`.
 
-    Every (re)connect asks for a resync first: changes made while nobody listened were not heard."""
+    Every (re)connect asks for a resync first: changes made while nobody listened were not heard.
+    `listening` is set once the first LISTEN is in place."""
     import psycopg
 
     while True:
@@ -101,6 +107,8 @@ async def listen(conninfo: str, resync: Callable[[], None], changed: Callable[[l
             async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
                 await conn.execute("LISTEN squirrel_registry")
                 resync()
+                if listening is not None:
+                    listening.set()
                 async for note in conn.notifies():
                     ids = parse_payload(note.payload)
                     if ids is None:
