@@ -1,4 +1,4 @@
-"""Repository for the monitor: which addresses the registry wants watched."""
+"""Repository for the monitor: the registry rows whose addresses it watches."""
 
 from __future__ import annotations
 
@@ -8,13 +8,6 @@ from psycopg_pool import AsyncConnectionPool
 
 from squirrel.db.pool import connection
 from squirrel.db.queries import q
-
-
-async def monitored_addresses(pool: AsyncConnectionPool) -> set[str]:
-    async with connection(pool) as conn:
-        cur = await conn.execute(q("monitored_addresses"))
-        rows: list[Any] = await cur.fetchall()
-        return {row[0] for row in rows}
 
 
 async def monitored_rows(
