@@ -115,35 +115,53 @@ async def soak_phase(bench: Bench, minutes: float) -> None:
     act, t0 = _Activity(), time.monotonic()
     until = t0 + duration
     samples: list[tuple[float, float, int]] = []
-    async with bench.client() as client:
-        tasks = [
-            asyncio.create_task(_poll_live(client, readbacks[:100], act, until)),
-            asyncio.create_task(_snapshots(client, act, until, 120 * bench.cfg.scale)),
-        ]
-        for i in range(bench.cfg.sse_clients):
-            names = readbacks[(i * 50) % max(1, len(readbacks)) :][:50]
-            tasks.append(asyncio.create_task(_sse_client(client, names, act, until)))
-        try:
-            while (now := time.monotonic()) < until:
+    merged: float | None = None
+    try:
+        async with bench.client() as client:
+            tasks = [
+                asyncio.create_task(_poll_live(client, readbacks[:100], act, until)),
+                asyncio.create_task(_snapshots(client, act, until, 120 * bench.cfg.scale)),
+            ]
+            for i in range(bench.cfg.sse_clients):
+                names = readbacks[(i * 50) % max(1, len(readbacks)) :][:50]
+                tasks.append(asyncio.create_task(_sse_client(client, names, act, until)))
+            try:
+                while (now := time.monotonic()) < until:
+                    rss, fds = await asyncio.to_thread(_sample, pid)
+                    samples.append((now - t0, rss, fds))
+                    await asyncio.sleep(min(every, max(0.0, until - time.monotonic())))
                 rss, fds = await asyncio.to_thread(_sample, pid)
-                samples.append((now - t0, rss, fds))
-                await asyncio.sleep(min(every, max(0.0, until - time.monotonic())))
-            rss, fds = await asyncio.to_thread(_sample, pid)
-            samples.append((time.monotonic() - t0, rss, fds))
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        merged = (await fg.metrics(client)).get("squirrel_monitor_merged_total")
-    if bench.iocs.load_blocks:
-        await load.set_load(bench, 0)
-    start = fit_window(duration)
+                samples.append((time.monotonic() - t0, rss, fds))
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            merged = (await fg.metrics(client)).get("squirrel_monitor_merged_total")
+        if bench.iocs.load_blocks:
+            await load.set_load(bench, 0)
+    finally:  # also when interrupted: what was measured so far is reported, marked as such
+        if samples:
+            _summarize(bench, minutes, samples, act, offered, merged)
+
+
+def _summarize(
+    bench: Bench,
+    minutes: float,
+    samples: list[tuple[float, float, int]],
+    act: _Activity,
+    offered: float,
+    merged: float | None,
+) -> None:
+    ran = samples[-1][0]
+    start = fit_window(minutes * 60.0 if ran >= minutes * 60.0 - 1 else ran)
     slope = slope_per_hour([(t, rss) for t, rss, _ in samples if t >= start])
     fd_slope = slope_per_hour([(t, float(fds)) for t, _, fds in samples if t >= start])
     bench.results.add("soak_rss_slope_mb_per_h", slope)
     bench.results.add("soak_fds_end", float(samples[-1][2]))
     soak: dict[str, Any] = {
-        "minutes": round(minutes, 2),
+        "minutes": round(ran / 60.0, 2),
+        "minutes_planned": round(minutes, 2),
+        "interrupted": ran < minutes * 60.0 - 1,
         "fit_from_s": round(start, 1),
         "rss_slope_mb_per_h": None if slope is None else round(slope, 3),
         "rss_slope_goal_mb_per_h": SLOPE_GOAL_MB_PER_H,
@@ -216,6 +234,11 @@ def run_soak(cfg: BenchConfig, minutes: float, progress: Progress | None = None)
         progress.set("stopping")
         bench.stop_all()
         progress.close()
+        report = _report(bench, cfg, minutes, started)  # also when interrupted (extras.soak.interrupted)
+    return report
+
+
+def _report(bench: Bench, cfg: BenchConfig, minutes: float, started: str) -> dict[str, Any]:
     errors = dict(bench.results.errors)
     if "*" in errors:
         for key in SOAK_KEYS:
