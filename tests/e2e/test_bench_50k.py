@@ -1,7 +1,8 @@
 """`squirrel bench --pvs 50000 --iocs 4 --ioc softioc --repeat 1`: every figure measured, none lost.
 
 The 50K run once lost its ingest and SSE figures to a timeout in the load driver's own CA calls. It
-takes 15-30 minutes on the 2-core machine, so it cannot run in the default suite: it is opt-in.
+took 3.5 minutes on the shared 2-core machine (more when busy): too long for the default suite, so it
+is opt-in.
 Run it with SQUIRREL_SLOW_TESTS=1 pytest -m slow tests/e2e/test_bench_50k.py
 """
 
