@@ -23,7 +23,7 @@ from squirrel.db.pool import SquirrelPool, make_pool, open_pool
 from squirrel.db.supervisor import EmbeddedSupervisor
 from squirrel.services.context import ServiceContext
 from squirrel.services.keys import KeyService
-from squirrel.settings import Settings
+from squirrel.settings import Settings, apply_ca_environment
 from squirrel.ui import template_config, ui_routes
 
 log = structlog.get_logger(__name__)
@@ -73,6 +73,7 @@ def create_app(settings: Settings) -> Litestar:
                 ctx.extras["db_supervisor"] = await supervise(embedded, pool, stack)
             app.state.ctx = ctx
             app.state.key_service = KeyService(ctx)
+            apply_ca_environment(settings)  # before the first CA call makes the context
             await start_roles(ctx, stack)
             log.info("squirrel started", roles=list(settings.roles), version=__version__)
             yield

@@ -29,6 +29,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt  # stop IOCs, the service and PostgreSQL on the way out
 
     signal.signal(signal.SIGTERM, terminate)
+    if args.soak is not None:
+        from squirrel.bench.soak import run_soak, soak_table
+
+        if args.soak <= 0:
+            raise SystemExit("squirrel bench: --soak must be a positive number of minutes")
+        report = run_soak(cfg, args.soak)
+        print(f"squirrel bench --soak: {cfg.pvs} PVs, {cfg.iocs} {cfg.ioc} IOC(s)")
+        print(soak_table(report))
+        if cfg.json_path is not None:
+            print(f"wrote {cfg.json_path}")
+        return 0
     report = run_bench(cfg, Progress(PHASES + 1, f"bench {args.pvs} PVs"))
     print(f"squirrel bench: {cfg.pvs} PVs, {cfg.iocs} {cfg.ioc} IOC(s), {cfg.repeat} repeat(s)")
     print(table(report))
@@ -49,4 +60,11 @@ def register(sub: Any) -> None:
         help="target IOCs already serving the bench database (python -m squirrel.bench.softioc) instead of starting",
     )
     p.add_argument("--sse-clients", type=int, default=20, help="SSE clients for the latency figure")
+    p.add_argument(
+        "--soak",
+        type=float,
+        metavar="MINUTES",
+        help="instead of the figures: MINUTES of steady updates, SSE clients, live polling and a snapshot a"
+        " minute; reports the RSS slope (MB/hour, after the first 5 minutes) and file descriptors",
+    )
     p.set_defaults(func=cmd_bench)

@@ -37,10 +37,10 @@ async def start_monitor(ctx: ServiceContext, stack: AsyncExitStack) -> Monitor:
     """Start the monitor on the registry (LISTEN squirrel_registry + periodic resync); stopped on exit."""
     breakers = ensure_breakers(ctx)
 
-    async def load() -> set[str]:
-        return await monitor_db.monitored_addresses(ctx.pool)
+    async def load(ids: list[str] | None) -> list[tuple[str, str | None, str | None]]:
+        return await monitor_db.monitored_rows(ctx.pool, ids)
 
-    monitor = Monitor(ctx.cache, breakers, load_addresses=load, conninfo=ctx.extras.get("conninfo"))
+    monitor = Monitor(ctx.cache, breakers, load_rows=load, conninfo=ctx.extras.get("conninfo"))
     await monitor.start()
     ctx.monitor = monitor
     ticker = asyncio.create_task(_tick(ctx, monitor))
@@ -146,29 +146,42 @@ def heartbeat(ctx: ServiceContext, gui_dialect: bool = False) -> dict[str, Any]:
 
 def summary(ctx: ServiceContext) -> dict[str, Any]:
     now = time.time()
-    max_age = ctx.settings.stale_max_age
-    total = connected = stale = 0
-    for state in ctx.cache:
-        total += 1
-        if state.connected:
-            connected += 1
-            if is_stale(state, now, max_age):
-                stale += 1
     m = _monitor(ctx)
     breakers = ctx.breakers if isinstance(ctx.breakers, BreakerSet) else None
+    counts = _summary_counts(ctx, breakers, now)
+    total, connected = counts["total_pvs"], counts["connected"]
     return {
         "status": "ok" if monitor_alive(ctx) and connected == total else "degraded",
         "timestamp": now,
-        "total_pvs": total,
-        "connected": connected,
-        "disconnected": total - connected,
-        "stale": stale,
+        **counts,
         "connection_rate": round(connected / total, 4) if total else 1.0,
         "monitor_alive": monitor_alive(ctx),
         "updates_per_s": round(m.updates_per_s, 1) if m else 0.0,
         "total_updates": ctx.cache.total_updates,
         "open_circuits": breakers.open_count() if breakers else 0,
         "uptime_s": round(now - _STARTED, 1),
+    }
+
+
+def _summary_counts(ctx: ServiceContext, breakers: BreakerSet | None, now: float) -> dict[str, int]:
+    """Connection counts; `suspect`: connected PVs of an IOC whose direct reads/writes time out."""
+    max_age = ctx.settings.stale_max_age
+    suspect_servers = breakers.suspect_servers() if breakers is not None else set()
+    total = connected = stale = suspect = 0
+    for state in ctx.cache:
+        total += 1
+        if state.connected:
+            connected += 1
+            if is_stale(state, now, max_age):
+                stale += 1
+            if suspect_servers and breakers is not None:
+                suspect += (state.server or breakers.server_of(state.address)) in suspect_servers
+    return {
+        "total_pvs": total,
+        "connected": connected,
+        "disconnected": total - connected,
+        "stale": stale,
+        "suspect": suspect,
     }
 
 
@@ -195,6 +208,8 @@ def monitor_status(ctx: ServiceContext) -> dict[str, Any]:
             all_connected_s=m.all_connected_s,
             last_sync_at=m.last_sync_at,
             resyncs=m.resyncs,
+            full_resyncs=m.full_resyncs,
+            incremental_applies=m.incremental_applies,
         )
     return out
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from squirrel.errors import ConfigError
-from squirrel.settings import load_settings
+from squirrel.settings import apply_ca_environment, load_settings
 
 
 def test_defaults_and_env() -> None:
@@ -42,3 +42,15 @@ def test_invalid_values_name_the_variable(env: dict[str, str], needle: str) -> N
 def test_masked_hides_passwords() -> None:
     s = load_settings({"SQUIRREL_DATABASE_URL": "postgresql://sq:secret@db:5432/squirrel"})
     assert "secret" not in str(s.masked()) and "sq:***@db" in s.masked()["database_url"]
+
+
+def test_ca_conn_tmo_defaults_to_10_s_and_goes_to_libca_unless_the_site_set_it() -> None:
+    assert load_settings({}).ca_conn_tmo == 10.0
+    env: dict[str, str] = {}
+    apply_ca_environment(load_settings({"SQUIRREL_CA_CONN_TMO": "7.5"}), env)
+    assert env == {"EPICS_CA_CONN_TMO": "7.5"}
+    site = {"EPICS_CA_CONN_TMO": "45"}
+    apply_ca_environment(load_settings({}), site)
+    assert site == {"EPICS_CA_CONN_TMO": "45"}
+    with pytest.raises(ConfigError, match="SQUIRREL_CA_CONN_TMO must be > 0"):
+        load_settings({"SQUIRREL_CA_CONN_TMO": "0"})
