@@ -29,9 +29,7 @@ def _failed(pvs: Sequence[str], results: Sequence[Any]) -> list[str]:
     return [pv for pv, r in zip(pvs, results, strict=True) if not getattr(r, "ok", True)]
 
 
-async def connect_all(
-    pvs: Sequence[str], what: str, attempts: int = ATTEMPTS, timeout: float = BASE_TIMEOUT
-) -> None:
+async def connect_all(pvs: Sequence[str], what: str, attempts: int = ATTEMPTS, timeout: float = BASE_TIMEOUT) -> None:
     """Connect every PV (retrying the ones still missing); raises DriverError naming those that never did."""
     from aioca import connect
 
