@@ -168,15 +168,20 @@ async def _prepare(app: Any, base: str, sim: Any, data_dir: Path) -> None:
         print(f"registered {n} new PV pairs ({len(registered)} already there), tag groups Area and Kind")
         await _wait_connected(client, 2 * len(sim.pvs), 60)
         snap = await _snapshot(client, f"demo {time.strftime('%Y-%m-%d %H:%M:%S')}")
-    probe = sim.pvs[0].readback if sim.pvs else "DEMO:00:P00000:RB"
-    compare = f"{base}/v1/snapshots/{snap}/compare/live" if snap else f"{base}/v1/snapshots/<id>/compare/live"
+    setpoint = sim.pvs[0].setpoint if sim.pvs else "DEMO:00:P00000:SP"
     print()
     print(f"Squirrel demo is running at {base}  ({len(sim.pvs) * 2} simulated PVs; data in {data_dir})")
     print(f"admin API key: {token}")
-    print("Try:")
-    print(f'  curl -s -H "X-API-Key: {token}" {base}/v1/snapshots')
-    print(f'  curl -sN -H "X-API-Key: {token}" "{base}/v1/live/events?pvs={probe}"')
-    print(f'  curl -s -H "X-API-Key: {token}" {compare}')
+    print(f"Console: open {base}/ui/ and sign in with the key above.")
+    print("Try the CLI (in another shell):")
+    print(f"  export SQUIRREL_URL={base} SQUIRREL_API_KEY={token}")
+    print("  squirrel snapshot list")
+    print(f"  squirrel snapshot compare {snap or '<id>'} live")
+    print('  squirrel snapshot take --title "after my change"')
+    print(f"  squirrel snapshot restore {snap or '<id>'}")
+    print("The simulated IOCs (Channel Access):")
+    print(f'  export EPICS_CA_ADDR_LIST="{sim.addr_list}" EPICS_CA_AUTO_ADDR_LIST=NO')
+    print(f"  caproto-put {setpoint} 42    # then compare with live again")
     print(f"OpenAPI: {base}/schema   Ctrl-C stops everything.", flush=True)
 
 

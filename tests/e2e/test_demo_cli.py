@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -87,6 +88,20 @@ def _snapshots(body: Any) -> list[Any]:
     raise AssertionError(f"unexpected snapshot list shape: {body!r}"[:500])
 
 
+def _printed_cli_lines_work(output: str, port: int, token: str) -> None:
+    """The demo prints CLI lines (not curl), the console URL and how to reach its IOCs; the CLI lines run."""
+    assert "curl" not in output
+    assert f"http://127.0.0.1:{port}/ui/" in output and "caproto-put DEMO:" in output
+    assert f"export SQUIRREL_URL=http://127.0.0.1:{port} SQUIRREL_API_KEY={token}" in output
+    env = {**os.environ, "SQUIRREL_URL": f"http://127.0.0.1:{port}", "SQUIRREL_API_KEY": token}
+    listed = subprocess.run(
+        [sys.executable, "-m", "squirrel", "snapshot", "list", "--json"], env=env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert len(json.loads(listed.stdout)) >= 1
+
+
 def _state(port: int, token: str) -> tuple[int, int]:
     """(registered PV rows, stored snapshots) as the API reports them."""
     headers = {"X-API-Key": token}
@@ -108,6 +123,7 @@ def test_demo_starts_snapshots_stops_cleanly_and_reuses_its_data() -> None:
         token = first.wait_ready()
         pv_count, snapshots = _state(port, token)
         assert pv_count == 100, first.output()  # 200 PVs = 100 setpoint/readback rows
+        _printed_cli_lines_work(first.output(), port, token)
         assert snapshots == 1, first.output()
         assert (data_dir / "demo-admin.token").stat().st_mode & 0o777 == 0o600
         assert first.interrupt() == 0, first.output()
