@@ -75,6 +75,25 @@ def _mask_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMa
     return event
 
 
+class _CurrentStderr:
+    """Writes to whatever `sys.stderr` is at the time of the write, not the one seen at configuration.
+
+    A stream captured once goes stale when stderr is swapped (test capture, a redirect); writing to
+    the closed one would raise from every later log call."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
+_STDERR: Any = _CurrentStderr()
+
+
 def configure_logging(level: str = "info", json: bool | None = None) -> None:
     as_json = (not sys.stderr.isatty()) if json is None else json
     numeric = logging.getLevelName(level.upper())
@@ -89,12 +108,12 @@ def configure_logging(level: str = "info", json: bool | None = None) -> None:
     structlog.configure(
         processors=[*processors, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_STDERR),
         cache_logger_on_first_use=False,
     )
     # Route stdlib logging (uvicorn, psycopg, saq) through the same renderer; `force` replaces any
     # handler a library installed at import.
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(_STDERR)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processor=renderer,
