@@ -28,10 +28,11 @@ def split(address: str) -> tuple[Protocol | None, str]:
     if not sep:
         return None, address
     lowered = scheme.lower()
-    if lowered == "ca" or lowered == "pva":
+    protocol: Protocol | None = "ca" if lowered == "ca" else "pva" if lowered == "pva" else None
+    if protocol is not None:
         if not name.strip():
             raise AddressError(f"{address!r} has no PV name after its {scheme}:// prefix")
-        return lowered, name
+        return protocol, name
     raise AddressError(f"{address!r} has an unknown protocol prefix {scheme + sep!r}; use ca:// or pva://")
 
 

@@ -7,6 +7,7 @@ import time
 from contextlib import AsyncExitStack
 from typing import Any
 
+from squirrel.addresses import protocol_of
 from squirrel.db import monitor as monitor_db
 from squirrel.db.pool import connection
 from squirrel.epics.breaker import BreakerSet
@@ -14,6 +15,7 @@ from squirrel.epics.cache import PVState
 from squirrel.epics.monitor import Monitor
 from squirrel.errors import NotFoundError, ValidationError
 from squirrel.model import Principal
+from squirrel.pva.monitor import PvaMonitor
 from squirrel.services import audit
 from squirrel.services.context import ServiceContext
 
@@ -32,13 +34,31 @@ async def start_monitor(ctx: ServiceContext, stack: AsyncExitStack) -> Monitor:
     breakers = ensure_breakers(ctx)
 
     async def load() -> set[str]:
-        return await monitor_db.monitored_addresses(ctx.pool)
+        return {a for a in await monitor_db.monitored_addresses(ctx.pool) if protocol_of(a) == "ca"}
+
+    async def load_pva() -> set[str]:
+        return {a for a in await monitor_db.monitored_addresses(ctx.pool) if protocol_of(a) == "pva"}
 
     monitor = Monitor(ctx.cache, breakers, load_addresses=load, conninfo=ctx.extras.get("conninfo"))
     await monitor.start()
     ctx.monitor = monitor
     stack.push_async_callback(_stop, ctx, monitor)
+    # The PVA peer (pva:// keys): p4p is imported only once such a key is registered.
+    pva = PvaMonitor(ctx.cache, breakers, load_addresses=load_pva, conninfo=ctx.extras.get("conninfo"))
+    await pva.start()
+    ctx.extras["pva_monitor"] = pva
+    stack.push_async_callback(_stop_pva, ctx, pva)
     return monitor
+
+
+async def _stop_pva(ctx: ServiceContext, monitor: PvaMonitor) -> None:
+    await monitor.stop()
+    ctx.extras.pop("pva_monitor", None)
+
+
+def pva_monitor(ctx: ServiceContext) -> PvaMonitor | None:
+    m = ctx.extras.get("pva_monitor")
+    return m if isinstance(m, PvaMonitor) else None
 
 
 async def _stop(ctx: ServiceContext, monitor: Monitor) -> None:
@@ -84,7 +104,7 @@ def summary(ctx: ServiceContext) -> dict[str, Any]:
             connected += 1
             if is_stale(state, now, max_age):
                 stale += 1
-    m = _monitor(ctx)
+    m, p = _monitor(ctx), pva_monitor(ctx)
     breakers = ctx.breakers if isinstance(ctx.breakers, BreakerSet) else None
     return {
         "status": "ok" if monitor_alive(ctx) and connected == total else "degraded",
@@ -95,7 +115,7 @@ def summary(ctx: ServiceContext) -> dict[str, Any]:
         "stale": stale,
         "connection_rate": round(connected / total, 4) if total else 1.0,
         "monitor_alive": monitor_alive(ctx),
-        "updates_per_s": round(m.updates_per_s, 1) if m else 0.0,
+        "updates_per_s": round((m.updates_per_s if m else 0.0) + (p.updates_per_s if p else 0.0), 1),
         "total_updates": ctx.cache.total_updates,
         "open_circuits": breakers.open_count() if breakers else 0,
         "uptime_s": round(now - _STARTED, 1),
@@ -126,6 +146,9 @@ def monitor_status(ctx: ServiceContext) -> dict[str, Any]:
             last_sync_at=m.last_sync_at,
             resyncs=m.resyncs,
         )
+    p = pva_monitor(ctx)
+    if p is not None:
+        out["pva"] = p.status()  # PVAccess subscriptions, including structures marked unsupported
     return out
 
 

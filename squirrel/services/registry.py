@@ -193,7 +193,7 @@ async def insert_many(
             if sp_key is not None:
                 first = seen.setdefault(sp_key, index)
                 if first != index:
-                    raise _duplicate(i.setpoint_address, label(first).rstrip(": ."), label(index).rstrip(": ."))
+                    raise _duplicate(sp_key, label(first).rstrip(": ."), label(index).rstrip(": ."))
             pid = uuid.uuid4()
             created.append(
                 PVElementDTO(
@@ -363,7 +363,9 @@ class RegistryService:
                 item.tags = list(
                     dict.fromkeys(ensured.ids[(g.lower(), t.lower())] for g, ts in r.tags.items() for t in ts)
                 )
-            created = await insert_many(conn, actor, items, lambda i: f"CSV {labels[i]}: ", self.default) if items else []
+            created = (
+                await insert_many(conn, actor, items, lambda i: f"CSV {labels[i]}: ", self.default) if items else []
+            )
             summary = f"{len(created)} PVs, {ensured.groups_created} groups, {ensured.tags_created} tags created"
             await audit.record(conn, actor, "pv.import", "pv", None, summary)
         return PVImportResult(

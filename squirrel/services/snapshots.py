@@ -149,10 +149,8 @@ async def _read(ctx: ServiceContext, pvs: list[snap_db.PVRow], use_cache: bool) 
     """A lookup of each address's state: the live cache itself, or the result of one batched direct read."""
     if use_cache:
         return ctx.cache.get
-    try:
-        from squirrel.epics import ca
-    except ImportError:
-        raise UnavailableError("direct reads (use_cache=false) need the EPICS layer, not available") from None
+    from squirrel.services import pv_io as ca  # CA and pva:// addresses, dispatched by protocol
+
     addresses = list({a for row in pvs for a in (row[1], row[2]) if a})
     states: dict[str, PVState] = await ca.read_many(addresses, ctx.settings.ca_timeout, breakers=ctx.breakers)
     return states.get
