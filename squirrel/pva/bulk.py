@@ -18,7 +18,7 @@ from typing import Any
 from squirrel.addresses import pva_name
 from squirrel.pva import client
 from squirrel.pva.ports import Breakers, Entry
-from squirrel.pva.values import Kind, apply, builder
+from squirrel.pva.values import Kind, apply, builder, mark_unsupported
 
 PUT_REQUEST = "field()record[block=true]"  # completion: the reply comes once the server has processed it
 _kinds: dict[str, Kind] = {}  # key -> structure of the last Value read or monitored (for puts)
@@ -131,7 +131,7 @@ async def read_many(
         else:
             kind = Kind(result)
             if kind.unsupported:
-                state.error = kind.unsupported
+                mark_unsupported(state, kind)
             else:
                 try:
                     apply(state, result, kind)

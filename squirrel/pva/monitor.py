@@ -23,7 +23,7 @@ from squirrel.addresses import pva_name
 from squirrel.pva import client
 from squirrel.pva.bulk import remember_kind
 from squirrel.pva.ports import Breakers, Cache, Entry
-from squirrel.pva.values import Kind, apply
+from squirrel.pva.values import Kind, apply, mark_unsupported
 
 log = structlog.get_logger(__name__)
 SYNC_CHUNK = 2000  # subscriptions created per loop pass
@@ -169,7 +169,7 @@ class PvaMonitor:
             with contextlib.suppress(Exception):
                 w.sub.close()
             w.sub = None
-        if w.connected:
+        if w.connected and w.kind is not None and not w.kind.unsupported:
             self._server_down(w.server)
         self.unsupported.pop(w.key, None)
         self.cache.discard(w.key)
@@ -233,27 +233,28 @@ class PvaMonitor:
         if not w.connected:
             w.kind = Kind(value)
             w.connected = True
+            if w.kind.unsupported:  # reachable but not storable: shown as missing, with the reason
+                self.unsupported[w.key] = w.kind.unsupported
+                log.warning("pva monitor: unsupported structure", address=w.key, reason=w.kind.unsupported)
+                mark_unsupported(state, w.kind)
+                state.updated_at = now
+                self.cache.mark_dirty(w.key)
+                return
+            self.unsupported.pop(w.key, None)
+            remember_kind(w.key, w.kind)
             self.cache.set_connected(w.key, True, w.server)
             self._server_up[w.server] = self._server_up.get(w.server, 0) + 1
             if self.breakers is not None:
                 self.breakers.learn(w.key, w.server)
                 if self._server_up[w.server] == 1:
                     self.breakers.server_up(w.server)
-            if w.kind.unsupported:
-                self.unsupported[w.key] = w.kind.unsupported
-                log.warning("pva monitor: unsupported structure", address=w.key, reason=w.kind.unsupported)
-            else:
-                self.unsupported.pop(w.key, None)
-                remember_kind(w.key, w.kind)
         kind = w.kind
-        assert kind is not None
-        if kind.unsupported:
-            state.error = kind.unsupported
-        else:
-            apply(state, value, kind)
-            state.update_count += 1
-            self.cache.total_updates += 1
-            self.total_updates += 1
+        if kind is None or kind.unsupported:
+            return
+        apply(state, value, kind)
+        state.update_count += 1
+        self.cache.total_updates += 1
+        self.total_updates += 1
         state.updated_at = now
         self.cache.mark_dirty(w.key)
 
@@ -261,7 +262,8 @@ class PvaMonitor:
         if w.connected:
             w.connected = False
             self.cache.set_connected(w.key, False)
-            self._server_down(w.server)
+            if w.kind is not None and not w.kind.unsupported:
+                self._server_down(w.server)
         if type(exc).__name__ != "Disconnected":
             w.state.error = client.error_text(exc)
             self.cache.mark_dirty(w.key)

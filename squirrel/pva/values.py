@@ -101,6 +101,16 @@ class Kind:
         self.precision = self.display and value.has("display.precision")
 
 
+def mark_unsupported(state: State, kind: Kind) -> None:
+    """A structure Squirrel cannot store: no value, and the reason where a snapshot records it as missing."""
+    state.value = None
+    state.type = None
+    state.has_value = False
+    state.status = "UNSUPPORTED"
+    state.severity = 3
+    state.error = kind.unsupported
+
+
 def apply(state: State, v: Any, kind: Kind) -> None:
     """Decode one Value into `state` (the monitor's hot path: a few field reads, no dict building)."""
     if kind.enum:

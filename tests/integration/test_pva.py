@@ -1,0 +1,210 @@
+"""PVAccess PVs beside Channel Access: registry prefixes, monitor, snapshots, compare and restore.
+
+A real p4p server (tests/support/pva_server.py) runs in a subprocess on loopback ports of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from squirrel.epics.cache import PVCache
+from squirrel.pva import client
+from tests.conftest import Api
+from tests.support.pva_server import SCALARS, PvaServer
+
+PREFIX = "PT:"
+TYPES = {
+    "DOUBLE": "double", "FLOAT": "float", "BYTE": "byte", "UBYTE": "ubyte", "SHORT": "short",
+    "USHORT": "ushort", "INT": "int", "UINT": "uint", "LONG": "long", "ULONG": "ulong", "BOOL": "boolean",
+    "STRING": "string", "NAN": "double", "ADOUBLE": "double[]", "AFLOAT": "float[]", "ABYTE": "byte[]",
+    "AUBYTE": "ubyte[]", "ASHORT": "short[]", "AUSHORT": "ushort[]", "AINT": "int[]", "AUINT": "uint[]",
+    "ALONG": "long[]", "AULONG": "ulong[]", "ABOOL": "boolean[]", "ASTRING": "string[]", "ENUM": "enum",
+}  # fmt: skip
+CHANGED: dict[str, Any] = {
+    "DOUBLE": -7.5, "FLOAT": 3.5, "BYTE": 5, "UBYTE": 6, "SHORT": 7, "USHORT": 8, "INT": 9, "UINT": 10,
+    "LONG": -(2**62), "ULONG": 12, "BOOL": False, "STRING": "changed", "NAN": 2.0, "ADOUBLE": [0.0],
+    "AFLOAT": [1.0, 2.0, 3.0], "ABYTE": [1], "AUBYTE": [2], "ASHORT": [3], "AUSHORT": [4], "AINT": [5],
+    "AUINT": [6], "ALONG": [7], "AULONG": [8], "ABOOL": [False], "ASTRING": ["x"], "ENUM": 0,
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def pva_server() -> Iterator[PvaServer]:
+    server = PvaServer(PREFIX)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def pva_env(pva_server: PvaServer) -> Iterator[None]:
+    """The process-wide p4p client reads EPICS_PVA_* when created: point it at this module's server."""
+    saved = {k: os.environ.get(k) for k in pva_server.client_env()}
+    os.environ.update(pva_server.client_env())
+    client.close()
+    yield
+    client.close()
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture
+def settings_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
+    extra = getattr(request, "param", {})
+    return {"roles": ["api", "monitor", "worker"], "ca_timeout": 1.0, "ca_put_timeout": 3.0, **extra}
+
+
+def pva(name: str) -> str:
+    return f"pva://{PREFIX}{name}"
+
+
+def server_put(items: dict[str, Any]) -> None:
+    """Change values on the server through an independent p4p client."""
+    from p4p.client.thread import Context
+
+    with Context("pva", nt=False) as ctxt:
+        for name, value in items.items():
+            field = "value.index" if name == "ENUM" else "value"
+            ctxt.put(PREFIX + name, {field: value}, timeout=5.0)
+
+
+def server_get(names: list[str]) -> dict[str, Any]:
+    from p4p.client.thread import Context
+
+    with Context("pva", nt=False) as ctxt:
+        values = ctxt.get([PREFIX + n for n in names], timeout=5.0)
+    out: dict[str, Any] = {}
+    for name, v in zip(names, values, strict=True):
+        raw = v["value.index"] if name == "ENUM" else v["value"]
+        out[name] = raw.tolist() if hasattr(raw, "tolist") else raw
+    return out
+
+
+def same(a: Any, b: Any) -> bool:
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a):
+        return math.isnan(b)
+    return bool(a == b) and type(a) is type(b)
+
+
+def wire(value: Any) -> Any:
+    """A value as the JSON API shows it (non-finite floats as strings)."""
+    if isinstance(value, list):
+        return [wire(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    return value
+
+
+async def wait_for(cond: Callable[[], bool], timeout: float, what: str) -> float:
+    t0 = time.monotonic()
+    while not cond():
+        if time.monotonic() - t0 > timeout:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.02)
+    return time.monotonic() - t0
+
+
+def cache_of(api: Api) -> PVCache:
+    cache: PVCache = api.client.app.state.ctx.cache
+    return cache
+
+
+async def register(api: Api, *specs: dict[str, Any]) -> list[dict[str, Any]]:
+    r = await api.post("/v1/pvs/multi", json=list(specs), scope="write")
+    assert r.status_code in (200, 201), r.text
+    return list(r.json())
+
+
+async def snapshot(api: Api, ids: list[str], use_cache: bool) -> dict[str, Any]:
+    flag = "true" if use_cache else "false"
+    r = await api.post(f"/v1/snapshots?async=false&use_cache={flag}", json={"title": "pva", "pvIds": ids}, scope="write")
+    assert r.status_code == 201, r.text
+    sid = r.json().get("id") or r.json().get("snapshotId")
+    body = (await api.get(f"/v1/snapshots/{sid}", scope="read")).json()
+    return dict(body)
+
+
+async def wait_job(api: Api, job_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = (await api.get(f"/v1/jobs/{job_id}", scope="read")).json()
+        if job["status"] in ("completed", "failed", "cancelled"):
+            return dict(job)
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
+
+
+def initial(name: str) -> Any:
+    return "On" if name == "ENUM" else SCALARS[name][1]
+
+
+# --- the full cycle, every normative type ---------------------------------------------------------------
+async def test_full_cycle_every_normative_type(api: Api, pva_server: PvaServer) -> None:
+    names = list(TYPES)
+    pvs = await register(api, *({"setpointAddress": pva(n)} for n in names), {"setpointAddress": pva("TABLE")})
+    ids = [p["id"] for p in pvs]
+    assert [p["setpointAddress"] for p in pvs] == [pva(n) for n in [*names, "TABLE"]]
+    cache = cache_of(api)
+    await wait_for(lambda: all((s := cache.get(pva(n))) is not None and s.has_value for n in names), 20, "monitor")
+    await wait_for(lambda: (s := cache.get(pva("TABLE"))) is not None and s.status == "UNSUPPORTED", 10, "table")
+
+    monitor = (await api.get("/v1/health/monitor", scope="read")).json()
+    assert monitor["pva"]["subscribed"] == len(names) + 1 and monitor["pva"]["connected"] == len(names) + 1
+    assert "NTTable" in monitor["pva"]["unsupported"][pva("TABLE")]
+    live = (await api.get(f"/v1/pvs/live?pv_names={pva('DOUBLE')}", scope="read")).json()[pva("DOUBLE")]
+    assert (live["value"], live["type"], live["status"], live["severity"], live["units"]) == (1.5, "double", "RECORD", 1, "mm")
+
+    snaps = [await snapshot(api, ids, use_cache) for use_cache in (True, False)]
+    for snap in snaps:
+        sides = {v["pvName"]: v["setpointValue"] for v in snap["pvValues"]}
+        for n in names:
+            side = sides[pva(n)]
+            assert (side["type"], side["value"], side["connected"]) == (TYPES[n], wire(initial(n)), True), n
+            assert side["timestampNs"] == 1_700_000_000_123_456_789, n
+        d = sides[pva("DOUBLE")]
+        assert (d["status"], d["severity"], d["units"], d["lower_ctrl_limit"], d["upper_ctrl_limit"]) == (
+            "RECORD", 1, "mm", -100.0, 100.0
+        )
+        assert (sides[pva("ENUM")]["enumIndex"], sides[pva("ENUM")]["enum_strings"]) == (1, ["Off", "On", "Fault"])
+        table = sides[pva("TABLE")]
+        assert table["value"] is None and not table["connected"] and table["status"] == "UNSUPPORTED"
+    sid = snaps[1]["id"]
+
+    await asyncio.to_thread(server_put, CHANGED)
+    diff: dict[str, Any] = {}
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        diff = (await api.get(f"/v1/snapshots/{sid}/compare/live", scope="read")).json()
+        if {pva(n) for n in names} <= {d["pvName"] for d in diff["differences"]}:
+            break
+        await asyncio.sleep(0.2)
+    assert {pva(n) for n in names} <= {d["pvName"] for d in diff["differences"]}, diff
+
+    r = await api.post(f"/v1/snapshots/{sid}/restore?dryRun=true", json={}, scope="read")
+    assert r.status_code == 200, r.text
+    actions = {i["pvName"]: i["action"] for i in r.json()["items"]}
+    assert all(actions[pva(n)] == "write" for n in names), actions
+    assert actions[pva("TABLE")] != "write"
+
+    r = await api.post(f"/v1/snapshots/{sid}/restore", json={"verify": True}, scope="restore")
+    assert r.status_code == 202, r.text
+    job = await wait_job(api, r.json()["jobId"])
+    assert job["status"] == "completed", job
+    outcomes = {i["pvName"]: i["outcome"] for i in job["result"]["items"]}
+    assert all(outcomes[pva(n)] == "verified" for n in names), outcomes
+
+    held = await asyncio.to_thread(server_get, names)
+    for n in names:
+        expected = 1 if n == "ENUM" else initial(n)
+        assert same(held[n], expected), (n, held[n], expected)
