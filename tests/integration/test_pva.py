@@ -128,7 +128,9 @@ async def register(api: Api, *specs: dict[str, Any]) -> list[dict[str, Any]]:
 
 async def snapshot(api: Api, ids: list[str], use_cache: bool) -> dict[str, Any]:
     flag = "true" if use_cache else "false"
-    r = await api.post(f"/v1/snapshots?async=false&use_cache={flag}", json={"title": "pva", "pvIds": ids}, scope="write")
+    r = await api.post(
+        f"/v1/snapshots?async=false&use_cache={flag}", json={"title": "pva", "pvIds": ids}, scope="write"
+    )
     assert r.status_code == 201, r.text
     sid = r.json().get("id") or r.json().get("snapshotId")
     body = (await api.get(f"/v1/snapshots/{sid}", scope="read")).json()
@@ -163,7 +165,13 @@ async def test_full_cycle_every_normative_type(api: Api, pva_server: PvaServer) 
     assert monitor["pva"]["subscribed"] == len(names) + 1 and monitor["pva"]["connected"] == len(names) + 1
     assert "NTTable" in monitor["pva"]["unsupported"][pva("TABLE")]
     live = (await api.get(f"/v1/pvs/live?pv_names={pva('DOUBLE')}", scope="read")).json()[pva("DOUBLE")]
-    assert (live["value"], live["type"], live["status"], live["severity"], live["units"]) == (1.5, "double", "RECORD", 1, "mm")
+    assert (live["value"], live["type"], live["status"], live["severity"], live["units"]) == (
+        1.5,
+        "double",
+        "RECORD",
+        1,
+        "mm",
+    )
 
     snaps = [await snapshot(api, ids, use_cache) for use_cache in (True, False)]
     for snap in snaps:
@@ -174,7 +182,11 @@ async def test_full_cycle_every_normative_type(api: Api, pva_server: PvaServer) 
             assert side["timestampNs"] == 1_700_000_000_123_456_789, n
         d = sides[pva("DOUBLE")]
         assert (d["status"], d["severity"], d["units"], d["lower_ctrl_limit"], d["upper_ctrl_limit"]) == (
-            "RECORD", 1, "mm", -100.0, 100.0
+            "RECORD",
+            1,
+            "mm",
+            -100.0,
+            100.0,
         )
         assert (sides[pva("ENUM")]["enumIndex"], sides[pva("ENUM")]["enum_strings"]) == (1, ["Off", "On", "Fault"])
         table = sides[pva("TABLE")]
@@ -208,3 +220,137 @@ async def test_full_cycle_every_normative_type(api: Api, pva_server: PvaServer) 
     for n in names:
         expected = 1 if n == "ENUM" else initial(n)
         assert same(held[n], expected), (n, held[n], expected)
+
+
+# --- addresses in the registry --------------------------------------------------------------------------
+async def test_prefixes_are_kept_and_ca_prefix_is_the_bare_name(api: Api) -> None:
+    pvs = await register(api, {"setpointAddress": "ca://PFX:A", "readbackAddress": "pva://PFX:B"})
+    assert (pvs[0]["setpointAddress"], pvs[0]["readbackAddress"]) == ("ca://PFX:A", "pva://PFX:B")
+    got = (await api.get(f"/v1/pvs/{pvs[0]['id']}", scope="read")).json()
+    assert (got["setpointAddress"], got["readbackAddress"]) == ("ca://PFX:A", "pva://PFX:B")
+    r = await api.post("/v1/pvs", json={"setpointAddress": "PFX:A"}, scope="write")
+    assert r.status_code == 409, r.text  # FOO and ca://FOO are one PV
+    r = await api.post("/v1/pvs", json={"setpointAddress": "pva://PFX:A"}, scope="write")
+    assert r.status_code in (200, 201), r.text  # another protocol, another PV
+    r = await api.post(
+        "/v1/pvs/multi", json=[{"setpointAddress": "X:1"}, {"setpointAddress": "ca://X:1"}], scope="write"
+    )
+    assert r.status_code == 400 and "duplicate" in r.json()["detail"], r.text
+    for bad, why in (("xyz://PFX:C", "unknown protocol prefix"), ("pva://", "no PV name"), ("pva://  ", "no PV name")):
+        r = await api.post("/v1/pvs", json={"setpointAddress": bad}, scope="write")
+        assert r.status_code == 400 and why in r.json()["detail"], (bad, r.text)
+    exported = (await api.get("/v1/pvs/export?format=json", scope="read")).json()
+    assert {(e["setpointAddress"], e["readbackAddress"]) for e in exported} == {
+        ("ca://PFX:A", "pva://PFX:B"),
+        ("pva://PFX:A", None),
+    }
+    csv = (await api.get("/v1/pvs/export?format=csv", scope="read")).text
+    assert "ca://PFX:A" in csv and "pva://PFX:B" in csv
+    data = b"Setpoint,Readback,Device,Description\npva://IMP:A,ca://IMP:B,,\n"
+    r = await api.post("/v1/pvs/import", content=data, scope="write", headers={"Content-Type": "text/csv"})
+    assert r.status_code in (200, 201), r.text
+    imported = (await api.get(f"/v1/pvs/{r.json()['ids'][0]}", scope="read")).json()
+    assert (imported["setpointAddress"], imported["readbackAddress"]) == ("pva://IMP:A", "ca://IMP:B")
+
+
+@pytest.mark.parametrize("settings_overrides", [{"roles": ["api"], "default_protocol": "pva"}], indirect=True)
+async def test_default_protocol_applies_at_registration(api: Api) -> None:
+    pvs = await register(api, {"setpointAddress": "DEF:A"}, {"setpointAddress": "ca://DEF:B"})
+    assert [p["setpointAddress"] for p in pvs] == ["DEF:A", "ca://DEF:B"]  # shown as written
+    r = await api.post("/v1/pvs", json={"setpointAddress": "pva://DEF:A"}, scope="write")
+    assert r.status_code == 409, r.text  # the bare name was stored as PVA
+    r = await api.post("/v1/pvs", json={"setpointAddress": "DEF:B"}, scope="write")
+    assert r.status_code in (200, 201), r.text  # DEF:B under the default is pva://DEF:B, not ca://DEF:B
+    r = await api.put(f"/v1/pvs/{pvs[0]['id']}", json={"description": "kept"}, scope="write")
+    assert r.status_code == 200 and r.json()["setpointAddress"] == "DEF:A", r.text
+
+
+async def test_pva_address_without_p4p_is_a_clear_400(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from squirrel.services import registry
+
+    monkeypatch.setattr(registry, "_PVA_AVAILABLE", lambda: False)  # a CA-only install (no squirrel[pva])
+    r = await api.post("/v1/pvs", json={"setpointAddress": "pva://NOP4P:A"}, scope="write")
+    assert r.status_code == 400 and "squirrel[pva]" in r.json()["detail"], r.text
+    r = await api.post("/v1/pvs", json={"setpointAddress": "NOP4P:A"}, scope="write")
+    assert r.status_code in (200, 201), r.text
+
+
+# --- CA and PVA side by side ----------------------------------------------------------------------------
+@pytest.mark.usefixtures("ca_purge")
+async def test_mixed_ca_and_pva_in_one_snapshot_and_restore(api: Api, sim_ioc: Any) -> None:
+    ca_double = sim_ioc.special["double"]
+    pvs = await register(
+        api,
+        {"setpointAddress": pva("FLOAT"), "readbackAddress": ca_double},  # PVA setpoint, CA readback
+        {"setpointAddress": f"ca://{ca_double}"},
+        {"setpointAddress": pva("INT")},
+    )
+    ids = [p["id"] for p in pvs]
+    cache = cache_of(api)
+    keys = [pva("FLOAT"), ca_double, pva("INT")]
+    await wait_for(lambda: all((s := cache.get(k)) is not None and s.has_value for k in keys), 20, "both monitors")
+    monitor = (await api.get("/v1/health/monitor", scope="read")).json()
+    assert monitor["subscribed"] >= 1 and monitor["pva"]["subscribed"] == 2
+    for use_cache in (True, False):
+        snap = await snapshot(api, ids, use_cache)
+        rows = {v["pvId"]: v for v in snap["pvValues"]}
+        first = rows[ids[0]]
+        assert first["setpointName"] == pva("FLOAT") and first["readbackName"] == ca_double
+        assert first["setpointValue"]["type"] == "float" and first["readbackValue"]["type"] == "double"
+        assert rows[ids[1]]["setpointValue"]["type"] == "double" and rows[ids[1]]["setpointValue"]["connected"]
+        assert rows[ids[2]]["setpointValue"]["value"] == -2_000_000_000
+    sid = snap["id"]
+    ca_value = rows[ids[1]]["setpointValue"]["value"]
+    await asyncio.to_thread(server_put, {"FLOAT": 9.5, "INT": 4})
+    r = await api.post(f"/v1/snapshots/{sid}/restore", json={"pvIds": ids[1:], "verify": True}, scope="restore")
+    assert r.status_code == 202, r.text
+    job = await wait_job(api, r.json()["jobId"])
+    assert job["status"] == "completed", job
+    assert {i["outcome"] for i in job["result"]["items"]} == {"verified"}, job["result"]
+    held = await asyncio.to_thread(server_get, ["INT"])
+    assert held["INT"] == -2_000_000_000
+    assert cache.get(ca_double) is not None and cache.get(ca_double).value == ca_value  # type: ignore[union-attr]
+
+
+# --- a PVA server that stops ----------------------------------------------------------------------------
+async def test_server_restart_is_seen_and_recovered(api: Api) -> None:
+    server = PvaServer("PR:")
+    server.start()
+    try:
+        os.environ.update(server.client_env())
+        client.close()
+        names = ["DOUBLE", "ENUM", "ADOUBLE"]
+        await register(api, *({"setpointAddress": f"pva://PR:{n}"} for n in names))
+        cache = cache_of(api)
+        keys = [f"pva://PR:{n}" for n in names]
+
+        def all_connected() -> bool:
+            return all((s := cache.get(k)) is not None and s.connected and s.has_value for k in keys)
+
+        await wait_for(all_connected, 20, "connect")
+        server.stop()
+        await wait_for(
+            lambda: not any((s := cache.get(k)) is not None and s.connected for k in keys), 1.0, "disconnect"
+        )
+        down = (await api.get("/v1/health/disconnected", scope="read")).json()
+        assert set(keys) <= set(down["disconnected_pvs"])
+        server.start()
+        await wait_for(all_connected, 15, "reconnect")
+        assert cache.get(keys[0]).value == 1.5  # type: ignore[union-attr]
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("settings_overrides", [{"roles": ["api", "worker"], "ca_timeout": 1.0}], indirect=True)
+async def test_dead_server_costs_one_timeout_in_a_direct_snapshot(api: Api) -> None:
+    server = PvaServer("PD:")
+    names = list(TYPES)
+    pvs = await register(api, *({"setpointAddress": f"pva://PD:{n}"} for n in names))
+    os.environ.update(server.client_env())  # its ports, but nobody serves them
+    client.close()
+    t0 = time.monotonic()
+    snap = await snapshot(api, [p["id"] for p in pvs], use_cache=False)
+    elapsed = time.monotonic() - t0
+    assert elapsed < 5.0, f"{len(names)} dead PVs took {elapsed:.1f} s: one timeout each?"
+    sides = [v["setpointValue"] for v in snap["pvValues"]]
+    assert len(sides) == len(names) and not any(s["connected"] for s in sides)
