@@ -48,6 +48,7 @@ class ExportSide(msgspec.Struct, rename="camel", kw_only=True, gc=False):
     enum_strings: list[str] | None = None
     age_seconds: float | None = None
     has_value: bool = True
+    alarm_message: str | None = None
 
 
 class ExportValue(msgspec.Struct, rename="camel", kw_only=True, gc=False):
@@ -94,6 +95,7 @@ def _side_out(side: StoredSide | None) -> ExportSide | None:
         enum_strings=side.enum_strings,
         age_seconds=side.age_seconds,
         has_value=side.has_value,
+        alarm_message=side.alarm_message,
     )
 
 
@@ -119,6 +121,7 @@ def _side_in(side: ExportSide | None) -> StoredSide | None:
         enum_strings=side.enum_strings,
         age_seconds=side.age_seconds,
         has_value=side.has_value,
+        alarm_message=side.alarm_message,
     )
 
 

@@ -188,6 +188,7 @@ async def test_full_cycle_every_normative_type(api: Api, pva_server: PvaServer) 
             -100.0,
             100.0,
         )
+        assert d["alarmMessage"] == "HIGH" and sides[pva("FLOAT")]["alarmMessage"] is None
         assert (sides[pva("ENUM")]["enumIndex"], sides[pva("ENUM")]["enum_strings"]) == (1, ["Off", "On", "Fault"])
         table = sides[pva("TABLE")]
         assert table["value"] is None and not table["connected"] and table["status"] == "UNSUPPORTED"
