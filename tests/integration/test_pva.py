@@ -355,3 +355,13 @@ async def test_dead_server_costs_one_timeout_in_a_direct_snapshot(api: Api) -> N
     assert elapsed < 5.0, f"{len(names)} dead PVs took {elapsed:.1f} s: one timeout each?"
     sides = [v["setpointValue"] for v in snap["pvValues"]]
     assert len(sides) == len(names) and not any(s["connected"] for s in sides)
+
+
+async def test_metrics_are_split_by_protocol(api: Api) -> None:
+    await register(api, {"setpointAddress": pva("DOUBLE")})
+    cache = cache_of(api)
+    await wait_for(lambda: (s := cache.get(pva("DOUBLE"))) is not None and s.has_value, 20, "monitor")
+    text = (await api.get("/metrics", scope="admin")).text
+    assert 'squirrel_protocol_pvs{protocol="pva",state="connected"} 1.0' in text, text
+    assert 'squirrel_protocol_pvs{protocol="ca",state="connected"} 0.0' in text
+    assert 'squirrel_protocol_pv_updates_total{protocol="pva"}' in text
