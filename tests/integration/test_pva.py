@@ -365,3 +365,26 @@ async def test_metrics_are_split_by_protocol(api: Api) -> None:
     assert 'squirrel_protocol_pvs{protocol="pva",state="connected"} 1.0' in text, text
     assert 'squirrel_protocol_pvs{protocol="ca",state="connected"} 0.0' in text
     assert 'squirrel_protocol_pv_updates_total{protocol="pva"}' in text
+
+
+async def test_sim_ioc_pva_server_and_listing(tmp_path: Any) -> None:
+    from squirrel.pva.sim import PvaSim
+    from squirrel.services import pv_io
+    from squirrel.simcli import write_pva_listing
+
+    sim = PvaSim("SIMT:", 3)
+    try:
+        os.environ.update(sim.client_env())
+        client.close()
+        keys = [f"pva://{name}" for pair in sim.pairs for name in pair]
+        states = await pv_io.read_many(keys, 5.0)
+        assert [states[k].value for k in keys] == [0.0, 0.0, 1.0, 1.0, 2.0, 2.0]
+        assert {states[k].units for k in keys} == {"mm"}
+        written = await pv_io.write_many([(keys[0], 42.5)], 5.0)
+        assert written[keys[0]].outcome == "written"
+        assert (await pv_io.read_many(keys[:1], 5.0))[keys[0]].value == 42.5
+        listing = tmp_path / "pvs.csv"
+        assert write_pva_listing(sim, listing, append=False) == 3
+        assert listing.read_text().splitlines()[1].startswith("pva://SIMT:00000:SP,pva://SIMT:00000:RB,")
+    finally:
+        sim.stop()
