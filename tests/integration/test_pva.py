@@ -388,3 +388,22 @@ async def test_sim_ioc_pva_server_and_listing(tmp_path: Any) -> None:
         assert listing.read_text().splitlines()[1].startswith("pva://SIMT:00000:SP,pva://SIMT:00000:RB,")
     finally:
         sim.stop()
+
+
+async def test_drive_limits_come_from_control_not_value_alarm(api: Api) -> None:
+    pvs = await register(api, {"setpointAddress": pva("DOUBLE")})
+    cache = cache_of(api)
+    await wait_for(lambda: (s := cache.get(pva("DOUBLE"))) is not None and s.has_value, 20, "monitor")
+    try:
+        await asyncio.to_thread(server_put, {"DOUBLE": 500.0})  # beyond control.limitHigh = 100
+        over = await snapshot(api, [pvs[0]["id"]], use_cache=False)
+        await asyncio.to_thread(server_put, {"DOUBLE": 50.0})  # above valueAlarm.highAlarmLimit = 1, within control
+        within = await snapshot(api, [pvs[0]["id"]], use_cache=False)
+        await asyncio.to_thread(server_put, {"DOUBLE": 1.5})
+        await wait_for(lambda: cache.get(pva("DOUBLE")).value == 1.5, 10, "monitor update")  # type: ignore[union-attr]
+        for snap, action in ((over, "out_of_limits"), (within, "write")):
+            r = await api.post(f"/v1/snapshots/{snap['id']}/restore?dryRun=true", json={}, scope="read")
+            assert r.status_code == 200, r.text
+            assert r.json()["items"][0]["action"] == action, r.json()
+    finally:
+        await asyncio.to_thread(server_put, {"DOUBLE": 1.5})
