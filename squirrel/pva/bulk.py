@@ -113,7 +113,8 @@ async def read_many(
             out[key].error = str(exc)
         return out
     batch = _Batch(asyncio.get_running_loop(), len(allowed))
-    ops = [ctxt.get(pva_name(key), batch.handler(key)) for key in allowed]
+    pv_request = client.request("field()")
+    ops = [client.get_op(ctxt, pva_name(key), batch.handler(key), pv_request) for key in allowed]
     await batch.wait(ops, timeout)
     done = time.time()
     outcomes: dict[str, str | None] = {}
@@ -165,12 +166,9 @@ async def write_many(
             to_send.append((key, builder(wanted[key], _kinds.get(key))))
         except ValueError as exc:
             out[key] = ("failed", str(exc))
-    request = PUT_REQUEST if wait else "field()record[block=false]"
+    pv_request = client.request(PUT_REQUEST if wait else "field()record[block=false]")
     batch = _Batch(asyncio.get_running_loop(), len(to_send))
-    ops = [
-        ctxt.put(pva_name(key), batch.handler(key), builder=fields, request=request, get=False)
-        for key, fields in to_send
-    ]
+    ops = [client.put_op(ctxt, pva_name(key), batch.handler(key), fields, pv_request) for key, fields in to_send]
     await batch.wait(ops, timeout)
     outcomes: dict[str, str | None] = {}
     for key, _ in to_send:

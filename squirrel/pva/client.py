@@ -30,6 +30,69 @@ def context() -> Any:
         return _context
 
 
+_requests: dict[str, Any] = {}
+
+
+def request(text: str) -> Any:
+    """A pvRequest built once and shared by every operation (p4p builds one per call otherwise)."""
+    built = _requests.get(text)
+    if built is None:
+        from p4p.client.raw import Context
+
+        built = _requests[text] = Context.makeRequest(text)
+    return built
+
+
+def get_op(ctxt: Any, name: str, done: Any, pv_request: Any) -> Any:
+    """Start one get; `done(value or exception)` runs in a PVXS thread. Returns the op (keep it alive).
+
+    Goes to p4p's operation type directly with a raw handler: the per-call wrapper and pvRequest
+    parsing of Context.get cost about as much as the request itself at 50K PVs."""
+    from p4p.client.raw import _ClientOperation
+
+    return _ClientOperation(ctxt._ctxt, name, handler=_raw(done), pvRequest=pv_request, get=True, put=False)
+
+
+def put_op(ctxt: Any, name: str, done: Any, fields: dict[str, Any], pv_request: Any) -> Any:
+    """Start one put of `fields` (no get first); `done(None or exception)` runs in a PVXS thread."""
+    from p4p.client.raw import _ClientOperation
+
+    def build(value: Any) -> None:
+        for field, item in fields.items():
+            value[field] = item
+
+    return _ClientOperation(
+        ctxt._ctxt, name, handler=_raw(done), builder=build, pvRequest=pv_request, get=False, put=True
+    )
+
+
+def monitor_op(ctxt: Any, name: str, wake: Any, pv_request: Any) -> Any:
+    """Subscribe; `wake()` runs in a PVXS thread when the subscription's queue becomes non-empty (it must
+    not raise); pop() then yields Values, Disconnected or other exceptions."""
+    from p4p.client.raw import Subscription
+
+    return Subscription(ctxt._ctxt, name, nt=ctxt._nt, handler=wake, pvRequest=pv_request)
+
+
+def _raw(done: Any) -> Any:
+    from p4p.client.raw import Cancelled, RemoteError
+
+    def handler(code: int, message: str, value: Any) -> None:
+        try:
+            if code == 0:
+                done(RemoteError(message))
+            elif code == 1:
+                done(Cancelled())
+            elif code == 2:
+                done(RuntimeError(f"put builder failed: {value[1]}"))
+            else:
+                done(value)
+        except Exception:
+            pass  # never raise into p4p
+
+    return handler
+
+
 def close() -> None:
     """Close the shared client (tests that change EPICS_PVA_* between runs)."""
     global _context

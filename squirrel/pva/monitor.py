@@ -28,6 +28,7 @@ from squirrel.pva.values import Kind, apply, mark_unsupported
 log = structlog.get_logger(__name__)
 SYNC_CHUNK = 2000  # subscriptions created per loop pass
 APPLY_CHUNK = 1000  # queued subscriptions handled per loop pass
+INLINE_SUBSCRIBE = 50  # fewer subscriptions than this are created in the loop itself
 POPS = 16  # entries popped from one subscription per pass (more: it is queued again)
 
 
@@ -44,8 +45,11 @@ class _Watch:
         self.queued = False
         self.server = client.server_key(pva_name(key))
 
-    def wake(self) -> None:  # a PVXS thread: queue once, wake the loop once per batch
-        self.monitor._push(self)
+    def wake(self) -> None:  # a PVXS thread: queue once, wake the loop once per batch; never raises
+        try:
+            self.monitor._push(self)
+        except Exception:
+            pass
 
 
 class PvaMonitor:
@@ -123,12 +127,27 @@ class PvaMonitor:
                     self.cache.ensure(key).error = self.unavailable
                     self.cache.mark_dirty(key)
                 return
-            for i in range(0, len(new), SYNC_CHUNK):
-                for key in new[i : i + SYNC_CHUNK]:
-                    w = _Watch(self, key, self.cache.ensure(key))
-                    self._watches[key] = w
-                    w.sub = ctxt.monitor(pva_name(key), w.wake)
-                await asyncio.sleep(0)
+            pv_request = client.request("field()")
+            watches = []
+            for key in new:
+                w = _Watch(self, key, self.cache.ensure(key))
+                self._watches[key] = w
+                watches.append(w)
+            loop = asyncio.get_running_loop()
+            for i in range(0, len(watches), SYNC_CHUNK):
+                chunk = watches[i : i + SYNC_CHUNK]
+                if len(chunk) > INLINE_SUBSCRIBE:  # a worker thread: the loop keeps applying first values
+                    await loop.run_in_executor(None, self._subscribe, ctxt, chunk, pv_request)
+                else:
+                    self._subscribe(ctxt, chunk, pv_request)
+
+    def _subscribe(self, ctxt: Any, watches: list[_Watch], pv_request: Any) -> None:
+        for w in watches:
+            sub = client.monitor_op(ctxt, pva_name(w.key), w.wake, pv_request)
+            if self._watches.get(w.key) is w and self.running:
+                w.sub = sub
+            else:  # unwatched meanwhile
+                sub.close()
 
     async def _resync_loop(self) -> None:
         assert self._load is not None

@@ -83,14 +83,15 @@ class Kind:
         self.enum = self.array = False
         self.code = ""
         self.type_name = ""
-        fields = dict(value.type().items()) if value.type() is not None else {}
-        spec = fields.get("value")
+        structure = value.type()
+        fields = set(structure.keys())
+        spec = structure.aspy("value") if "value" in fields else None
         ident = value.getID()
         if isinstance(spec, str) and spec.lstrip("a") in TYPE_NAMES and len(spec) <= 2:
             self.array = spec.startswith("a")
             self.code = spec.lstrip("a")
             self.type_name = TYPE_NAMES[self.code] + ("[]" if self.array else "")
-        elif spec is not None and hasattr(spec, "getID") and spec.getID() == "enum_t":
+        elif isinstance(spec, tuple) and len(spec) > 1 and spec[1] == "enum_t":
             self.enum, self.type_name = True, "enum"
         else:
             self.unsupported = f"unsupported PVA structure {ident}: only NTScalar, NTScalarArray and NTEnum are stored"
