@@ -244,11 +244,8 @@ def table(report: dict[str, Any]) -> str:
     lines = [f"{'figure':30} {'squirrel':>12} {'raw/offered':>12}  target                 pass"]
     for (name, mine, theirs), (key, target) in zip(rows, TARGETS.items(), strict=True):
         digits = 0 if "updates" in name else 3
-
-        def fmt(v: float | None) -> str:
-            return "-" if v is None else f"{v:12.{digits}f}"
-
-        lines.append(f"{name:30} {fmt(mine):>12} {fmt(theirs):>12}  {target:22} {verdict.get(key)}")
+        cells = ["-" if v is None else f"{v:12.{digits}f}" for v in (mine, theirs)]
+        lines.append(f"{name:30} {cells[0]:>12} {cells[1]:>12}  {target:22} {verdict.get(key)}")
     if "error" in raw:
         lines.append(f"raw baseline failed: {raw['error']}")
     return "\n".join(lines)
