@@ -52,14 +52,6 @@ def pva_name(key: str) -> str:
     return key[len(PVA_PREFIX) :]
 
 
-def lookup_key(address: str) -> str:
-    """The key a reader means by `address` (live lookups): `ca://X` is X; anything unparsable is kept."""
-    try:
-        return channel_key(address, "ca")
-    except AddressError:
-        return address
-
-
 def pva_available() -> bool:
     """Is the optional `p4p` package (the `squirrel[pva]` extra) importable? Checked without importing it."""
     return importlib.util.find_spec("p4p") is not None

@@ -23,6 +23,7 @@ from typing import Any
 
 from squirrel.bench.softioc import IocSet, _wait_running, free_port, generate_db, split
 
+INGEST_OFFERED = 40_000.0  # updates/s the IOCs are driven to for the ingest figure (target: 30K applied)
 TARGETS = {
     "monitor_connect_all_s": "<= 0.8 x raw",
     "direct_read_s": "<= 0.3 x raw + 0.5 s",
@@ -127,13 +128,19 @@ async def measure_squirrel(iocs: IocSet, settle: float) -> dict[str, Any]:
 
 
 async def _ingest(iocs: IocSet, monitor: Any, timeout: float, settle: float) -> dict[str, Any]:
-    """Drive every load block; the monitor's applied updates/s against what the IOCs offer."""
+    """Drive load blocks up to INGEST_OFFERED updates/s; the monitor's applied updates/s against that."""
     from squirrel.epics.cache import PVState
     from squirrel.pva import bulk
 
-    loads = [f"pva://{b.enable_pv}" for b in iocs.load_blocks]
+    offered = iocs.background_rate
+    chosen = []
+    for block in iocs.load_blocks:
+        if offered >= INGEST_OFFERED:
+            break
+        chosen.append(block)
+        offered += block.rate
+    loads = [f"pva://{b.enable_pv}" for b in chosen]
     await bulk.read_many(loads, timeout, lambda k: PVState(address=k))  # learn their type (enum)
-    offered = sum(b.rate for b in iocs.load_blocks) + iocs.background_rate
     await bulk.write_many([(k, 1) for k in loads], timeout)
     try:
         await asyncio.sleep(settle)

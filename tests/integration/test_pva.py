@@ -355,6 +355,9 @@ async def test_dead_server_costs_one_timeout_in_a_direct_snapshot(api: Api) -> N
     assert elapsed < 5.0, f"{len(names)} dead PVs took {elapsed:.1f} s: one timeout each?"
     sides = [v["setpointValue"] for v in snap["pvValues"]]
     assert len(sides) == len(names) and not any(s["connected"] for s in sides)
+    # One failure for the batch on the circuit of the dead server's PVs (keyed pva:<device>).
+    circuits = {c["name"]: c for c in (await api.get("/v1/health/circuits", scope="read")).json()["circuits"]}
+    assert circuits["pva:PD"]["consecutive_failures"] == 1 and circuits["pva:PD"]["last_error"] == "timeout", circuits
 
 
 async def test_metrics_are_split_by_protocol(api: Api) -> None:
