@@ -9,6 +9,11 @@ import pytest
 from tests.conftest import Api
 
 
+@pytest.fixture
+def settings_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
+    return {"roles": ["api"], **getattr(request, "param", {})}
+
+
 async def register(api: Api, *specs: dict[str, Any]) -> list[dict[str, Any]]:
     r = await api.post("/v1/pvs/multi", json=list(specs), scope="write")
     assert r.status_code in (200, 201), r.text
