@@ -229,27 +229,32 @@ class PvaMonitor:
         if sub is None or self._watches.get(w.key) is not w:
             return
         latest: Any = None
+        meta = False  # did display/control change in any Value merged into `latest`?
+        meta_fields = w.kind.meta_fields if w.kind is not None else ()
         for _ in range(POPS):
             entry = sub.pop()
             if entry is None:
                 break
             if isinstance(entry, BaseException):
                 if latest is not None:
-                    self._value(w, latest)
-                    latest = None
+                    self._value(w, latest, meta)
+                    latest, meta = None, False
                 self._lost(w, entry)
             else:
                 if latest is not None:
                     self.merged += 1
                 latest = entry
+                if meta_fields and not meta:
+                    meta = entry.changed(*meta_fields)
         else:
             self._push(w)  # more queued than one pass takes
         if latest is not None:
-            self._value(w, latest)
+            self._value(w, latest, meta)
 
-    def _value(self, w: _Watch, value: Any) -> None:
+    def _value(self, w: _Watch, value: Any, meta: bool = True) -> None:
         state, now = w.state, time.time()
         if not w.connected:
+            meta = True  # a (re)connect: take the metadata whatever the server marked
             w.kind = Kind(value)
             w.connected = True
             if w.kind.unsupported:  # reachable but not storable: shown as missing, with the reason
@@ -270,7 +275,7 @@ class PvaMonitor:
         kind = w.kind
         if kind is None or kind.unsupported:
             return
-        apply(state, value, kind)
+        apply(state, value, kind, meta)
         state.update_count += 1
         self.cache.total_updates += 1
         self.total_updates += 1

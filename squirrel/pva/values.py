@@ -72,6 +72,7 @@ class Kind:
         "control",
         "display",
         "enum",
+        "meta_fields",
         "precision",
         "time",
         "type_name",
@@ -100,6 +101,7 @@ class Kind:
         self.display = "display" in fields
         self.control = "control" in fields
         self.precision = self.display and value.has("display.precision")
+        self.meta_fields = tuple(f for f in ("display", "control") if f in fields)
 
 
 def mark_unsupported(state: State, kind: Kind) -> None:
@@ -112,8 +114,10 @@ def mark_unsupported(state: State, kind: Kind) -> None:
     state.error = kind.unsupported
 
 
-def apply(state: State, v: Any, kind: Kind) -> None:
-    """Decode one Value into `state` (the monitor's hot path: a few field reads, no dict building)."""
+def apply(state: State, v: Any, kind: Kind, meta: bool = True) -> None:
+    """Decode one Value into `state` (the monitor's hot path: a few field reads, no dict building).
+
+    `meta` False skips display and control (a monitor update that did not change them)."""
     if kind.enum:
         index = v["value.index"]
         choices = list(v["value.choices"])
@@ -137,13 +141,15 @@ def apply(state: State, v: Any, kind: Kind) -> None:
         seconds, nanos = v["timeStamp.secondsPastEpoch"], v["timeStamp.nanoseconds"]
         state.timestamp_ns = seconds * 1_000_000_000 + nanos
         state.timestamp = seconds + nanos / 1e9
-    if kind.display:
+    if not meta:
+        pass
+    elif kind.display:
         state.units = (v["display.units"] or None) if v.has("display.units") else None
         state.lower_disp_limit = v["display.limitLow"] if v.has("display.limitLow") else None
         state.upper_disp_limit = v["display.limitHigh"] if v.has("display.limitHigh") else None
         if kind.precision:
             state.precision = v["display.precision"]
-    if kind.control:
+    if meta and kind.control:
         state.lower_ctrl_limit = v["control.limitLow"]
         state.upper_ctrl_limit = v["control.limitHigh"]
     state.has_value = True

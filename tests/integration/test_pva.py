@@ -73,6 +73,9 @@ def server_put(items: dict[str, Any]) -> None:
 
     with Context("pva", nt=False) as ctxt:
         for name, value in items.items():
+            if "." in name:  # a metadata field of DOUBLE, e.g. display.units
+                ctxt.put(PREFIX + "DOUBLE", {name: value}, timeout=5.0)
+                continue
             field = "value.index" if name == "ENUM" else "value"
             ctxt.put(PREFIX + name, {field: value}, timeout=5.0)
 
@@ -357,3 +360,18 @@ async def test_drive_limits_come_from_control_not_value_alarm(api: Api) -> None:
             assert r.json()["items"][0]["action"] == action, r.json()
     finally:
         await asyncio.to_thread(server_put, {"DOUBLE": 1.5})
+
+
+async def test_monitor_follows_metadata_changes_and_skips_them_otherwise(api: Api) -> None:
+    await register(api, {"setpointAddress": pva("DOUBLE")})
+    cache = cache_of(api)
+    await wait_for(lambda: (s := cache.get(pva("DOUBLE"))) is not None and s.units == "mm", 20, "monitor")
+    try:
+        await asyncio.to_thread(server_put, {"display.units": "cm"})
+        await wait_for(lambda: cache.get(pva("DOUBLE")).units == "cm", 10, "new units")  # type: ignore[union-attr]
+        await asyncio.to_thread(server_put, {"DOUBLE": 2.5})  # a value-only update keeps the metadata
+        await wait_for(lambda: cache.get(pva("DOUBLE")).value == 2.5, 10, "new value")  # type: ignore[union-attr]
+        state = cache.get(pva("DOUBLE"))
+        assert state is not None and (state.units, state.upper_ctrl_limit) == ("cm", 100.0)
+    finally:
+        await asyncio.to_thread(server_put, {"display.units": "mm", "DOUBLE": 1.5})
