@@ -9,21 +9,22 @@ from typing import Any
 import structlog
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from squirrel import __version__
-from squirrel.api import strict
+from squirrel.api import docs, strict
 from squirrel.api.auth import scope_guard
+from squirrel.api.methods import http_methods
 from squirrel.api.middleware import envelope_middleware, request_log_middleware
 from squirrel.api.problems import EXCEPTION_HANDLERS
 from squirrel.api.routes import all_routes
 from squirrel.db.embedded import EmbeddedPostgres
 from squirrel.db.migrate import migrate
-from squirrel.db.pool import make_pool, open_pool
+from squirrel.db.pool import SquirrelPool, make_pool, open_pool
+from squirrel.db.supervisor import EmbeddedSupervisor
 from squirrel.services.context import ServiceContext
 from squirrel.services.keys import KeyService
-from squirrel.settings import Settings
+from squirrel.settings import Settings, apply_ca_environment
+from squirrel.ui import template_config, ui_routes
 
 log = structlog.get_logger(__name__)
 DEFAULT_BODY_LIMIT = 1_000_000  # 1 MB; bulk routes raise it to 64 MB on the handler
@@ -31,19 +32,36 @@ DEFAULT_BODY_LIMIT = 1_000_000  # 1 MB; bulk routes raise it to 64 MB on the han
 
 async def resolve_database(settings: Settings, stack: AsyncExitStack) -> str:
     """The conninfo to use: SQUIRREL_DATABASE_URL, or the embedded server (started here, stopped on exit)."""
+    conninfo, _ = await open_database(settings, stack)
+    return conninfo
+
+
+async def open_database(settings: Settings, stack: AsyncExitStack) -> tuple[str, EmbeddedPostgres | None]:
+    """resolve_database, plus the embedded server when it is ours (None with SQUIRREL_DATABASE_URL)."""
     if settings.database_url:
-        return settings.database_url
+        return settings.database_url, None
     embedded = EmbeddedPostgres(settings.data_path)
     uri = await embedded.start_async()
     stack.callback(embedded.stop)
-    return uri
+    return uri, embedded
+
+
+async def supervise(embedded: EmbeddedPostgres, pool: SquirrelPool, stack: AsyncExitStack) -> EmbeddedSupervisor:
+    """Restart the embedded server if it dies (stopped before the server is, on exit); the pool learns of
+    the outage at once (fast 503s) and drops its dead connections once the server is back."""
+    supervisor = EmbeddedSupervisor(embedded)
+    supervisor.on_down.append(pool.mark_down)
+    supervisor.on_up.extend([pool.mark_up, pool.drain])
+    supervisor.start()
+    stack.push_async_callback(supervisor.stop)
+    return supervisor
 
 
 def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            conninfo = await resolve_database(settings, stack)
+            conninfo, embedded = await open_database(settings, stack)
             if settings.migrate_on_start:
                 await migrate(conninfo)
             pool = make_pool(conninfo, settings.db_pool_min, settings.db_pool_max)
@@ -51,17 +69,18 @@ def create_app(settings: Settings) -> Litestar:
             stack.push_async_callback(pool.close)
             ctx = ServiceContext(settings=settings, pool=pool)
             ctx.extras["conninfo"] = conninfo
+            if embedded is not None:
+                ctx.extras["db_supervisor"] = await supervise(embedded, pool, stack)
             app.state.ctx = ctx
             app.state.key_service = KeyService(ctx)
+            apply_ca_environment(settings)  # before the first CA call makes the context
             await start_roles(ctx, stack)
             log.info("squirrel started", roles=list(settings.roles), version=__version__)
             yield
             log.info("squirrel stopping")
 
-    route_handlers: list[Any] = all_routes()
+    route_handlers: list[Any] = [*all_routes(), *ui_routes(), *docs.asset_routers()]
     middleware: list[Any] = [request_log_middleware]
-    if settings.api_envelope:
-        middleware.append(envelope_middleware)
     app = Litestar(
         route_handlers=route_handlers,
         lifespan=[lifespan],
@@ -70,17 +89,21 @@ def create_app(settings: Settings) -> Litestar:
         middleware=middleware,
         cors_config=cors_config(settings),
         request_max_body_size=DEFAULT_BODY_LIMIT,
-        openapi_config=OpenAPIConfig(
-            title="Squirrel",
-            version=__version__,
-            path="/schema",
-            description="Save, compare and restore for EPICS control systems.",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        template_config=template_config(),
+        openapi_config=docs.openapi_config(
+            "Squirrel", __version__, "Save, compare and restore for EPICS control systems."
         ),
         debug=False,
         logging_config=None,  # logging is ours (structlog); Litestar would install its own handlers
     )
+    docs.document_security(app)
     strict.install(app)
+    # Outside routing, so that routing errors are enveloped too and HEAD/OPTIONS are seen before the router.
+    handler: Any = app.asgi_handler
+    if settings.api_envelope:
+        handler = envelope_middleware(handler)
+    outer: Any = http_methods(app, handler)
+    app.asgi_handler = outer
     return app
 
 

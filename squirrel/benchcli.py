@@ -15,6 +15,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if args.pvs < 2:
         raise SystemExit("squirrel bench: --pvs must be at least 2")
+    if args.protocol == "pva" and args.soak is not None:
+        raise SystemExit("squirrel bench: --soak runs against Channel Access IOCs only (drop --protocol pva)")
     if args.protocol == "pva":
         from squirrel.bench.pva_bench import run_pva_bench
         from squirrel.bench.pva_bench import table as pva_table
@@ -37,6 +39,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt  # stop IOCs, the service and PostgreSQL on the way out
 
     signal.signal(signal.SIGTERM, terminate)
+    if args.soak is not None:
+        from squirrel.bench.soak import run_soak, soak_table
+
+        if args.soak <= 0:
+            raise SystemExit("squirrel bench: --soak must be a positive number of minutes")
+        report = run_soak(cfg, args.soak)
+        print(f"squirrel bench --soak: {cfg.pvs} PVs, {cfg.iocs} {cfg.ioc} IOC(s)")
+        print(soak_table(report))
+        if cfg.json_path is not None:
+            print(f"wrote {cfg.json_path}")
+        return 0
     report = run_bench(cfg, Progress(PHASES + 1, f"bench {args.pvs} PVs"))
     print(f"squirrel bench: {cfg.pvs} PVs, {cfg.iocs} {cfg.ioc} IOC(s), {cfg.repeat} repeat(s)")
     print(table(report))
@@ -62,5 +75,12 @@ def register(sub: Any) -> None:
         choices=("ca", "pva"),
         default="ca",
         help="pva: the PVA layer against raw p4p on C soft IOCs serving PVAccess (pvxslibs QSRV)",
+    )
+    p.add_argument(
+        "--soak",
+        type=float,
+        metavar="MINUTES",
+        help="instead of the figures: MINUTES of steady updates, SSE clients, live polling and a snapshot a"
+        " minute; reports the RSS slope (MB/hour, after the first 5 minutes) and file descriptors",
     )
     p.set_defaults(func=cmd_bench)

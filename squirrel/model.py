@@ -222,6 +222,8 @@ class RestoreRequest(msgspec.Struct, rename="camel", kw_only=True, forbid_unknow
     verify: bool = False
     backup: bool = True
     force: bool = False
+    # Restore even when the backup lacks a value for some PV it writes (the restore is then not undoable).
+    allow_incomplete_backup: bool = False
 
 
 class RestorePlanItem(msgspec.Struct, rename="camel", kw_only=True):
@@ -230,6 +232,7 @@ class RestorePlanItem(msgspec.Struct, rename="camel", kw_only=True):
     action: str  # write equal read_only disconnected no_value not_in_registry out_of_limits
     current_value: Any
     target_value: Any
+    reason: str | None = None  # why a PV is disconnected ("circuit open", "timeout", ...)
 
 
 class RestorePlan(msgspec.Struct, rename="camel", kw_only=True):
@@ -247,8 +250,9 @@ class RestoreResultItem(msgspec.Struct, rename="camel", kw_only=True):
 
 class RestoreResult(msgspec.Struct, rename="camel", kw_only=True):
     total_pvs: int = msgspec.field(name="totalPVs")
-    success_count: int
-    failure_count: int
+    success_count: int  # written + verified + equal
+    failure_count: int  # mismatch + disconnected + timeout + failed + out_of_limits
+    changed_count: int  # PVs written whose live value differed from the target
     backup_snapshot_id: UUID | None
     counts: dict[str, int]
     items: list[RestoreResultItem]
@@ -290,7 +294,18 @@ class PVValueDTO(msgspec.Struct, rename="camel", kw_only=True):
     tags: list[TagRef]
 
 
-class SnapshotSummaryDTO(msgspec.Struct, rename="camel", kw_only=True):
+class MissingDTO(msgspec.Struct, rename="camel", kw_only=True):
+    """Why PVs of a snapshot have no value: disconnected = no connection at capture; no_value = connected
+    but no value received; stale = values older than SQUIRREL_STALE_MAX_AGE (they have one: not missing)."""
+
+    disconnected: int = 0
+    no_value: int = 0
+    stale: int = 0
+
+
+class SnapshotHeaderDTO(msgspec.Struct, rename="camel", kw_only=True):
+    """What identifies a stored snapshot (an export's header carries exactly this)."""
+
     id: UUID
     title: str
     description: str | None
@@ -300,6 +315,13 @@ class SnapshotSummaryDTO(msgspec.Struct, rename="camel", kw_only=True):
     created_by: str
     pv_count: int
     source: str
+
+
+class SnapshotSummaryDTO(SnapshotHeaderDTO, kw_only=True):
+    """The header and what the snapshot holds: how many PVs were saved without a value, and why."""
+
+    missing_count: int = 0  # PVs whose setpoint or readback was saved without a value
+    missing: MissingDTO = msgspec.field(default_factory=MissingDTO)
 
 
 class SnapshotDTO(SnapshotSummaryDTO, kw_only=True):
@@ -325,10 +347,15 @@ class UpdateSnapshotBody(msgspec.Struct, rename="camel", kw_only=True, forbid_un
 
 
 class CompareDifferenceDTO(msgspec.Struct, rename="camel", kw_only=True):
+    """One side (setpoint or readback) of one PV that differs; a PV may have both."""
+
     pv_id: UUID
     pv_name: str
+    side: Literal["setpoint", "readback"]
+    address: str  # the address this side concerns (the readback's own address for a readback)
     value1: Any
     value2: Any
+    delta: int | float | None = None  # value2 − value1 for numeric scalars
     within_tolerance: bool = False
     # missing (one side only), disconnected (live: no value), setpoint, readback (which side differs)
     reason: str | None = None
@@ -338,8 +365,9 @@ class CompareResultDTO(msgspec.Struct, rename="camel", kw_only=True):
     snapshot1_id: UUID
     snapshot2_id: str
     differences: list[CompareDifferenceDTO]
-    match_count: int
-    difference_count: int
+    match_count: int  # PVs whose setpoint and readback both match
+    difference_count: int  # every difference, whatever the side filter and page
+    matched_count: int  # differences on the requested side (all sides without `side`), before paging
 
 
 class JobDTO(msgspec.Struct, rename="camel", kw_only=True):
@@ -357,6 +385,7 @@ class JobDTO(msgspec.Struct, rename="camel", kw_only=True):
     completed_at: datetime | None
     created_by: str
     attempt: int
+    warnings: list[str] = msgspec.field(default_factory=list)  # [] when the job did all it was asked
 
 
 class JobQueued(msgspec.Struct, rename="camel", kw_only=True):

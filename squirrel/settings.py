@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,12 +39,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     default_protocol: Literal["ca", "pva"] = "ca"  # for bare addresses, fixed per PV when it is registered
     ca_timeout: float = 2.0
     ca_put_timeout: float = 10.0
+    # Seconds of silence before libca probes a CA server and, unanswered, reports its channels down
+    # (EPICS_CA_CONN_TMO, libca's default 30 s; a hung IOC looked connected that long). A site that sets
+    # EPICS_CA_CONN_TMO itself keeps its value.
+    ca_conn_tmo: float = 10.0
     breaker_failures: int = 3
     breaker_cooldown: float = 10.0
     sse_heartbeat: float = 5.0
     sse_min_interval: float = 0.1
     sse_queue_size: int = 10000
     stale_max_age: float = 0.0
+    # A cache snapshot first waits until each PV delivered its first value or was subscribed this long.
+    snapshot_warmup: float = 10.0
     job_retention_days: int = 30
 
     def __post_init__(self) -> None:
@@ -54,9 +60,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ConfigError("SQUIRREL_ROLES must name at least one of api, monitor, worker")
         if self.db_pool_min < 1 or self.db_pool_max < self.db_pool_min:
             raise ConfigError("SQUIRREL_DB_POOL_MIN must be >= 1 and <= SQUIRREL_DB_POOL_MAX")
-        for name in ("ca_timeout", "ca_put_timeout", "breaker_cooldown", "sse_heartbeat", "sse_min_interval"):
+        positive = ("ca_timeout", "ca_put_timeout", "ca_conn_tmo", "breaker_cooldown")
+        for name in (*positive, "sse_heartbeat", "sse_min_interval"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"SQUIRREL_{name.upper()} must be > 0")
+        if not 0 <= self.snapshot_warmup <= 3600:
+            raise ConfigError("SQUIRREL_SNAPSHOT_WARMUP must be 0..3600 seconds (0: no warm-up wait)")
 
     @property
     def data_path(self) -> Path:
@@ -73,6 +82,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 out[name] = _mask_url(out[name])
         out["data_dir"] = str(self.data_path)
         return out
+
+
+def apply_ca_environment(settings: Settings, env: MutableMapping[str, str] | None = None) -> None:
+    """Hand SQUIRREL_CA_CONN_TMO to libca as EPICS_CA_CONN_TMO unless the site set that itself.
+
+    libca reads it once, when the process's CA context is made: call this before any CA use."""
+    env = os.environ if env is None else env
+    env.setdefault("EPICS_CA_CONN_TMO", f"{settings.ca_conn_tmo:g}")
 
 
 def default_data_dir() -> Path:

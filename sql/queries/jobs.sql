@@ -12,12 +12,12 @@ UPDATE job SET saq_key = %(saq_key)s WHERE id = %(id)s
 
 -- name: get_job
 SELECT id, type, status, progress, message, result_id, error, job_data, result, created_at, started_at,
-       completed_at, created_by, attempt
+       completed_at, created_by, attempt, warnings
 FROM job WHERE id = %(id)s
 
 -- name: list_jobs
 SELECT id, type, status, progress, message, result_id, error, job_data, result, created_at, started_at,
-       completed_at, created_by, attempt
+       completed_at, created_by, attempt, warnings
 FROM job
 WHERE (%(status)s::text IS NULL OR status = %(status)s::text)
   AND (%(type)s::text IS NULL OR type = %(type)s::text)
@@ -41,7 +41,7 @@ UPDATE job SET checkpoint = %(checkpoint)s WHERE id = %(id)s AND status = 'runni
 -- name: complete_job
 UPDATE job
 SET status = 'completed', progress = 100, message = %(message)s, result_id = %(result_id)s,
-    result = %(result)s, completed_at = now(), error = NULL
+    result = %(result)s, warnings = %(warnings)s, completed_at = now(), error = NULL
 WHERE id = %(id)s AND status = 'running'
 
 -- name: fail_job

@@ -11,10 +11,10 @@ SELECT job_id, snapshot_id, backup_snapshot_id FROM restore_run WHERE job_id = %
 UPDATE restore_run SET backup_snapshot_id = %(backup_snapshot_id)s WHERE job_id = %(job_id)s
 
 -- name: restore_items_done
-SELECT pv_id, outcome, error FROM restore_item WHERE job_id = %(job_id)s
+SELECT pv_id, outcome, error, changed FROM restore_item WHERE job_id = %(job_id)s
 
 -- name: copy_restore_items
-COPY restore_item (job_id, pv_id, outcome, error) FROM STDIN (FORMAT BINARY)
+COPY restore_item (job_id, pv_id, outcome, error, changed) FROM STDIN (FORMAT BINARY)
 
 -- name: snapshot_exists
 SELECT EXISTS (SELECT 1 FROM snapshot WHERE id = %(snapshot_id)s)
@@ -48,3 +48,17 @@ ORDER BY v.idx
 -- name: set_cancelled_restore_result
 UPDATE job SET result = %(result)s, result_id = %(result_id)s, message = %(message)s
 WHERE id = %(job_id)s AND status = 'cancelled'
+
+-- name: fail_restore_job
+-- A restore that ran to the end but did not restore every PV: a final outcome, never retried, with the
+-- per-PV result kept (the queue's own failure path keeps no result).
+UPDATE job
+SET status = 'failed', progress = 100, message = %(message)s, error = %(error)s, result_id = %(result_id)s,
+    result = %(result)s, completed_at = now()
+WHERE id = %(job_id)s AND status = 'running'
+
+-- name: upsert_restore_items
+-- Verification's outcomes replace the `written` ones recorded as the stage's writes completed.
+INSERT INTO restore_item (job_id, pv_id, outcome, error, changed)
+SELECT %(job_id)s, * FROM unnest(%(pv_ids)s::uuid[], %(outcomes)s::text[], %(errors)s::text[], %(changed)s::bool[])
+ON CONFLICT (job_id, pv_id) DO UPDATE SET outcome = EXCLUDED.outcome, error = EXCLUDED.error, changed = EXCLUDED.changed

@@ -1,8 +1,10 @@
 -- name: insert_snapshot
-INSERT INTO snapshot (id, job_id, title, description, comment, labels, created_by, source, pv_count)
+INSERT INTO snapshot (id, job_id, title, description, comment, labels, created_by, source, pv_count,
+                      missing_disconnected, missing_no_value, stale_count)
 VALUES (%(id)s, %(job_id)s, %(title)s, %(description)s, %(comment)s, %(labels)s, %(created_by)s, %(source)s,
-        %(pv_count)s)
-RETURNING id, title, description, comment, labels, created_at, created_by, pv_count, source
+        %(pv_count)s, %(missing_disconnected)s, %(missing_no_value)s, %(stale_count)s)
+RETURNING id, title, description, comment, labels, created_at, created_by, pv_count, source,
+       missing_disconnected, missing_no_value, stale_count
 
 -- name: copy_snapshot_values
 COPY snapshot_value (snapshot_id, idx, pv_id, setpoint_name, readback_name, setpoint, setpoint_value, readback,
@@ -16,19 +18,23 @@ UPDATE snapshot SET tag_ids = coalesce(
 WHERE id = %(id)s
 
 -- name: snapshot_by_job
-SELECT id, title, description, comment, labels, created_at, created_by, pv_count, source
+SELECT id, title, description, comment, labels, created_at, created_by, pv_count, source,
+       missing_disconnected, missing_no_value, stale_count
 FROM snapshot WHERE job_id = %(job_id)s
 
 -- name: get_snapshot
-SELECT id, title, description, comment, labels, created_at, created_by, pv_count, source
+SELECT id, title, description, comment, labels, created_at, created_by, pv_count, source,
+       missing_disconnected, missing_no_value, stale_count
 FROM snapshot WHERE id = %(id)s
 
 -- name: get_snapshot_for_update
-SELECT id, title, description, comment, labels, created_at, created_by, pv_count, source
+SELECT id, title, description, comment, labels, created_at, created_by, pv_count, source,
+       missing_disconnected, missing_no_value, stale_count
 FROM snapshot WHERE id = %(id)s FOR UPDATE
 
 -- name: list_snapshots
-SELECT id, title, description, comment, labels, created_at, created_by, pv_count, source
+SELECT id, title, description, comment, labels, created_at, created_by, pv_count, source,
+       missing_disconnected, missing_no_value, stale_count
 FROM snapshot
 -- title: a literal, case-insensitive substring (strpos: no wildcard characters)
 WHERE (%(title)s::text IS NULL OR strpos(lower(title), lower(%(title)s::text)) > 0)
@@ -61,7 +67,8 @@ ORDER BY g.name, t.name
 -- name: update_snapshot
 UPDATE snapshot SET title = %(title)s, description = %(description)s, comment = %(comment)s, labels = %(labels)s
 WHERE id = %(id)s
-RETURNING id, title, description, comment, labels, created_at, created_by, pv_count, source
+RETURNING id, title, description, comment, labels, created_at, created_by, pv_count, source,
+       missing_disconnected, missing_no_value, stale_count
 
 -- name: delete_snapshot
 -- snapshot_value has no foreign key (cheaper COPY): its rows go in the same statement.
@@ -93,25 +100,12 @@ ORDER BY idx
 -- name: snapshot_pv_counts
 SELECT id, pv_count FROM snapshot WHERE id = ANY(%(ids)s::uuid[])
 
--- name: compare_snapshot_values
--- Rows only one snapshot has, or whose value-only sides differ byte-wise, with the PV's tolerances.
--- Equal bytes are equal values: those rows are matches and never leave the server.
-SELECT uuid_send(coalesce(a.pv_id, b.pv_id)),
-       coalesce(a.setpoint_name, a.readback_name), coalesce(b.setpoint_name, b.readback_name),
-       a.setpoint_value, a.readback_value, b.setpoint_value, b.readback_value,
-       a.pv_id IS NOT NULL, b.pv_id IS NOT NULL,
-       coalesce(p.abs_tolerance, 0), coalesce(p.rel_tolerance, 0)
-FROM (SELECT pv_id, setpoint_name, readback_name, setpoint_value, readback_value
-      FROM snapshot_value WHERE snapshot_id = %(first)s) a
-FULL JOIN (SELECT pv_id, setpoint_name, readback_name, setpoint_value, readback_value
-           FROM snapshot_value WHERE snapshot_id = %(second)s) b ON b.pv_id = a.pv_id
-LEFT JOIN pv p ON p.id = coalesce(a.pv_id, b.pv_id)
-WHERE a.pv_id IS NULL OR b.pv_id IS NULL
-   OR a.setpoint_value IS DISTINCT FROM b.setpoint_value OR a.readback_value IS DISTINCT FROM b.readback_value
-
 -- name: snapshot_tolerances
 -- Only non-zero tolerances: a PV not listed compares exactly.
 SELECT uuid_send(p.id), p.abs_tolerance, p.rel_tolerance
 FROM pv p
 WHERE (p.abs_tolerance > 0 OR p.rel_tolerance > 0)
   AND p.id IN (SELECT pv_id FROM snapshot_value WHERE snapshot_id = %(id)s)
+
+-- name: known_tag_ids
+SELECT id FROM tag WHERE id = ANY(%(ids)s::uuid[])

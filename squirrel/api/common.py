@@ -14,6 +14,10 @@ from squirrel.services.context import ServiceContext
 
 MAX_PAGE = 1000
 INT32_MAX = 2**31 - 1  # API.md: offsets and limits are int32; larger values are refused, never wrapped
+# schema_extra of a list of ids read by query_uuids: a UUID, or empty (no filter); comma lists are accepted too.
+# A pattern rather than anyOf(format, maxLength 0): testers judge each anyOf branch alone.
+_UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+UUID_ITEMS = {"items": {"type": "string", "pattern": f"^({_UUID})?$"}}
 
 
 def limit_param(name: str = "limit", doc: str = "default 100") -> ParameterKwarg:
@@ -22,7 +26,10 @@ def limit_param(name: str = "limit", doc: str = "default 100") -> ParameterKwarg
 
 
 def offset_param() -> ParameterKwarg:
-    return QueryParameter(name="offset", ge=0, le=INT32_MAX, description=f"rows to skip, 0..{INT32_MAX}")
+    # Litestar leaves a 0 bound out of the schema (it tests it for truth): schema_extra puts it back.
+    return QueryParameter(
+        name="offset", ge=0, le=INT32_MAX, description=f"rows to skip, 0..{INT32_MAX}", schema_extra={"minimum": 0}
+    )
 
 
 def ctx_of(connection: ASGIConnection[Any, Any, Any, Any]) -> ServiceContext:
@@ -71,6 +78,7 @@ def query_uuids(name: str, values: list[str] | None) -> list[UUID]:
 
 __all__ = [
     "INT32_MAX",
+    "UUID_ITEMS",
     "check_offset",
     "check_page",
     "ctx_of",

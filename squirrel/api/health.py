@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
-from litestar.response import Response
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.response import Redirect, Response
 
 from squirrel.api.common import ctx_of
 from squirrel.services import health
@@ -16,15 +17,30 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", opt={"scope": "public"}, tags=["health"], summary="Database, monitor and worker are ready")
+_READY = "{ready, checks: {database, monitor, worker}}"
+
+
+@get(
+    "/readyz",
+    opt={"scope": "public"},
+    tags=["health"],
+    summary="Database, monitor and worker are ready",
+    responses={
+        200: ResponseSpec(dict[str, Any], description=f"ready: {_READY}", generate_examples=False),
+        503: ResponseSpec(dict[str, Any], description=f"not ready: {_READY}", generate_examples=False),
+    },
+)
 async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     report = await health.readiness(ctx_of(request))
     return Response(report, status_code=200 if report["ready"] else 503)
 
 
 @get("/", opt={"scope": "public"}, include_in_schema=False)
-async def root() -> dict[str, str]:
-    return {"service": "squirrel", "api": "/v1", "schema": "/schema"}
+async def root(request: Request[Any, Any, Any]) -> Response[dict[str, str]] | Redirect:
+    # A browser (Accept: text/html) goes to the console; API clients keep getting JSON.
+    if "text/html" in request.headers.get("accept", ""):
+        return Redirect("/ui/", status_code=303)
+    return Response({"service": "squirrel", "api": "/v1", "schema": "/schema", "console": "/ui/"})
 
 
 ROUTES = [healthz, readyz, root]

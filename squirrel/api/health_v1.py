@@ -11,9 +11,18 @@ from squirrel.api.common import ctx_of, principal_of
 from squirrel.services import monitoring
 
 
-@get("/v1/health/heartbeat", opt={"scope": "public"}, tags=["health"], summary="Alive, and is the monitor running")
+@get(
+    "/v1/health/heartbeat",
+    opt={"scope": "public"},
+    tags=["health"],
+    summary="Alive, and is the monitor running",
+    description="`{timestamp, alive, age_seconds}` (+ `status`, `monitor_alive` outside envelope mode): the monitor "
+    "ticks once a second, `age_seconds` is the time since its last tick (null without a monitor in this process) "
+    "and `alive` is true when the monitor runs and `age_seconds < 5`.",
+)
 async def heartbeat(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    return monitoring.heartbeat(ctx_of(request))
+    ctx = ctx_of(request)
+    return monitoring.heartbeat(ctx, gui_dialect=ctx.settings.api_envelope)
 
 
 @get("/v1/health/summary", tags=["health"], summary="PV connection counts, stale PVs, update rate, uptime")

@@ -35,9 +35,12 @@ class JobsController(Controller):
     async def list_jobs(
         self,
         request: Request[Any, Any, Any],
-        status: Annotated[str | None, QueryParameter(description="pending running completed failed cancelled")] = None,
+        status: Annotated[
+            str | None, QueryParameter(description="job status", schema_extra={"enum": list(jobs_service.JOB_STATUSES)})
+        ] = None,
         job_type: Annotated[
-            str | None, QueryParameter(name="type", description="snapshot_create snapshot_restore")
+            str | None,
+            QueryParameter(name="type", description="job type", schema_extra={"enum": list(jobs_service.JOB_TYPES)}),
         ] = None,
         limit: Annotated[int | None, limit_param()] = None,
     ) -> list[JobDTO]:

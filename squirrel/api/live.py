@@ -10,17 +10,22 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, WebSocket, get, post, websocket
 from litestar.exceptions import WebSocketDisconnect
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, QueryParameter
 from litestar.response import Response, Stream
 from litestar.status_codes import WS_1008_POLICY_VIOLATION
 
-from squirrel.api.common import ctx_of, query_uuids
+from squirrel.api.common import UUID_ITEMS, ctx_of, query_uuids
+from squirrel.api.openapi_models import LiveCache, LiveValues
 from squirrel.api.revocation import watch_key
 from squirrel.live.ws import WsSession
 from squirrel.services import live
 
 _JSON = "application/json"
 _READ_STREAM = {"scope": "read", "query_key": True}
+# The handlers send the cache's pre-encoded JSON: these tell the schema what it is.
+_LIVE_VALUES = {200: ResponseSpec(LiveValues, description="{address: entry}", generate_examples=False)}
+_LIVE_CACHE = {200: ResponseSpec(LiveCache, description="{values: {address: entry}, count}", generate_examples=False)}
 
 
 class LiveRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -47,7 +52,7 @@ def _json(body: bytes) -> Response[bytes]:
     summary="Live values of some addresses",
     description="Map address → live entry (snake_case). An address nobody monitors answers "
     '`{"connected": false, "error": "not monitored"}`. `pv_names` may be repeated or comma-separated.',
-    response_description="{address: entry}",
+    responses=_LIVE_VALUES,
 )
 async def get_live(
     request: Request[Any, Any, Any],
@@ -62,13 +67,14 @@ async def get_live(
     status_code=200,
     tags=["live"],
     summary="Live values of some addresses (names in the body)",
+    responses=_LIVE_VALUES,
 )
 async def post_live(request: Request[Any, Any, Any], data: JSONBody[LiveRequest]) -> Response[bytes]:
     names = data.pv_names if data.pv_names is not None else data.pv_names_camel
     return _json(await live.live_values(ctx_of(request), live.split_names(names or [])))
 
 
-@get("/v1/pvs/live/all", opt={"scope": "read"}, tags=["live"], summary="The whole live cache")
+@get("/v1/pvs/live/all", opt={"scope": "read"}, tags=["live"], summary="The whole live cache", responses=_LIVE_CACHE)
 async def get_live_all(request: Request[Any, Any, Any]) -> Response[bytes]:
     """`{values: {address: entry}, count}`."""
     return _json(await live.all_live_values(ctx_of(request)))
@@ -101,7 +107,9 @@ cookie. The stream ends when its key is revoked (within the key cache's lifetime
 async def live_events(
     request: Request[Any, Any, Any],
     pvs: Annotated[list[str] | None, QueryParameter(name="pvs", description="addresses")] = None,
-    tags: Annotated[list[str] | None, QueryParameter(name="tags", description="tag ids")] = None,
+    tags: Annotated[
+        list[str] | None, QueryParameter(name="tags", description="tag ids", schema_extra=UUID_ITEMS)
+    ] = None,
     select_all: Annotated[bool, QueryParameter(name="all", description="every cached address")] = False,
 ) -> Stream:
     ctx = ctx_of(request)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
@@ -12,13 +13,25 @@ from squirrel.api.common import ctx_of
 from squirrel.errors import NotFoundError
 from squirrel.services import metrics
 
+# Litestar adds the charset itself: the library's type already names one, which would make it twice.
+_MEDIA = CONTENT_TYPE_LATEST.split(";")[0] + "".join(
+    f";{p}" for p in CONTENT_TYPE_LATEST.split(";")[1:] if not p.strip().startswith("charset")
+)
 
-@get("/metrics", opt={"scope": "public"}, tags=["health"], summary="Prometheus metrics")
+
+@get(
+    "/metrics",
+    opt={"scope": "public", "errors": [404]},
+    tags=["health"],
+    summary="Prometheus metrics",
+    description="404 when SQUIRREL_METRICS_ENABLED=false.",
+    responses={200: ResponseSpec(str, media_type="text/plain", description="Prometheus text format")},
+)
 async def get_metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     ctx = ctx_of(request)
     if not ctx.settings.metrics_enabled:
         raise NotFoundError("metrics are disabled (SQUIRREL_METRICS_ENABLED=false)")
-    return Response(metrics.render(ctx), media_type=CONTENT_TYPE_LATEST)
+    return Response(metrics.render(ctx), media_type=_MEDIA)
 
 
 ROUTES = [get_metrics]

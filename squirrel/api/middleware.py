@@ -9,6 +9,8 @@ from typing import Any
 import msgspec
 import structlog
 
+from squirrel.api import gui_dialect
+
 # Plain ASGI types: this middleware handles raw messages, not Litestar's typed events.
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -49,7 +51,10 @@ def request_log_middleware(app: ASGIApp) -> ASGIApp:
 
 
 def envelope_middleware(app: ASGIApp) -> ASGIApp:
-    """Wrap every JSON /v1 body as {errorCode, errorMessage, payload} for the released GUI."""
+    """Wrap every JSON /v1 body as {errorCode, errorMessage, payload} for the released GUI, in its dialect.
+
+    Errors keep their status but are labelled application/json (the GUI's parser wants that type).
+    """
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/v1"):
@@ -82,9 +87,12 @@ def envelope_middleware(app: ASGIApp) -> ASGIApp:
                 detail = payload.get("detail") if isinstance(payload, dict) else None
                 wrapped = {"errorCode": status, "errorMessage": detail or str(payload), "payload": None}
             else:
+                payload = gui_dialect.rewrite(scope["method"], scope["path"], payload)
                 wrapped = {"errorCode": 0, "errorMessage": None, "payload": payload}
             body = msgspec.json.encode(wrapped)
-            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            drop = (b"content-length", b"content-type")
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in drop]
+            headers.append((b"content-type", b"application/json"))
             headers.append((b"content-length", str(len(body)).encode()))
             await send({**start, "headers": headers})
             await send({"type": "http.response.body", "body": body})

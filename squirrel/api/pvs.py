@@ -7,9 +7,11 @@ from typing import Annotated, Any, Literal
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.exceptions import HTTPException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from squirrel.api.common import (
+    UUID_ITEMS,
     check_offset,
     check_page,
     ctx_of,
@@ -29,10 +31,29 @@ from squirrel.model import (
     PVSearchResult,
     UpdatePVElementDTO,
 )
+from squirrel.services import registry_check
 from squirrel.services.registry import RegistryService
+from squirrel.services.registry_check import PVImportCheck
 
 BULK_LIMIT = 64_000_000
 _CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/octet-stream", "application/vnd.ms-excel", ""}
+
+
+_CSV_FILE = {"type": "string", "description": "CSV: Setpoint, Readback, Device, Description, tag groups"}
+# The import reads its body itself (CSV, or a form with the file): the schema says what it takes.
+_IMPORT_BODY = {
+    "required": True,
+    "content": {
+        "text/csv": {"schema": _CSV_FILE},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        },
+    },
+}
 
 
 def _registry(request: Request[Any, Any, Any]) -> RegistryService:
@@ -56,6 +77,9 @@ async def _csv_body(request: Request[Any, Any, Any]) -> bytes:
             status_code=415, detail=f"send the CSV as text/csv or multipart/form-data, not {content_type!r}"
         )
     return await request.body()
+
+
+_VALIDATE_ONLY = "true: check the CSV and answer every row error, writing nothing"
 
 
 class PVController(Controller):
@@ -96,7 +120,9 @@ class PVController(Controller):
         request: Request[Any, Any, Any],
         q: Annotated[str | None, QueryParameter(name="q")] = None,
         devices: Annotated[list[str] | None, QueryParameter(name="devices")] = None,
-        tags: Annotated[list[str] | None, QueryParameter(name="tags", description="tag ids")] = None,
+        tags: Annotated[
+            list[str] | None, QueryParameter(name="tags", description="tag ids", schema_extra=UUID_ITEMS)
+        ] = None,
         limit: Annotated[int | None, limit_param()] = None,
         offset: Annotated[int | None, offset_param()] = None,
         include_live_values: Annotated[bool, QueryParameter(name="include_live_values")] = False,
@@ -113,6 +139,8 @@ class PVController(Controller):
         "/export",
         summary="The whole registry in the import format",
         description="format=json: an array accepted by POST /v1/pvs/multi; format=csv: the POST /v1/pvs/import CSV.",
+        responses={200: ResponseSpec(list[NewPVElementDTO], description="format=json; format=csv: text/csv")},
+        opt={"extra_media": {"text/csv": {"type": "string", "description": "the POST /v1/pvs/import CSV"}}},
     )
     async def export(
         self,
@@ -122,7 +150,7 @@ class PVController(Controller):
         data = await _registry(request).export(fmt)
         if isinstance(data, str):
             headers = {"content-disposition": 'attachment; filename="pvs.csv"'}
-            return Response(data, media_type="text/csv; charset=utf-8", headers=headers)
+            return Response(data, media_type="text/csv", headers=headers)
         return Response(data)
 
     @get("/{pv_id:str}", summary="One PV")
@@ -149,10 +177,24 @@ class PVController(Controller):
         summary="Import PVs from CSV, all or nothing (up to 64 MB)",
         description="Columns Setpoint (required), Readback, Device, Description; every other column is a tag "
         "group whose cells list tags separated by ';' or ','. Groups and tags are created as needed. Send the "
-        "file as text/csv or as a multipart/form-data upload.",
+        "file as text/csv or as a multipart/form-data upload. validateOnly=true writes nothing and answers "
+        "200 {valid, rowCount, errorCount, errors: [{line, detail}]} with every row error (a header that "
+        "cannot be read is still a 400).",
+        opt={"request_body": _IMPORT_BODY},
+        responses={
+            201: ResponseSpec(PVImportResult, description="imported", generate_examples=False),
+            200: ResponseSpec(PVImportCheck, description="validateOnly=true: the check", generate_examples=False),
+        },
     )
-    async def import_csv(self, request: Request[Any, Any, Any]) -> PVImportResult:
-        return await _registry(request).import_csv(principal_of(request), await _csv_body(request))
+    async def import_csv(
+        self,
+        request: Request[Any, Any, Any],
+        validate_only: Annotated[bool, QueryParameter(name="validateOnly", description=_VALIDATE_ONLY)] = False,
+    ) -> Response[PVImportResult | PVImportCheck]:
+        body = await _csv_body(request)
+        if validate_only:
+            return Response(await registry_check.check_csv(ctx_of(request), body), status_code=200)
+        return Response(await _registry(request).import_csv(principal_of(request), body), status_code=201)
 
     @put("/{pv_id:str}", summary="Update a PV (absent fields are kept; tags replaces the set)")
     async def update(

@@ -6,10 +6,12 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.exceptions import HTTPException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
 
 from squirrel.api.common import (
+    UUID_ITEMS,
     check_offset,
     check_page,
     ctx_of,
@@ -29,13 +31,49 @@ from squirrel.model import (
     UpdateSnapshotBody,
 )
 from squirrel.services import compare as compare_service
-from squirrel.services import snapshot_io, snapshot_read
+from squirrel.services import snapshot_filter, snapshot_io, snapshot_read
 from squirrel.services import snapshots as snap_service
+from squirrel.services.snapshot_filter import SnapshotFilter
+from squirrel.services.snapshot_io import ExportDocument
 
 BULK_LIMIT = 64_000_000
-_TOL = "overrides every PV's tolerance"
+_TOL = "overrides every PV's tolerance (setpoints and readbacks alike)"
+_SIDE = "only the differences of this side (counts still cover all)"
+_COMPARE_DESCRIPTION = (
+    "One difference per differing side of a PV: {pvId, pvName, side (setpoint|readback), address (the "
+    "address that side concerns), value1, value2, delta (value2 - value1 for numeric scalars, else null), "
+    "reason (setpoint|readback|missing|disconnected)}, ordered by pvName then side. matchCount counts PVs "
+    "whose setpoint and readback both match; differenceCount counts every difference; matchedCount the "
+    "differences on the requested side; limit/offset page the differences only."
+)
+CompareSide = Literal["setpoint", "readback"]
+
+
+def _compare_query(
+    abs_tolerance: float | None,
+    rel_tolerance: float | None,
+    side: CompareSide | None,
+    limit: int | None,
+    offset: int | None,
+) -> compare_service.CompareQuery:
+    return compare_service.CompareQuery(
+        abs_tolerance=abs_tolerance,
+        rel_tolerance=rel_tolerance,
+        side=side,
+        limit=None if limit is None else check_page("limit", limit, 1000),
+        offset=check_offset(offset),
+    )
+
+
 _IMPORT_TITLE = "title of the new snapshot (default: the file's; a CSV has none: 'Imported CSV')"
 _CSV_TYPES = {"text/csv", "application/csv", "application/vnd.ms-excel", "text/plain"}
+_CSV_TEXT = {"type": "string", "description": "the CSV export (Phoebus save-and-restore columns)"}
+_EXPORT_REF = {"$ref": "#/components/schemas/ExportDocument"}
+# The import reads its body itself (either export, by content type): the schema says what it takes.
+_IMPORT_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": _EXPORT_REF}, "text/csv": {"schema": _CSV_TEXT}},
+}
 
 
 def _import_format(request: Request[Any, Any, Any], raw: bytes) -> Literal["csv", "json"]:
@@ -61,7 +99,9 @@ class SnapshotsController(Controller):
         self,
         request: Request[Any, Any, Any],
         title: Annotated[str | None, QueryParameter(description="substring of the title")] = None,
-        tags: Annotated[list[str] | None, QueryParameter(description="tag ids: a PV carried one")] = None,
+        tags: Annotated[
+            list[str] | None, QueryParameter(description="tag ids: a PV carried one", schema_extra=UUID_ITEMS)
+        ] = None,
         labels: Annotated[list[str] | None, QueryParameter(description="snapshot labels (any)")] = None,
         limit: Annotated[int | None, limit_param()] = None,
         offset: Annotated[int | None, offset_param()] = None,
@@ -76,8 +116,17 @@ class SnapshotsController(Controller):
         "/",
         summary="Take a snapshot",
         description="async=true (default): 202 {jobId, message}; async=false: 201 with the summary. PVs = union "
-        "of pvIds and PVs carrying any of the tag ids in tags; every PV when neither is given. use_cache=false "
-        "reads the PVs directly instead of the monitor cache.",
+        "of pvIds and PVs carrying any of the tag ids in tags (an unknown id: 400); every PV when neither is "
+        "given. A cache snapshot first waits until the monitor is warm for these PVs (each delivered its first "
+        "value or has been subscribed SQUIRREL_SNAPSHOT_WARMUP s); use_cache=false reads the PVs directly, "
+        "waiting for late answers until one deadline (SQUIRREL_CA_TIMEOUT). The summary (and the job's "
+        "message and warnings) count the PVs saved without a value: missingCount, missing {disconnected, "
+        "noValue, stale}. requireComplete=true: a snapshot with any PV without a value is not stored (the job "
+        "fails; async=false: 409 with missingCount and missing in the problem).",
+        responses={
+            201: ResponseSpec(SnapshotSummaryDTO, description="async=false: the snapshot", generate_examples=False),
+            202: ResponseSpec(JobQueued, description="async=true: the job was queued", generate_examples=False),
+        },
     )
     async def create_snapshot(
         self,
@@ -85,10 +134,13 @@ class SnapshotsController(Controller):
         data: JSONBody[NewSnapshotBody],
         run_async: Annotated[bool, QueryParameter(name="async")] = True,
         use_cache: Annotated[bool, QueryParameter(name="use_cache")] = True,
+        require_complete: Annotated[
+            bool, QueryParameter(name="requireComplete", description="store nothing unless every PV has a value")
+        ] = False,
     ) -> Response[JobQueued | SnapshotSummaryDTO]:
         ctx = ctx_of(request)
         actor = principal_of(request)
-        spec = snap_service.spec_from_body(data, use_cache, actor)
+        spec = snap_service.spec_from_body(data, use_cache, actor, require_complete)
         if run_async:
             return Response(await snap_service.enqueue(ctx, spec, actor), status_code=202)
         return Response(await snap_service.create_inline(ctx, spec, actor), status_code=201)
@@ -105,6 +157,7 @@ class SnapshotsController(Controller):
         "with the same title and values, EPICS times included) answers 409 naming it in existingId.",
         request_max_body_size=BULK_LIMIT,
         status_code=201,
+        opt={"request_body": _IMPORT_BODY},
     )
     async def import_snapshot(
         self,
@@ -120,7 +173,7 @@ class SnapshotsController(Controller):
     @get(
         "/{snapshot_id:str}",
         summary="A snapshot with its values (no limit: all values)",
-        response_description="SnapshotDTO",
+        responses={200: ResponseSpec(SnapshotDTO, description="the snapshot (streamed)", generate_examples=False)},
     )
     async def get_snapshot(
         self,
@@ -128,12 +181,26 @@ class SnapshotsController(Controller):
         snapshot_id: FromPath[str],
         limit: Annotated[int | None, limit_param(doc="absent = every value")] = None,
         offset: Annotated[int | None, offset_param()] = None,
+        q: Annotated[str | None, QueryParameter(description="literal substring of the stored addresses")] = None,
+        devices: Annotated[list[str] | None, QueryParameter(description="the PV's device (any)")] = None,
+        tags: Annotated[list[str] | None, QueryParameter(description="tag ids: the PV carries one")] = None,
+        only_missing: Annotated[
+            bool, QueryParameter(name="onlyMissing", description="only PVs saved without a value")
+        ] = False,
+        different_from_live: Annotated[
+            bool,
+            QueryParameter(name="differentFromLive", description="only PVs outside tolerance of their live value"),
+        ] = False,
     ) -> Stream:
         if limit is not None:
             check_page("limit", limit, 1000)
-        body = await snapshot_read.snapshot_body(
-            ctx_of(request), path_uuid(snapshot_id, "snapshot"), limit, check_offset(offset)
-        )
+        sid = path_uuid(snapshot_id, "snapshot")
+        device_list = [p.strip() for raw in devices or [] for p in raw.split(",") if p.strip()]
+        filters = SnapshotFilter(q or None, device_list, query_uuids("tags", tags), only_missing, different_from_live)
+        if filters.active:
+            body = await snapshot_filter.filtered_body(ctx_of(request), sid, limit, check_offset(offset), filters)
+        else:
+            body = await snapshot_read.snapshot_body(ctx_of(request), sid, limit, check_offset(offset))
         return Stream(body, media_type="application/json")
 
     @put("/{snapshot_id:str}", summary="Update title, description, comment, labels ('golden' needs admin)")
@@ -148,31 +215,52 @@ class SnapshotsController(Controller):
     async def delete_snapshot(self, request: Request[Any, Any, Any], snapshot_id: FromPath[str]) -> DeletedDTO:
         return await snap_service.delete(ctx_of(request), path_uuid(snapshot_id, "snapshot"), principal_of(request))
 
-    @get("/{snapshot_id:str}/compare/live", summary="Compare stored values with the live cache")
+    @get(
+        "/{snapshot_id:str}/compare/live",
+        summary="Compare stored values with the live cache",
+        description=_COMPARE_DESCRIPTION,
+    )
     async def compare_live(
         self,
         request: Request[Any, Any, Any],
         snapshot_id: FromPath[str],
-        abs_tolerance: Annotated[float | None, QueryParameter(name="absTolerance", description=_TOL)] = None,
-        rel_tolerance: Annotated[float | None, QueryParameter(name="relTolerance", description=_TOL)] = None,
+        abs_tolerance: Annotated[float | None, QueryParameter(name="absTolerance", ge=0, description=_TOL)] = None,
+        rel_tolerance: Annotated[float | None, QueryParameter(name="relTolerance", ge=0, description=_TOL)] = None,
+        side: Annotated[CompareSide | None, QueryParameter(description=_SIDE)] = None,
+        limit: Annotated[int | None, limit_param(doc="absent = every difference")] = None,
+        offset: Annotated[int | None, offset_param()] = None,
     ) -> CompareResultDTO:
         sid = path_uuid(snapshot_id, "snapshot")
-        return await compare_service.compare_live(ctx_of(request), sid, abs_tolerance, rel_tolerance)
+        query = _compare_query(abs_tolerance, rel_tolerance, side, limit, offset)
+        return await compare_service.compare_live(ctx_of(request), sid, query)
 
-    @get("/{snapshot_id:str}/compare/{second_id:str}", summary="Compare two snapshots")
+    @get(
+        "/{snapshot_id:str}/compare/{second_id:str}",
+        summary="Compare two snapshots",
+        description=_COMPARE_DESCRIPTION,
+    )
     async def compare_snapshots(
         self,
         request: Request[Any, Any, Any],
         snapshot_id: FromPath[str],
         second_id: FromPath[str],
-        abs_tolerance: Annotated[float | None, QueryParameter(name="absTolerance", description=_TOL)] = None,
-        rel_tolerance: Annotated[float | None, QueryParameter(name="relTolerance", description=_TOL)] = None,
+        abs_tolerance: Annotated[float | None, QueryParameter(name="absTolerance", ge=0, description=_TOL)] = None,
+        rel_tolerance: Annotated[float | None, QueryParameter(name="relTolerance", ge=0, description=_TOL)] = None,
+        side: Annotated[CompareSide | None, QueryParameter(description=_SIDE)] = None,
+        limit: Annotated[int | None, limit_param(doc="absent = every difference")] = None,
+        offset: Annotated[int | None, offset_param()] = None,
     ) -> CompareResultDTO:
         first = path_uuid(snapshot_id, "snapshot")
         second = path_uuid(second_id, "snapshot")
-        return await compare_service.compare_snapshots(ctx_of(request), first, second, abs_tolerance, rel_tolerance)
+        query = _compare_query(abs_tolerance, rel_tolerance, side, limit, offset)
+        return await compare_service.compare_snapshots(ctx_of(request), first, second, query)
 
-    @get("/{snapshot_id:str}/export", summary="Export a snapshot (csv: Phoebus save-and-restore columns; json)")
+    @get(
+        "/{snapshot_id:str}/export",
+        summary="Export a snapshot (csv: Phoebus save-and-restore columns; json)",
+        responses={200: ResponseSpec(ExportDocument, description="format=json; format=csv: text/csv")},
+        opt={"extra_media": {"text/csv": _CSV_TEXT}},
+    )
     async def export_snapshot(
         self,
         request: Request[Any, Any, Any],

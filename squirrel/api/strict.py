@@ -21,7 +21,7 @@ from litestar.exceptions import SerializationException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.routes import HTTPRoute, WebSocketRoute
 
-from squirrel.errors import UnsupportedMediaTypeError, ValidationError
+from squirrel.errors import AuthenticationError, UnsupportedMediaTypeError, ValidationError
 
 # API.md §Conventions: exactly these parameters may repeat (and take comma lists).
 MULTI_VALUED = frozenset({"pvs", "tags", "devices", "labels", "pv_names"})
@@ -38,6 +38,7 @@ class QueryRules:
     names: frozenset[str]
     aliases: dict[str, str]  # Python name -> name on the wire, for error details
     booleans: frozenset[str]
+    numbers: frozenset[str]  # `?limit=null` would bind None (no limit) rather than be refused
     multi: frozenset[str]
     json_body: bool
 
@@ -48,6 +49,16 @@ def _is_bool(handler: BaseRouteHandler, field_name: str) -> bool:
         return False
     definition = parameter
     return bool(definition.is_subclass_of(bool)) if hasattr(definition, "is_subclass_of") else False
+
+
+def _is_number(handler: BaseRouteHandler, field_name: str) -> bool:
+    parameter = handler.parsed_fn_signature.parameters.get(field_name)
+    if parameter is None:
+        return False
+    kinds = (
+        [t for t in parameter.inner_types if t.annotation is not type(None)] if parameter.is_optional else [parameter]
+    )
+    return bool(kinds) and all(t.is_subclass_of((int, float)) and not t.is_subclass_of(bool) for t in kinds)
 
 
 def _rules_for(handler: BaseRouteHandler, kwargs_model: Any, accepts_key: bool) -> QueryRules:
@@ -66,6 +77,7 @@ def _rules_for(handler: BaseRouteHandler, kwargs_model: Any, accepts_key: bool) 
         names=frozenset(names),
         aliases={p.field_name: p.field_alias for p in params},
         booleans=frozenset(p.field_alias for p in params if _is_bool(handler, p.field_name)),
+        numbers=frozenset(p.field_alias for p in params if _is_number(handler, p.field_name)),
         multi=frozenset(p.field_alias for p in params if p.is_sequence) & MULTI_VALUED,
         json_body=json_body,
     )
@@ -116,6 +128,11 @@ def check_query(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
     for name, value in connection.query_params.multi_items():
         if "\x00" in name or "\x00" in value:
             raise ValidationError(f"query parameter {name.replace(chr(0), '')!r} contains a NUL byte")
+        if name == KEY_PARAMETER and name not in rules.names:
+            # A key in the query authenticates streams only; elsewhere it is a credential we refuse.
+            raise AuthenticationError(
+                "?api_key= is accepted only on streams (SSE, WebSocket): send the key in the X-API-Key header"
+            )
         if name not in rules.names:
             raise ValidationError(f"unknown query parameter {name!r}{_suggest(name, rules.names)}")
         seen[name] = seen.get(name, 0) + 1
@@ -123,6 +140,8 @@ def check_query(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
             raise ValidationError(f"query parameter {name!r} was given more than once; it takes one value")
         if name in rules.booleans and value not in BOOLEAN_VALUES:
             raise ValidationError(f"query parameter {name!r} must be true or false, got {value[:40]!r}")
+        if name in rules.numbers and value.strip().lower() == "null":
+            raise ValidationError(f"query parameter {name!r} must be a number, got {value[:40]!r}")
 
 
 def _json_content_type(content_type: str) -> bool:
@@ -178,7 +197,9 @@ async def check_body(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
         shown = content_type.split(";", 1)[0].strip() or "none"
         raise UnsupportedMediaTypeError(f"send the body as application/json (Content-Type was {shown})")
     if b"\x00" in body:
-        raise ValidationError("the request body contains a NUL byte")
+        raise ValidationError(
+            "the request body contains a NUL byte; PostgreSQL cannot store it (a UTF-16 file? send UTF-8)"
+        )
     if not rules.json_body:
         return
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from squirrel.api.common import ctx_of, path_uuid, principal_of
@@ -60,6 +61,10 @@ class TagController(Controller):
         summary="Add a tag to a group",
         description="201 when created; with skip_duplicates=true an existing name (any case) answers 200 with "
         "wasCreated=false instead of 409.",
+        responses={
+            201: ResponseSpec(AddTagResult, description="created", generate_examples=False),
+            200: ResponseSpec(AddTagResult, description="skip_duplicates=true: it existed", generate_examples=False),
+        },
     )
     async def add_tag(
         self,

@@ -95,16 +95,23 @@ async def _no_stale(client: httpx.AsyncClient) -> bool:
 
 
 # --- jobs and snapshots -----------------------------------------------------------------------
-async def wait_job(client: httpx.AsyncClient, job_id: str, timeout: float) -> dict[str, Any]:
+async def wait_ended(client: httpx.AsyncClient, job_id: str, timeout: float) -> dict[str, Any]:
+    """The job once it ended, whatever its status."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job: dict[str, Any] = check(await client.get(f"/v1/jobs/{job_id}"), "GET /v1/jobs/{id}")
         if job.get("status") in JOB_DONE:
-            if job["status"] != "completed":
-                raise BenchError(f"job {job_id} ended {job['status']}: {job.get('error') or job.get('message')}")
             return job
         await asyncio.sleep(0.01)
     raise BenchError(f"job {job_id} did not finish within {timeout:.0f} s")
+
+
+async def wait_job(client: httpx.AsyncClient, job_id: str, timeout: float) -> dict[str, Any]:
+    """The job once it completed; BenchError when it ended otherwise."""
+    job = await wait_ended(client, job_id, timeout)
+    if job["status"] != "completed":
+        raise BenchError(f"job {job_id} ended {job['status']}: {job.get('error') or job.get('message')}")
+    return job
 
 
 async def take_snapshot(client: httpx.AsyncClient, title: str, use_cache: bool, timeout: float) -> tuple[float, str]:
@@ -128,8 +135,19 @@ async def restore(client: httpx.AsyncClient, snapshot_id: str, timeout: float) -
     t0 = time.perf_counter()
     resp = await client.post(f"/v1/snapshots/{snapshot_id}/restore", json=body)
     queued = check(resp, "POST /v1/snapshots/{id}/restore")
-    job = await wait_job(client, str(queued["jobId"]), timeout)
-    return time.perf_counter() - t0, job.get("result") or {}
+    job = await wait_ended(client, str(queued["jobId"]), timeout)
+    elapsed = time.perf_counter() - t0
+    result: dict[str, Any] = job.get("result") or {}
+    if job["status"] != "completed":
+        # A restore that did not restore every PV ends `failed` with its counts: no figure, but say why.
+        raise BenchError(f"restore job {job['id']} ended {job['status']} after {elapsed:.2f} s: {_why(job, result)}")
+    return elapsed, result
+
+
+def _why(job: dict[str, Any], result: dict[str, Any]) -> str:
+    failing = [i for i in result.get("items") or [] if i.get("error")][:3]
+    first = "; ".join(f"{i.get('pvName')}: {i.get('outcome')} ({i.get('error')})" for i in failing)
+    return f"{job.get('error') or job.get('message')}" + (f"; first: {first}" if first else "")
 
 
 async def timed_get(client: httpx.AsyncClient, url: str, what: str, **params: Any) -> tuple[float, bytes]:

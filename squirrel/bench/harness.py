@@ -24,6 +24,7 @@ import httpx
 
 from squirrel.bench import figures as fg
 from squirrel.bench import load
+from squirrel.bench.overload import OVERLOAD_KEYS, overload_phase
 from squirrel.bench.report import Results, build_json
 from squirrel.bench.service import RssSampler, ServiceProcess, create_key
 from squirrel.bench.softioc import IocSet, start_softiocs
@@ -276,7 +277,7 @@ class Bench:
                 self.results.add("list_snapshots_s", elapsed)
 
 
-PHASES = 11
+PHASES = 12
 
 
 async def _run(bench: Bench) -> None:
@@ -303,6 +304,7 @@ async def _run(bench: Bench) -> None:
     await b.phase("list snapshots", ("list_snapshots_s",), b.list_phase)
     await b.phase("monitor ingest", ("max_updates_per_s",), lambda: load.ingest_phase(b))
     await b.phase("SSE latency", ("sse_p99_latency_ms",), lambda: load.sse_phase(b))
+    await b.phase("overload", OVERLOAD_KEYS, lambda: overload_phase(b))
     if "aioca" in sys.modules:
         # Close the bench's own channels while its loop still runs (libca calls back into it otherwise).
         sys.modules["aioca"].purge_channel_caches()

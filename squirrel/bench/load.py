@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from squirrel.bench import ca_driver
 from squirrel.bench import figures as fg
 from squirrel.bench.softioc import LoadBlock
 
@@ -36,23 +37,19 @@ async def set_load(bench: Bench, rate: float) -> float:
 
 
 async def _put_blocks(bench: Bench, blocks: list[LoadBlock], value: int) -> None:
-    from aioca import caput
-
     if blocks:
-        await caput([b.enable_pv for b in blocks], [value] * len(blocks), wait=True, timeout=10)
+        await ca_driver.put_all([b.enable_pv for b in blocks], [value] * len(blocks), "load control")
 
 
-async def _produced(bench: Bench) -> float:
+async def produced(bench: Bench) -> float:
     """Updates the IOCs produced so far: each load tick counts its ticks and reprocesses its block."""
-    from aioca import caget
-
     assert bench.iocs is not None
     blocks = bench.iocs.load_blocks
-    ticks = await caget([b.enable_pv.replace(":LOAD:", ":TICK:") for b in blocks], timeout=10)
+    ticks = await ca_driver.get_all([b.enable_pv.replace(":LOAD:", ":TICK:") for b in blocks], "tick counts")
     return float(sum(float(t) * b.size for t, b in zip(ticks, blocks, strict=True)))
 
 
-async def _drained(client: httpx.AsyncClient, background: float, timeout: float = 30.0) -> None:
+async def drained(client: httpx.AsyncClient, background: float, timeout: float = 30.0) -> None:
     """Wait until the monitor has worked off a backlog from the last step (else the next one counts it)."""
     deadline = time.monotonic() + timeout
     last = (await fg.metrics(client)).get("squirrel_pv_updates_total", 0.0)
@@ -77,7 +74,7 @@ async def ingest_phase(bench: Bench) -> None:
             rates = [r for r in bench.cfg.ingest_rates if r < capacity] + [capacity]
             for rate in rates:
                 offered = await set_load(bench, rate)
-                step = await fg.ingest_step(client, window, bench.rss, lambda: _produced(bench))
+                step = await fg.ingest_step(client, window, bench.rss, lambda: produced(bench))
                 step["delivered"] += bench.iocs.background_rate  # the 1 Hz share is not counted by ticks
                 step["offered"] = offered
                 steps.append({k: round(v, 3) for k, v in step.items()})
@@ -93,7 +90,7 @@ async def ingest_phase(bench: Bench) -> None:
                     )
                     break
             await set_load(bench, 0)
-            await _drained(client, bench.iocs.background_rate)
+            await drained(client, bench.iocs.background_rate)
             bench.results.extras.setdefault("ingest_steps", []).append(steps)
             if best == 0.0:
                 raise fg.BenchError(f"no offered rate was sustained: {steps}")
@@ -112,10 +109,8 @@ async def sse_phase(bench: Bench) -> None:
     delay, `sse_pipeline_ms` in the extras. The pause between probes is random: a fixed one would lock
     the probe to one phase of the IOCs' 10 Hz scan (and so of the windows) and measure only that phase.
     """
-    from aioca import connect
-
     assert bench.iocs is not None
-    await connect(bench.iocs.pairs[0][0], timeout=10)  # the first put must not pay for the connection
+    await ca_driver.connect_all([bench.iocs.pairs[0][0]], "SSE probe")  # the first put must not pay for it
     offered = await set_load(bench, bench.cfg.sse_load) if bench.iocs.load_blocks else bench.iocs.background_rate
     bench.results.extras["sse_offered_updates_per_s"] = offered
     # The clients see each probe at nearly the same moment, so the samples' p99 lies within the worst

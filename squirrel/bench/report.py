@@ -20,6 +20,9 @@ FIGURES: tuple[str, ...] = (
     "max_updates_per_s",
     "sse_p99_latency_ms",
     "peak_rss_mb",
+    "overload_rss_mb",
+    "overload_readyz_p99_ms",
+    "overload_merged",
 )
 BASELINES: tuple[str, ...] = ("raw_caget_cold_s", "raw_caget_warm_s", "raw_caput_s", "raw_camonitor_all_s")
 RATIOS: dict[str, tuple[str, str]] = {

@@ -80,6 +80,14 @@ def json_call(method: str, path: str, decode: Callable[[bytes], T], body: Any, p
     return Call(method, path, decode, params or (), msgspec.json.encode(body), "application/json")
 
 
+def file_call(
+    path: str, decode: Callable[[bytes], T], data: str | bytes, content_type: str, params: Params = ()
+) -> Call[T]:
+    """POST a file's content as it is (text is sent as UTF-8)."""
+    content = data.encode() if isinstance(data, str) else data
+    return Call("POST", path, decode, params, content, content_type)
+
+
 class SyncSender:
     """Marker base of the blocking client; `_send` does the I/O."""
 

@@ -14,48 +14,28 @@ from squirrel.model import (
     CompareDifferenceDTO,
     CompareResultDTO,
     JobDTO,
+    MissingDTO,
     RestoreResult,
     SnapshotDTO,
     SnapshotSummaryDTO,
 )
 
-
-class MissingCounts(msgspec.Struct, rename="camel", kw_only=True):
-    """PVs saved without a value: no connection at capture, or connected but no value; `stale` = old values."""
-
-    disconnected: int = 0
-    no_value: int = 0
-    stale: int = 0
-
-
-class SnapshotSummary(SnapshotSummaryDTO, kw_only=True):
-    missing_count: int | None = None
-    missing: MissingCounts | None = None
+# The server now sends the missing counts and job warnings: the service's DTOs serve as they are.
+MissingCounts = MissingDTO
+SnapshotSummary = SnapshotSummaryDTO
 
 
 class Snapshot(SnapshotDTO, kw_only=True):
-    missing_count: int | None = None
-    missing: MissingCounts | None = None
-    matched_count: int | None = None
+    matched_count: int | None = None  # rows the server-side filters selected (API.md; older servers omit it)
 
 
-class CompareDifference(CompareDifferenceDTO, kw_only=True):
-    side: str | None = None  # setpoint | readback
-    address: str | None = None
-    delta: float | None = None  # value2 - value1 for numeric scalars
-
-
-class CompareResult(CompareResultDTO, kw_only=True):
-    differences: list[CompareDifference]  # type: ignore[assignment]
-
-
-class RestoreOutcome(RestoreResult, kw_only=True):
-    changed_count: int | None = None
+# The server now sends side, address, delta and changedCount: the service's DTOs serve as they are.
+CompareDifference = CompareDifferenceDTO
+CompareResult = CompareResultDTO
+RestoreOutcome = RestoreResult
 
 
 class Job(JobDTO, kw_only=True):
-    warnings: list[str] = msgspec.field(default_factory=list)
-
     @property
     def finished(self) -> bool:
         return self.status in TERMINAL

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from squirrel.client.calls import Call, Id, as_json, as_text, json_call, operation, query, seg
+from squirrel.client.calls import Call, Id, as_json, as_text, file_call, json_call, operation, query, seg
 from squirrel.model import (
     AddTagResult,
     BulkTagsBody,
@@ -95,8 +95,7 @@ class RegistryRoutes:
     @operation
     def import_pvs(self, csv: str | bytes) -> Call[PVImportResult]:
         """A CSV (Setpoint, Readback, Device, Description, one column per tag group), all or nothing."""
-        content = csv.encode() if isinstance(csv, str) else csv
-        return Call("POST", "/v1/pvs/import", as_json(PVImportResult), (), content, "text/csv")
+        return file_call("/v1/pvs/import", as_json(PVImportResult), csv, "text/csv")
 
     @operation
     def update_pv(self, pv_id: Id, patch: UpdatePVElementDTO) -> Call[PVElementDTO]:

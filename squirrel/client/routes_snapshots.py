@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from squirrel.client.calls import Call, Id, as_json, as_text, json_call, operation, query, seg
+from squirrel.client.calls import Call, Id, as_json, as_text, file_call, json_call, operation, query, seg
 from squirrel.client.dto import CompareResult, Job, Snapshot, SnapshotSummary
 from squirrel.model import (
     DeletedDTO,
@@ -51,10 +51,15 @@ class SnapshotRoutes:
         return json_call("POST", "/v1/snapshots", as_json(SnapshotSummary), body, (("async", "false"), *params))
 
     @operation
-    def import_snapshot(self, data: str | bytes, content_type: str = "application/json") -> Call[SnapshotSummary]:
-        """A file as `export_snapshot` wrote it (JSON; CSV where the server accepts it)."""
-        content = data.encode() if isinstance(data, str) else data
-        return Call("POST", "/v1/snapshots/import", as_json(SnapshotSummary), (), content, content_type)
+    def import_snapshot(
+        self, data: str | bytes, content_type: str = "application/json", title: str | None = None
+    ) -> Call[SnapshotSummary]:
+        """A file as `export_snapshot` wrote it (JSON or CSV); `title` names the new snapshot.
+
+        A file the server already holds (the export of an existing snapshot, or one imported before) is
+        a ConflictError naming it."""
+        params = (("title", title),) if title is not None else ()
+        return file_call("/v1/snapshots/import", as_json(SnapshotSummary), data, content_type, params)
 
     @operation
     def get_snapshot(

@@ -1,15 +1,16 @@
 """The two thin transports: `Client` (blocking) and `AsyncClient` (asyncio) over httpx.
 
-Every operation comes from the route mixins (built once); here are only the sending, the job following
-(SSE on /v1/jobs/{id}/events, polling when the stream is not available) and the live-value stream.
+Every operation comes from the route mixins (built once); here are only the sending, the event streams,
+and the carrying out of the job-following steps that squirrel.client.follow decides (SSE on
+/v1/jobs/{id}/events, polling when the stream is not available).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, Callable, Generator
-from typing import Any, Self, TypeVar
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from typing import Any, Generic, Self, TypeVar
 
 import httpx
 import msgspec
@@ -18,18 +19,24 @@ from squirrel.client.calls import AsyncSender, Call, Id, Params, SyncSender, jso
 from squirrel.client.config import ClientConfig
 from squirrel.client.dto import Job
 from squirrel.client.errors import ConnectError, error_for
+from squirrel.client.follow import FETCH, STREAM_IDLE, Sleep, job_steps, next_step
 from squirrel.client.routes_admin import AdminRoutes
 from squirrel.client.routes_registry import RegistryRoutes
 from squirrel.client.routes_snapshots import SnapshotRoutes
 from squirrel.client.sse import Event, EventParser
 
 T = TypeVar("T")
-STREAM_IDLE = 15.0  # a job stream silent this long is given up for polling (job streams have no heartbeat)
-_decode_job = msgspec.json.Decoder(Job).decode
+Http = TypeVar("Http", httpx.Client, httpx.AsyncClient)
+Transport = TypeVar("Transport", httpx.BaseTransport, httpx.AsyncBaseTransport)
 
 
 class StreamUnavailable(Exception):
     """The event stream could not be used; the caller polls instead."""
+
+
+def _request_options(call: Call[Any]) -> dict[str, Any]:
+    headers = {"content-type": call.content_type} if call.content_type else None
+    return {"method": call.method, "url": call.path, "params": call.params, "content": call.content, "headers": headers}
 
 
 def _unreachable(config: ClientConfig, exc: httpx.HTTPError) -> ConnectError:
@@ -38,32 +45,54 @@ def _unreachable(config: ClientConfig, exc: httpx.HTTPError) -> ConnectError:
     return ConnectError(f"cannot reach {config.url}: {exc.__class__.__name__}: {exc}".rstrip(": "))
 
 
-def _stream_error(status: int, body: bytes, content_type: str) -> Exception:
+def _stream_timeout(http: httpx.Client | httpx.AsyncClient, idle: float | None) -> httpx.Timeout:
+    return httpx.Timeout(http.timeout.connect or 10.0, read=idle)
+
+
+def _refused(r: httpx.Response) -> bool:
+    return r.status_code != 200 or not r.headers.get("content-type", "").startswith("text/event-stream")
+
+
+def _stream_error(r: httpx.Response, body: bytes) -> Exception:
     """A refused stream: 4xx problems are the caller's error; anything else means 'poll instead'."""
-    if 400 <= status < 500:
-        return error_for(status, json_or_none(body), body.decode("utf-8", "replace"))
-    return StreamUnavailable(f"HTTP {status} {content_type}")
+    if 400 <= r.status_code < 500:
+        return error_for(r.status_code, json_or_none(body), body.decode("utf-8", "replace"))
+    return StreamUnavailable(f"HTTP {r.status_code} {r.headers.get('content-type', '')}")
 
 
-def _job_event(event: Event) -> Job | None:
-    return _decode_job(event.data) if event.event in ("progress", "done") else None
+def _live_params(pvs: list[str] | None, tags: list[Id] | None, all: bool | None) -> Params:
+    return query(pvs=pvs, tags=tags, all=all)
 
 
-def _remaining(deadline: float | None) -> float | None:
-    if deadline is None:
+def _live_failed(config: ClientConfig, exc: StreamUnavailable) -> ConnectError:
+    return ConnectError(f"live event stream from {config.url} failed: {exc}")
+
+
+def _job_events_path(job_id: Id) -> str:
+    return f"/v1/jobs/{seg(job_id)}/events"
+
+
+def _next_event(events: Iterator[Event]) -> Event | None:
+    try:
+        return next(events, None)
+    except StreamUnavailable:
         return None
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError("the job did not finish in time")
-    return left
 
 
-class _Routes(RegistryRoutes, SnapshotRoutes, AdminRoutes):
-    """Every /v1 operation (see the mixins)."""
+async def _anext_event(events: AsyncIterator[Event]) -> Event | None:
+    try:
+        return await anext(events, None)
+    except StreamUnavailable:
+        return None
 
 
-class Client(SyncSender, _Routes):
-    """Blocking client: `with Client() as sq: sq.list_snapshots()`."""
+def _last(job: Job | None) -> Job:
+    assert job is not None, "following a job yields at least the finished job"
+    return job
+
+
+class _ClientBase(RegistryRoutes, SnapshotRoutes, AdminRoutes, Generic[Http, Transport]):
+    """Every /v1 operation (see the mixins), and the settings both clients start from."""
 
     def __init__(
         self,
@@ -72,12 +101,24 @@ class Client(SyncSender, _Routes):
         *,
         key_file: str | None = None,
         timeout: float = 30.0,
-        transport: httpx.BaseTransport | None = None,
+        transport: Transport | None = None,
     ) -> None:
         self.config = ClientConfig.resolve(url, api_key, key_file)
-        self._http = httpx.Client(
-            base_url=self.config.url, headers=self.config.headers(), timeout=timeout, transport=transport
+        self._http: Http = self._open(
+            transport, base_url=self.config.url, headers=self.config.headers(), timeout=timeout
         )
+
+    @staticmethod
+    def _open(transport: Transport | None, **options: Any) -> Http:
+        raise NotImplementedError
+
+
+class Client(SyncSender, _ClientBase[httpx.Client, httpx.BaseTransport]):
+    """Blocking client: `with Client() as sq: sq.list_snapshots()`."""
+
+    @staticmethod
+    def _open(transport: httpx.BaseTransport | None, **options: Any) -> httpx.Client:
+        return httpx.Client(transport=transport, **options)
 
     def __enter__(self) -> Self:
         return self
@@ -89,24 +130,20 @@ class Client(SyncSender, _Routes):
         self._http.close()
 
     def _send(self, call: Call[T]) -> T:
-        headers = {"content-type": call.content_type} if call.content_type else None
         try:
-            r = self._http.request(call.method, call.path, params=call.params, content=call.content, headers=headers)
+            r = self._http.request(**_request_options(call))
         except httpx.HTTPError as exc:
             raise _unreachable(self.config, exc) from exc
         return call.answer(r.status_code, r.content)
 
     def _events(self, path: str, params: Params, idle: float | None) -> Generator[Event, None, None]:
-        timeout = httpx.Timeout(self._http.timeout.connect or 10.0, read=idle)
         try:
-            with self._http.stream("GET", path, params=params, timeout=timeout) as r:
-                ctype = r.headers.get("content-type", "")
-                if r.status_code != 200 or not ctype.startswith("text/event-stream"):
-                    raise _stream_error(r.status_code, r.read(), ctype)
+            with self._http.stream("GET", path, params=params, timeout=_stream_timeout(self._http, idle)) as r:
+                if _refused(r):
+                    raise _stream_error(r, r.read())
                 parser = EventParser()
                 for line in r.iter_lines():
-                    event = parser.feed(line)
-                    if event is not None:
+                    if (event := parser.feed(line)) is not None:
                         yield event
         except httpx.HTTPError as exc:
             raise StreamUnavailable(str(exc)) from exc
@@ -115,24 +152,21 @@ class Client(SyncSender, _Routes):
         self, job_id: Id, *, timeout: float | None = None, poll_interval: float = 0.5
     ) -> Generator[Job, None, None]:
         """The job each time it changes, ending with the finished job (SSE; polling if the stream fails)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        steps, events = job_steps(timeout, poll_interval), self._events(_job_events_path(job_id), (), STREAM_IDLE)
+        answer: Event | Job | None = None
         try:
-            for event in self._events(f"/v1/jobs/{seg(job_id)}/events", (), STREAM_IDLE):
-                job = _job_event(event)
-                if job is not None:
-                    yield job
-                    if job.finished:
-                        return
-                _remaining(deadline)
-        except StreamUnavailable:
-            pass
-        while True:
-            job = self.get_job(job_id)
-            yield job
-            if job.finished:
-                return
-            left = _remaining(deadline)
-            time.sleep(poll_interval if left is None else min(poll_interval, left))
+            while (step := next_step(steps, answer)) is not None:
+                answer = None
+                if isinstance(step, Job):
+                    yield step
+                elif isinstance(step, Sleep):
+                    time.sleep(step.seconds)
+                elif step is FETCH:
+                    answer = self.get_job(job_id)
+                else:
+                    answer = _next_event(events)
+        finally:
+            events.close()
 
     def wait_job(
         self, job_id: Id, on_progress: Callable[[Job], Any] | None = None, *, timeout: float | None = None
@@ -142,37 +176,25 @@ class Client(SyncSender, _Routes):
         for job in self.follow_job(job_id, timeout=timeout):
             if on_progress is not None:
                 on_progress(job)
-        assert job is not None
-        return job
+        return _last(job)
 
     def live_events(
         self, pvs: list[str] | None = None, tags: list[Id] | None = None, all: bool | None = None
     ) -> Generator[tuple[str, Any], None, None]:
         """(event, decoded data) from /v1/live/events: `initial`, then `diff`s and `heartbeat`s, endlessly."""
-        params = query(pvs=pvs, tags=tags, all=all)
         try:
-            for event in self._events("/v1/live/events", params, None):
+            for event in self._events("/v1/live/events", _live_params(pvs, tags, all), None):
                 yield event.event, msgspec.json.decode(event.data)
         except StreamUnavailable as exc:
-            raise ConnectError(f"live event stream from {self.config.url} failed: {exc}") from exc
+            raise _live_failed(self.config, exc) from exc
 
 
-class AsyncClient(AsyncSender, _Routes):
+class AsyncClient(AsyncSender, _ClientBase[httpx.AsyncClient, httpx.AsyncBaseTransport]):
     """asyncio client: `async with AsyncClient() as sq: await sq.list_snapshots()`."""
 
-    def __init__(
-        self,
-        url: str | None = None,
-        api_key: str | None = None,
-        *,
-        key_file: str | None = None,
-        timeout: float = 30.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.config = ClientConfig.resolve(url, api_key, key_file)
-        self._http = httpx.AsyncClient(
-            base_url=self.config.url, headers=self.config.headers(), timeout=timeout, transport=transport
-        )
+    @staticmethod
+    def _open(transport: httpx.AsyncBaseTransport | None, **options: Any) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=transport, **options)
 
     async def __aenter__(self) -> Self:
         return self
@@ -184,26 +206,20 @@ class AsyncClient(AsyncSender, _Routes):
         await self._http.aclose()
 
     async def _send(self, call: Call[T]) -> T:
-        headers = {"content-type": call.content_type} if call.content_type else None
         try:
-            r = await self._http.request(
-                call.method, call.path, params=call.params, content=call.content, headers=headers
-            )
+            r = await self._http.request(**_request_options(call))
         except httpx.HTTPError as exc:
             raise _unreachable(self.config, exc) from exc
         return call.answer(r.status_code, r.content)
 
     async def _events(self, path: str, params: Params, idle: float | None) -> AsyncGenerator[Event, None]:
-        timeout = httpx.Timeout(self._http.timeout.connect or 10.0, read=idle)
         try:
-            async with self._http.stream("GET", path, params=params, timeout=timeout) as r:
-                ctype = r.headers.get("content-type", "")
-                if r.status_code != 200 or not ctype.startswith("text/event-stream"):
-                    raise _stream_error(r.status_code, await r.aread(), ctype)
+            async with self._http.stream("GET", path, params=params, timeout=_stream_timeout(self._http, idle)) as r:
+                if _refused(r):
+                    raise _stream_error(r, await r.aread())
                 parser = EventParser()
                 async for line in r.aiter_lines():
-                    event = parser.feed(line)
-                    if event is not None:
+                    if (event := parser.feed(line)) is not None:
                         yield event
         except httpx.HTTPError as exc:
             raise StreamUnavailable(str(exc)) from exc
@@ -212,24 +228,21 @@ class AsyncClient(AsyncSender, _Routes):
         self, job_id: Id, *, timeout: float | None = None, poll_interval: float = 0.5
     ) -> AsyncGenerator[Job, None]:
         """The job each time it changes, ending with the finished job (SSE; polling if the stream fails)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        steps, events = job_steps(timeout, poll_interval), self._events(_job_events_path(job_id), (), STREAM_IDLE)
+        answer: Event | Job | None = None
         try:
-            async for event in self._events(f"/v1/jobs/{seg(job_id)}/events", (), STREAM_IDLE):
-                job = _job_event(event)
-                if job is not None:
-                    yield job
-                    if job.finished:
-                        return
-                _remaining(deadline)
-        except StreamUnavailable:
-            pass
-        while True:
-            job = await self.get_job(job_id)
-            yield job
-            if job.finished:
-                return
-            left = _remaining(deadline)
-            await asyncio.sleep(poll_interval if left is None else min(poll_interval, left))
+            while (step := next_step(steps, answer)) is not None:
+                answer = None
+                if isinstance(step, Job):
+                    yield step
+                elif isinstance(step, Sleep):
+                    await asyncio.sleep(step.seconds)
+                elif step is FETCH:
+                    answer = await self.get_job(job_id)
+                else:
+                    answer = await _anext_event(events)
+        finally:
+            await events.aclose()
 
     async def wait_job(
         self, job_id: Id, on_progress: Callable[[Job], Any] | None = None, *, timeout: float | None = None
@@ -239,16 +252,14 @@ class AsyncClient(AsyncSender, _Routes):
         async for job in self.follow_job(job_id, timeout=timeout):
             if on_progress is not None:
                 on_progress(job)
-        assert job is not None
-        return job
+        return _last(job)
 
     async def live_events(
         self, pvs: list[str] | None = None, tags: list[Id] | None = None, all: bool | None = None
     ) -> AsyncGenerator[tuple[str, Any], None]:
         """(event, decoded data) from /v1/live/events: `initial`, then `diff`s and `heartbeat`s, endlessly."""
-        params = query(pvs=pvs, tags=tags, all=all)
         try:
-            async for event in self._events("/v1/live/events", params, None):
+            async for event in self._events("/v1/live/events", _live_params(pvs, tags, all), None):
                 yield event.event, msgspec.json.decode(event.data)
         except StreamUnavailable as exc:
-            raise ConnectError(f"live event stream from {self.config.url} failed: {exc}") from exc
+            raise _live_failed(self.config, exc) from exc

@@ -77,13 +77,19 @@ async def checkpoint(conn: AsyncConnection[Any], job_id: UUID, data: dict[str, A
 
 
 async def complete(
-    conn: AsyncConnection[Any], job_id: UUID, message: str, result_id: UUID | None, result: dict[str, Any] | None
+    conn: AsyncConnection[Any],
+    job_id: UUID,
+    message: str,
+    result_id: UUID | None,
+    result: dict[str, Any] | None,
+    warnings: list[str] | None = None,
 ) -> bool:
     params = {
         "id": job_id,
         "message": message,
         "result_id": result_id,
         "result": None if result is None else Jsonb(result),
+        "warnings": list(warnings or []),
     }
     cur = await conn.execute(q("complete_job"), params)
     return cur.rowcount > 0

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import psycopg
 from psycopg import errors as pgerr
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from squirrel.errors import ConflictError, NotFoundError, UnavailableError, ValidationError
 
@@ -21,21 +23,96 @@ async def _configure(conn: psycopg.AsyncConnection[object]) -> None:
 REQUEST_TIMEOUT = 10.0  # wait for a pooled connection while the database is healthy
 OUTAGE_TIMEOUT = 1.0  # ... and while it is known to be down, so callers get their 503 quickly
 OUTAGE_MEMORY = 30.0  # seconds a failure keeps the pool in "known down" unless a connection succeeds
+PROBE_AFTER = 0.5  # seconds a request waits for a connection before the database is asked whether it lives
+PROBE_TIMEOUT = 2  # connect_timeout of that question
 
 
 class SquirrelPool(AsyncConnectionPool):
-    """The pool plus when the database last failed us (cleared by the next connection that works)."""
+    """The pool plus when the database last failed us (cleared by the next connection that works).
+
+    A request that finds no idle connection does not wait the full REQUEST_TIMEOUT blind: after
+    PROBE_AFTER one shared liveness probe (a plain connect) asks the database; if it fails, or any
+    request meanwhile meets a dead database (mark_down), every waiter gives up at once (before, the
+    first request after a failure waited the whole REQUEST_TIMEOUT). A database that answers means the
+    pool is merely busy, and the wait goes on."""
 
     failed_at: float | None = None
+    _down: asyncio.Event | None = None
+    _probe: asyncio.Task[bool] | None = None
 
     def mark_down(self) -> None:
         self.failed_at = time.monotonic()
+        if self._down is not None:  # wake this generation's waiters; later ones wait on a fresh event
+            self._down.set()
+            self._down = None
+
+    def mark_up(self) -> None:
+        self.failed_at = None
 
     def known_down(self) -> bool:
         return self.failed_at is not None and time.monotonic() - self.failed_at < OUTAGE_MEMORY
 
+    async def getconn(self, timeout: float | None = None) -> Any:
+        if timeout is not None:
+            return await super().getconn(timeout)
+        if self.known_down():  # during a known outage every caller gets its 503 quickly
+            return await super().getconn(OUTAGE_TIMEOUT)
+        get = asyncio.ensure_future(super().getconn(REQUEST_TIMEOUT))
+        down: asyncio.Future[None] | None = None
+        try:
+            await asyncio.wait({get}, timeout=PROBE_AFTER)
+            if not get.done() and not self.known_down():
+                down = asyncio.ensure_future(self._wait_down())
+                await asyncio.wait({get, down}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            await self._abandon(get)
+            raise
+        finally:
+            if down is not None:
+                down.cancel()
+        if get.done():
+            return get.result()
+        await self._abandon(get)
+        raise PoolTimeout("the database stopped answering while this request waited for a connection")
+
+    async def _abandon(self, get: asyncio.Future[Any]) -> None:
+        """Cancel a pending getconn; a connection it got in the meantime goes back to the pool."""
+        get.cancel()
+        try:
+            conn = await get
+        except (asyncio.CancelledError, Exception):
+            return
+        await self.putconn(conn)
+
+    async def _wait_down(self) -> None:
+        """Return when the database is found down: by a request (mark_down) or by the probe."""
+        if self._down is None:
+            self._down = asyncio.Event()
+        event = self._down
+        if not await self._alive():
+            self.mark_down()
+            return
+        await event.wait()
+
+    async def _alive(self) -> bool:
+        """One probe at a time, shared by every request waiting now."""
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.create_task(self._connects(), name=f"{self.name}-liveness-probe")
+        return await asyncio.shield(self._probe)
+
+    async def _connects(self) -> bool:
+        try:
+            conninfo = await self._resolve_conninfo()
+            conn = await psycopg.AsyncConnection.connect(conninfo, connect_timeout=PROBE_TIMEOUT)
+        except psycopg.Error:
+            return False
+        await conn.close()
+        return True
+
 
 def make_pool(conninfo: str, min_size: int, max_size: int, name: str = "squirrel") -> SquirrelPool:
+    """The request pool. Each connection is checked (an empty query) as it leaves the pool, so one that a
+    database restart killed is replaced instead of failing its request with a 503."""
     return SquirrelPool(
         conninfo,
         min_size=min_size,
@@ -43,6 +120,7 @@ def make_pool(conninfo: str, min_size: int, max_size: int, name: str = "squirrel
         open=False,
         name=name,
         configure=_configure,
+        check=AsyncConnectionPool.check_connection,
         timeout=REQUEST_TIMEOUT,
         reconnect_timeout=30.0,
     )
@@ -84,13 +162,12 @@ def _constraint_message(constraint: str | None, detail: str | None, fallback: st
 async def connection(pool: AsyncConnectionPool) -> AsyncIterator[psycopg.AsyncConnection[object]]:
     """A pooled connection in a transaction; psycopg errors leave as SquirrelErrors.
 
-    During a known outage the wait for a connection is short, so every request fails fast with 503
-    instead of each one waiting the full pool timeout."""
-    down = isinstance(pool, SquirrelPool) and pool.known_down()
+    A SquirrelPool's wait for a connection ends early when the database is down (see SquirrelPool), so
+    every request, the first after a failure included, fails fast with 503."""
     try:
-        async with pool.connection(timeout=OUTAGE_TIMEOUT if down else None) as conn:
+        async with pool.connection() as conn:
             if isinstance(pool, SquirrelPool):
-                pool.failed_at = None
+                pool.mark_up()
             yield conn
     except psycopg.Error as exc:
         translated = translate(exc)

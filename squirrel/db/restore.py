@@ -25,21 +25,39 @@ async def set_backup(conn: AsyncConnection[Any], job_id: UUID, backup_snapshot_i
     await conn.execute(q("set_restore_backup"), {"job_id": job_id, "backup_snapshot_id": backup_snapshot_id})
 
 
-async def done_items(conn: AsyncConnection[Any], job_id: UUID) -> dict[UUID, tuple[str, str | None]]:
-    """Outcomes recorded by earlier attempts of this job: pv id → (outcome, error)."""
+async def done_items(conn: AsyncConnection[Any], job_id: UUID) -> dict[UUID, tuple[str, str | None, bool]]:
+    """Outcomes recorded by earlier attempts of this job: pv id → (outcome, error, changed)."""
     cur = await conn.execute(q("restore_items_done"), {"job_id": job_id})
-    return {row[0]: (row[1], row[2]) for row in await cur.fetchall()}
+    return {row[0]: (row[1], row[2], row[3]) for row in await cur.fetchall()}
 
 
-async def record_items(conn: AsyncConnection[Any], job_id: UUID, items: Sequence[tuple[UUID, str, str | None]]) -> None:
-    """Append completed outcomes (pv id, outcome, error) with binary COPY."""
+async def record_items(
+    conn: AsyncConnection[Any], job_id: UUID, items: Sequence[tuple[UUID, str, str | None, bool]]
+) -> None:
+    """Append completed outcomes (pv id, outcome, error, changed) with binary COPY."""
     if not items:
         return
     cur = conn.cursor()
     async with cur.copy(q("copy_restore_items")) as copy:
-        copy.set_types(["uuid", "uuid", "text", "text"])
-        for pv_id, outcome, error in items:
-            await copy.write_row((job_id, pv_id, outcome, error))
+        copy.set_types(["uuid", "uuid", "text", "text", "bool"])
+        for pv_id, outcome, error, changed in items:
+            await copy.write_row((job_id, pv_id, outcome, error, changed))
+
+
+async def upsert_items(
+    conn: AsyncConnection[Any], job_id: UUID, items: Sequence[tuple[UUID, str, str | None, bool]]
+) -> None:
+    """Record outcomes (pv id, outcome, error, changed), replacing any recorded before for the same PV."""
+    if not items:
+        return
+    params = {
+        "job_id": job_id,
+        "pv_ids": [i[0] for i in items],
+        "outcomes": [i[1] for i in items],
+        "errors": [i[2] for i in items],
+        "changed": [i[3] for i in items],
+    }
+    await conn.execute(q("upsert_restore_items"), params)
 
 
 async def fetch_dicts(conn: AsyncConnection[Any], query_name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -82,3 +100,14 @@ async def set_cancelled_result(
         q("set_cancelled_restore_result"),
         {"job_id": job_id, "result_id": snapshot_id, "result": Jsonb(result), "message": message},
     )
+
+
+async def fail_job(
+    conn: AsyncConnection[Any], job_id: UUID, snapshot_id: UUID, result: dict[str, Any], message: str, error: str
+) -> bool:
+    """End a restore job `failed` with its full result; False when it is no longer running (cancelled)."""
+    cur = await conn.execute(
+        q("fail_restore_job"),
+        {"job_id": job_id, "result_id": snapshot_id, "result": Jsonb(result), "message": message, "error": error},
+    )
+    return cur.rowcount > 0

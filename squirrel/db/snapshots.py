@@ -19,10 +19,6 @@ TextRow = tuple[str, str | None, str | None, bytes | None, bytes | None]  # the 
 RawRow = tuple[bytes, str | None, str | None, bytes | None, bytes | None]
 # A row to store: raw id, names, full sides, value-only sides (compare's columns).
 StoreRow = tuple[bytes, str | None, str | None, bytes | None, bytes | None, bytes | None, bytes | None]
-# A row of compare_rows: raw id, names in 1 and 2, value-only sides in 1 and 2, in 1, in 2, abs, rel.
-CompareRow = tuple[
-    bytes, str | None, str | None, bytes | None, bytes | None, bytes | None, bytes | None, bool, bool, float, float
-]
 _SIGNATURE = b"PGCOPY\n\xff\r\n\0" + bytes(8)
 NULL = b"\xff\xff\xff\xff"  # a NULL COPY field
 _ROW_HEAD = struct.Struct("!hi16si")  # field count, uuid length, snapshot id, int4 length
@@ -134,13 +130,6 @@ async def value_sides(conn: AsyncConnection[Any], snapshot_id: UUID) -> list[Raw
     return await cur.fetchall()  # type: ignore[return-value]
 
 
-async def compare_rows(conn: AsyncConnection[Any], first: UUID, second: UUID) -> list[CompareRow]:
-    """Rows only one snapshot has or whose value-only sides differ byte-wise, with the PV's tolerances."""
-    cur = conn.cursor(binary=True)
-    await cur.execute(q("compare_snapshot_values"), {"first": first, "second": second})
-    return await cur.fetchall()  # type: ignore[return-value]
-
-
 async def snapshot_tolerances(conn: AsyncConnection[Any], snapshot_id: UUID) -> dict[bytes, tuple[float, float]]:
     """Non-zero (abs, rel) tolerances of the registry rows of the PVs stored in a snapshot, by raw id."""
     cur = conn.cursor(binary=True)
@@ -156,6 +145,12 @@ async def pv_counts(conn: AsyncConnection[Any], snapshot_ids: list[UUID]) -> dic
 async def set_tags(conn: AsyncConnection[Any], snapshot_id: UUID) -> None:
     """Record the tags the snapshot's PVs carry now (for the list's `tags` filter)."""
     await conn.execute(q("set_snapshot_tags"), {"id": snapshot_id})
+
+
+async def known_tag_ids(conn: AsyncConnection[Any], tag_ids: list[UUID]) -> set[UUID]:
+    """Which of `tag_ids` name an existing tag."""
+    cur = await conn.execute(q("known_tag_ids"), {"ids": tag_ids})
+    return {r[0] for r in await cur.fetchall()}
 
 
 async def by_job(conn: AsyncConnection[Any], job_id: UUID) -> Row | None:

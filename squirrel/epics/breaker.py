@@ -4,6 +4,11 @@ A server whose requests keep timing out (or whose every monitored channel droppe
 opened: bulk reads and writes then skip its PVs at once ("circuit open") instead of waiting a timeout
 each. After the cool-down the circuit half-opens (requests go through again); a success closes it,
 another failure re-opens it. Operators can force a circuit open or closed.
+
+A hung IOC (stopped, not dead) keeps its TCP circuit: libca reports its channels connected until its
+echo probe gives up (EPICS_CA_CONN_TMO, then a few seconds). Meanwhile a direct read or write that
+times out marks the circuit *suspect* (health shows it); a success, or libca dropping the channels,
+clears the mark.
 """
 
 from __future__ import annotations
@@ -16,7 +21,18 @@ State = Literal["closed", "open", "half_open"]
 
 
 class Breaker:
-    __slots__ = ("failures", "forced", "last_change", "last_error", "name", "opened_at", "opens", "reason", "state")
+    __slots__ = (
+        "failures",
+        "forced",
+        "last_change",
+        "last_error",
+        "name",
+        "opened_at",
+        "opens",
+        "reason",
+        "state",
+        "suspect_since",
+    )
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -28,6 +44,7 @@ class Breaker:
         self.reason: str | None = None
         self.forced = False
         self.opens = 0
+        self.suspect_since: float | None = None  # wall clock of the first timeout while libca kept it up
 
 
 class BreakerSet:
@@ -73,6 +90,7 @@ class BreakerSet:
             return
         b = self._get(server)
         b.failures = 0
+        b.suspect_since = None
         if b.state != "closed" and not b.forced:
             self._set(b, "closed", None)
 
@@ -82,6 +100,8 @@ class BreakerSet:
         b = self._get(server)
         b.failures += 1
         b.last_error = error
+        if error == "timeout" and b.suspect_since is None:
+            b.suspect_since = time.time()
         if b.forced:
             return
         if b.state == "half_open" or (b.state == "closed" and b.failures >= self.failures):
@@ -91,6 +111,7 @@ class BreakerSet:
         """The monitor saw every channel of this server drop: the circuit is gone, open at once."""
         b = self._get(server)
         b.last_error = reason
+        b.suspect_since = None  # libca gave up on it: its channels show disconnected now
         if b.state != "open" and not b.forced:
             self._open(b, reason)
 
@@ -118,6 +139,10 @@ class BreakerSet:
         for b in self._breakers.values():
             self.allows(b.name)  # let due circuits half-open so the report is current
         return [self._describe(b) for b in sorted(self._breakers.values(), key=lambda b: b.name)]
+
+    def suspect_servers(self) -> set[str]:
+        """Servers whose direct requests time out while libca still reports them connected."""
+        return {b.name for b in self._breakers.values() if b.suspect_since is not None}
 
     def open_count(self) -> int:
         return sum(1 for b in self._breakers.values() if b.state == "open")
@@ -154,4 +179,6 @@ class BreakerSet:
             "opened_count": b.opens,
             "last_change": b.last_change,
             "pv_count": pvs,
+            "suspect": b.suspect_since is not None,
+            "suspect_since": b.suspect_since,
         }

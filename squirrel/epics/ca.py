@@ -1,11 +1,12 @@
-"""Bulk Channel Access: one libca request per channel, one shared handler, one event, one timeout per batch.
+"""Bulk Channel Access: one libca request per channel, one shared handler, one event, one deadline per call.
 
 Channels come from the shared pool (squirrel.epics.channels), so a read while the monitor runs finds
 them connected. Requests go straight to libca (`ca_array_get_callback` / `ca_array_put_callback`): the
 libca-thread handler only copies the payload bytes and counts down; decoding happens in the loop once
 the batch is complete. CTRL metadata is read once per connection (or kept live by the monitor) and
 reused, so a direct read is normally one DBR_TIME request per channel. A dead IOC costs one timeout
-for the whole batch, and PVs behind an open circuit are skipped at once.
+for the whole batch, and PVs behind an open circuit are skipped at once. A read keeps waiting for late
+answers, and asks again channels that dropped and came back, until its one deadline.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from squirrel.epics.channels import Chan, pool
 
 Outcome = Literal["written", "timeout", "disconnected", "failed"]
 META_MAX_AGE = 60.0  # s: CTRL metadata read by a direct read is reused this long within one connection
+RETRY_PAUSE = 0.05  # s between asking a dropped channel and asking it again
 
 
 class WriteResult(msgspec.Struct):
@@ -89,9 +91,45 @@ def _account(breakers: BreakerSet | None, outcomes: dict[str, tuple[str | None, 
 async def read_many(
     addresses: Sequence[str], timeout: float, breakers: BreakerSet | None = None, *, ctrl: bool = True
 ) -> dict[str, PVState]:
-    """TIME value + CTRL metadata of every address; failures come back connected=False with `error` set."""
-    batch = Batch(asyncio.get_running_loop())
+    """TIME value + CTRL metadata of every address; failures come back connected=False with `error` set.
+
+    `timeout` is one deadline for the whole read: late answers are waited for until then, and a channel
+    that drops while its request is out is asked again once it reconnects (before the deadline)."""
     unique, channels, skipped = await _split(addresses, breakers)
+    deadline = time.monotonic() + timeout
+    out: dict[str, PVState] = {}
+    servers: dict[str, str | None] = {}
+    try:
+        todo = [a for a in unique if a not in skipped]
+        while True:
+            out.update(await _read_round(todo, channels, servers, deadline - time.monotonic(), ctrl))
+            todo = [a for a in todo if out[a].error == "disconnected"]
+            if not todo or time.monotonic() + RETRY_PAUSE >= deadline:
+                break
+            await asyncio.sleep(RETRY_PAUSE)  # the pool learns of the drop before the channel is asked again
+    finally:
+        _release(channels)
+    done = time.time()
+    result: dict[str, PVState] = {}
+    outcomes: dict[str, tuple[str | None, str | None]] = {}
+    for address in unique:
+        if address in skipped:
+            result[address] = PVState(address=address, updated_at=done, error=skipped[address])
+            continue
+        state = result[address] = out[address]
+        server = servers.get(address)
+        if breakers is not None and server:
+            breakers.learn(address, server)
+        outcomes[address] = (server, state.error)
+    _account(breakers, outcomes)
+    return result
+
+
+async def _read_round(
+    addresses: list[str], channels: dict[str, Chan], servers: dict[str, str | None], timeout: float, ctrl: bool
+) -> dict[str, PVState]:
+    """One batch over `addresses` that waits at most `timeout`; records each channel's server."""
+    batch = Batch(asyncio.get_running_loop())
     errors: dict[int, str] = {}  # chid -> why a request could not be issued
     metas: dict[int, V.CtrlMeta] = {}  # chid -> metadata known without a request
     now = time.time()
@@ -111,40 +149,17 @@ async def read_many(
         if error is not None:
             errors[chan.id] = error
 
-    try:
-        never = await run_batch(batch, channels, issue, timeout)
-        return _read_results(batch, unique, channels, skipped, never, errors, metas, breakers, now)
-    finally:
-        _release(channels)
-
-
-def _read_results(
-    batch: Batch,
-    unique: list[str],
-    channels: dict[str, Chan],
-    skipped: dict[str, str],
-    never: set[str],
-    errors: dict[int, str],
-    metas: dict[int, V.CtrlMeta],
-    breakers: BreakerSet | None,
-    now: float,
-) -> dict[str, PVState]:
+    wanted = {a: channels[a] for a in addresses}
+    never = await run_batch(batch, wanted, issue, max(0.0, timeout))
     got: dict[int, list[tuple[int, int, int, bytes | None]]] = {}
     for chid, dbr_type, count, status, data in list(batch.got):
         got.setdefault(chid, []).append((dbr_type, count, status, data))
     done = time.time()
     out: dict[str, PVState] = {}
-    outcomes: dict[str, tuple[str | None, str | None]] = {}
-    for address in unique:
-        state = PVState(address=address, updated_at=done)
-        out[address] = state
-        if address in skipped:
-            state.error = skipped[address]
-            continue
-        chan = channels[address]
+    for address, chan in wanted.items():
+        state = out[address] = PVState(address=address, updated_at=done)
         server = None if address in never else channel_server(chan)
-        if breakers is not None and server:
-            breakers.learn(address, server)
+        servers[address] = server or servers.get(address)
         replies = got.get(chan.id)
         if address in never:
             state.error = "disconnected"
@@ -158,8 +173,6 @@ def _read_results(
                 state.connected = True
                 state.server = server
                 state.connected_at = done
-        outcomes[address] = (server, state.error)
-    _account(breakers, outcomes)
     return out
 
 

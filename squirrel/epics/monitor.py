@@ -6,6 +6,10 @@ changes (its first event is the metadata at once; libca renews both after a reco
 handlers only copy the payload bytes and queue the watch once; a newer payload replaces one not yet
 applied (live values: the newest wins, memory stays flat under overload). The loop decodes and applies
 queued payloads in chunks, one wake-up per batch. Handlers never raise into libca.
+
+The registry is followed through LISTEN squirrel_registry: a notification naming PV ids is applied
+alone (their rows are read, the address difference (un)subscribed); "resync", a lost LISTEN
+connection and a periodic safety net reload the whole registry.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from epicscorelibs.ca import cadef
 
 from squirrel.epics import values as V
 from squirrel.epics.breaker import BreakerSet
-from squirrel.epics.cache import PVCache, PVState
-from squirrel.epics.channels import Chan, attach_thread, pin_thread_state, pool
+from squirrel.epics.cache import PVCache
+from squirrel.epics.channels import Chan, attach_thread, pool
+from squirrel.epics.monitor_watch import Watch, _on_ctrl, _on_time
+from squirrel.epics.registry_mirror import RegistryMirror, Row, listen
 
 log = structlog.get_logger(__name__)
 SYNC_CHUNK = 2000  # channels created per loop pass at start-up, so the loop keeps answering
@@ -34,74 +40,8 @@ SUBSCRIBE_CHUNK = 2000  # subscriptions (pairs) created per worker-thread call
 INLINE_SUBSCRIBE = 50  # fewer than this are created in the loop itself (no thread hop)
 _EVENTS = cadef.DBE_VALUE | cadef.DBE_ALARM
 _DBR_TIME, _DBR_CTRL = 14, 28  # + dbf
-
-
-class _Watch:
-    """One monitored address: its channel, its two subscriptions, and the latest payloads not yet applied."""
-
-    __slots__ = (
-        "address",
-        "chan",
-        "count",
-        "ctrl_id",
-        "ctrl_raw",
-        "dbf",
-        "esz",
-        "event_id",
-        "monitor",
-        "off",
-        "queued",
-        "raw",
-        "server",
-        "state",
-    )
-
-    def __init__(self, monitor: Monitor, address: str, state: PVState, chan: Chan) -> None:
-        self.monitor = monitor
-        self.address = address
-        self.state = state
-        self.chan = chan
-        self.event_id: int | None = None  # DBR_TIME subscription (value, alarm)
-        self.ctrl_id: int | None = None  # DBR_CTRL subscription (property changes; first value at once)
-        self.dbf = -1
-        self.count = 0
-        self.off = 0  # where the value starts in a DBR_TIME payload, and the element size
-        self.esz = 0
-        self.server: str | None = None
-        self.raw: bytes | None = None  # guarded by the monitor's lock
-        self.ctrl_raw: bytes | None = None
-        self.queued = False
-
-    def on_connection(self, chan: Chan, connected: bool) -> None:  # the pool calls it, in the loop
-        try:
-            self.monitor._connection(self, connected)
-        except Exception:
-            self.monitor.errors += 1
-            log.exception("monitor connection handler failed", address=self.address)
-
-
-def _handle_time(args: Any) -> None:  # libca thread: copy the payload, hand it over, nothing more
-    pin_thread_state()
-    try:
-        w: _Watch = args.usr
-        if args.status == cadef.ECA_NORMAL:
-            w.monitor._push(w, ctypes.string_at(args.raw_dbr, w.off + args.count * w.esz), False)
-    except Exception:
-        pass
-
-
-def _handle_ctrl(args: Any) -> None:  # libca thread
-    pin_thread_state()
-    try:
-        w: _Watch = args.usr
-        if args.status == cadef.ECA_NORMAL and w.dbf >= 0:
-            w.monitor._push(w, ctypes.string_at(args.raw_dbr, V.ctrl_nbytes(w.dbf, args.count)), True)
-    except Exception:
-        pass
-
-
-_on_time: Any = cadef.event_handler(_handle_time)
-_on_ctrl: Any = cadef.event_handler(_handle_ctrl)
+# Reads registry rows: all live PVs (None) or the named ids' current rows.
+LoadRows = Callable[[list[str] | None], Awaitable[list[Row]]]
 
 
 class Monitor:
@@ -110,7 +50,7 @@ class Monitor:
         cache: PVCache,
         breakers: BreakerSet | None = None,
         *,
-        load_addresses: Callable[[], Awaitable[set[str]]] | None = None,
+        load_rows: LoadRows | None = None,
         conninfo: str | None = None,
         resync_interval: float = 30.0,
     ) -> None:
@@ -122,13 +62,19 @@ class Monitor:
         self.initial_sync_s: float | None = None
         self.all_connected_s: float | None = None
         self.last_sync_at: float | None = None
-        self.resyncs = 0
-        self._load = load_addresses
+        self.resyncs = 0  # registry changes applied: full reloads + incremental applies
+        self.full_resyncs = 0
+        self.incremental_applies = 0
+        self.registry = RegistryMirror()
+        self._pending_ids: set[str] = set()
+        self._full_wanted = True
+        self._listening: asyncio.Event | None = None
+        self._load = load_rows
         self._conninfo = conninfo
         self._resync_interval = resync_interval
-        self._watches: dict[str, _Watch] = {}
+        self._watches: dict[str, Watch] = {}
         self._server_up: dict[str, int] = {}
-        self._queue: deque[_Watch] = deque()
+        self._queue: deque[Watch] = deque()
         self._scheduled = False
         self._lock = threading.Lock()
         self.merged = 0  # payloads replaced by a newer one before the loop applied them
@@ -137,7 +83,7 @@ class Monitor:
         self._wake = asyncio.Event()
         self._sync_lock = asyncio.Lock()
         self._sub_lock = threading.Lock()  # subscription ids: created in a worker thread, cleared in the loop
-        self._to_subscribe: list[_Watch] = []
+        self._to_subscribe: list[Watch] = []
         self._subscribe_wake = asyncio.Event()
         self._rate: deque[tuple[float, int]] = deque(maxlen=11)
 
@@ -148,10 +94,12 @@ class Monitor:
         self.running = True
         self._tasks.append(asyncio.create_task(self._sample_rate()))
         self._tasks.append(asyncio.create_task(self._subscriber()))
+        if self._conninfo is not None:
+            self._listening = asyncio.Event()
+            listener = listen(self._conninfo, self.request_resync, self.registry_changed, self._listening)
+            self._tasks.append(asyncio.create_task(listener))
         if self._load is not None:
             self._tasks.append(asyncio.create_task(self._resync_loop()))
-        if self._conninfo is not None:
-            self._tasks.append(asyncio.create_task(self._listen_loop()))
 
     async def stop(self) -> None:
         self.running = False
@@ -167,73 +115,101 @@ class Monitor:
         self._queue.clear()
 
     def request_resync(self) -> None:
+        """Reload the whole registry soon."""
+        self._full_wanted = True
+        self._wake.set()
+
+    def registry_changed(self, pv_ids: Iterable[str]) -> None:
+        """These PVs changed: apply their rows alone, soon."""
+        self._pending_ids.update(pv_ids)
         self._wake.set()
 
     # --- the registry, followed live ------------------------------------------------------------
     async def sync(self, addresses: set[str]) -> None:
         """(Un)subscribe the difference to `addresses`, in chunks so the loop keeps answering."""
         async with self._sync_lock:
-            t0 = time.monotonic()
-            for address in [a for a in self._watches if a not in addresses]:
+            gone = {a for a in self._watches if a not in addresses}
+            await self._change({a for a in addresses if a not in self._watches}, gone)
+
+    async def _change(self, added: set[str], removed: set[str]) -> None:
+        t0 = time.monotonic()
+        for address in removed:
+            if address in self._watches:
                 self._unwatch(self._watches[address])
-            new = [a for a in addresses if a not in self._watches]
-            channels = await pool().acquire(new)  # one lease per watch, given back by _unwatch
-            try:
-                for i in range(0, len(new), SYNC_CHUNK):
-                    for address in new[i : i + SYNC_CHUNK]:
-                        self._watch(address, channels[address])
-                    cadef.ca_flush_io()
-                    await asyncio.sleep(0)
-            except BaseException:
-                pool().release(a for a in new if self._watches.get(a) is None)
-                raise
-            self.last_sync_at = time.time()
-            if self.initial_sync_s is None:
-                self.initial_sync_s = time.monotonic() - t0
+        new = [a for a in added if a not in self._watches]
+        channels = await pool().acquire(new) if new else {}  # one lease per watch, given back by _unwatch
+        try:
+            for i in range(0, len(new), SYNC_CHUNK):
+                for address in new[i : i + SYNC_CHUNK]:
+                    self._watch(address, channels[address])
+                cadef.ca_flush_io()
+                await asyncio.sleep(0)
+        except BaseException:
+            pool().release(a for a in new if self._watches.get(a) is None)
+            raise
+        self.last_sync_at = time.time()
+        if self.initial_sync_s is None:
+            self.initial_sync_s = time.monotonic() - t0
 
     async def _resync_loop(self) -> None:
         assert self._load is not None
+        if self._listening is not None:  # the first load after LISTEN: no change falls between the two
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._listening.wait(), 5.0)
         while True:
             try:
-                await self.sync(await self._load())
-                self.resyncs += 1
+                await self._follow(self._load)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("monitor resync failed; will retry", error=str(exc))
+                log.warning("monitor registry sync failed; will retry", error=str(exc))
                 await asyncio.sleep(1.0)
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._resync_interval)
+            if not self._full_wanted and not self._pending_ids:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self._resync_interval)
+                except TimeoutError:
+                    self._full_wanted = True  # the safety net: a notification may have been lost
             self._wake.clear()
-            await asyncio.sleep(0.05)  # let a burst of registry changes settle into one resync
+            await asyncio.sleep(0.05)  # let a burst of registry changes settle into one apply
 
-    async def _listen_loop(self) -> None:
-        import psycopg
-
-        assert self._conninfo is not None
-        while True:
+    async def _follow(self, load: LoadRows) -> None:
+        """One round: a full reload when asked for, else the pending ids' rows applied alone."""
+        if self._full_wanted:
+            self._full_wanted = False
+            self._pending_ids.clear()  # the reload covers them
             try:
-                async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
-                    await conn.execute("LISTEN squirrel_registry")
-                    self.request_resync()  # changes made while we were not listening
-                    async for _ in conn.notifies():
-                        self.request_resync()
-            except asyncio.CancelledError:
+                rows = await load(None)
+            except BaseException:
+                self._full_wanted = True
                 raise
-            except Exception as exc:
-                log.warning("registry LISTEN connection lost; reconnecting", error=str(exc))
-                await asyncio.sleep(1.0)
+            async with self._sync_lock:
+                wanted = self.registry.replace(rows)
+                await self._change({a for a in wanted if a not in self._watches}, set(self._watches) - wanted)
+            self.full_resyncs += 1
+        elif self._pending_ids:
+            ids, self._pending_ids = list(self._pending_ids), set()
+            try:
+                rows = await load(ids)
+            except BaseException:
+                self._pending_ids.update(ids)
+                raise
+            async with self._sync_lock:
+                await self._change(*self.registry.apply(ids, rows))
+            self.incremental_applies += 1
+        else:
+            return
+        self.resyncs += 1
 
     # --- subscriptions ---------------------------------------------------------------------------
     def _watch(self, address: str, chan: Chan) -> None:
-        w = _Watch(self, address, self.cache.ensure(address), chan)
+        w = Watch(self, address, self.cache.ensure(address), chan)
         self._watches[address] = w
         chan.listeners.append(w.on_connection)
         if chan.connected:
             self._connection(w, True)
 
-    def _unwatch(self, w: _Watch) -> None:
+    def _unwatch(self, w: Watch) -> None:
         self._watches.pop(w.address, None)
         with contextlib.suppress(ValueError):
             w.chan.listeners.remove(w.on_connection)
@@ -244,7 +220,7 @@ class Monitor:
         self.cache.discard(w.address)
         w.chan.pool.release([w.address])  # the channel closes after the pool's grace unless leased again
 
-    def _clear_subscriptions(self, w: _Watch) -> None:
+    def _clear_subscriptions(self, w: Watch) -> None:
         with self._sub_lock:
             if w.ctrl_id is not None:
                 w.chan.drop_meta()  # nobody keeps it current any more
@@ -254,7 +230,7 @@ class Monitor:
                         cadef.ca_clear_subscription(event_id)
             w.event_id = w.ctrl_id = None
 
-    def _connection(self, w: _Watch, connected: bool) -> None:
+    def _connection(self, w: Watch, connected: bool) -> None:
         if self._watches.get(w.address) is not w:
             return
         if not connected:
@@ -309,7 +285,7 @@ class Monitor:
                     self.errors += 1
                     log.exception("monitor subscription batch failed", pvs=len(chunk))
 
-    def _subscribe_all(self, watches: list[_Watch]) -> None:
+    def _subscribe_all(self, watches: list[Watch]) -> None:
         attach_thread()
         for w in watches:
             with self._sub_lock:
@@ -320,7 +296,7 @@ class Monitor:
                     w.ctrl_id = self._subscribe(w, _DBR_CTRL + w.dbf, cadef.DBE_PROPERTY, _on_ctrl)
         cadef.ca_flush_io()
 
-    def _subscribe(self, w: _Watch, code: int, mask: int, handler: Any) -> int | None:
+    def _subscribe(self, w: Watch, code: int, mask: int, handler: Any) -> int | None:
         event_id = ctypes.c_void_p()
         try:
             cadef.ca_create_subscription(code, 0, w.chan, mask, handler, ctypes.py_object(w), ctypes.byref(event_id))
@@ -340,7 +316,7 @@ class Monitor:
             self.breakers.server_down(server)
 
     # --- updates: libca thread -> watch queue -> one loop callback per batch ---------------------
-    def _push(self, w: _Watch, data: bytes, ctrl: bool) -> None:
+    def _push(self, w: Watch, data: bytes, ctrl: bool) -> None:
         with self._lock:
             if ctrl:
                 w.ctrl_raw = data
@@ -378,6 +354,7 @@ class Monitor:
                     w.chan.set_meta(V.apply_ctrl_bytes(state, ctrl, w.dbf, count, w.count), None)
                 if raw is not None:
                     V.apply_time_bytes(state, raw, w.dbf, (len(raw) - w.off) // w.esz, w.count)
+                    w.heard = True
                     state.update_count += 1
                     n += 1
                 state.updated_at = now
@@ -388,6 +365,15 @@ class Monitor:
         if more and self._loop is not None:
             # A start-up burst: give the loop back between chunks instead of one long stall.
             self._loop.call_soon(self._apply)
+
+    # --- warm-up (cache snapshots wait for it: services.monitoring.wait_warm) ---------------------
+    def watching(self, address: str) -> bool:
+        return address in self._watches
+
+    def is_warm(self, address: str, warmup: float, now: float) -> bool:
+        """Subscribed, and its first value came or `warmup` s went by without one (`now`: monotonic)."""
+        w = self._watches.get(address)
+        return w is not None and (w.heard or now - w.since >= warmup)
 
     # --- figures ---------------------------------------------------------------------------------
     async def _sample_rate(self) -> None:

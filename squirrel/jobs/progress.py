@@ -35,6 +35,8 @@ class JobOutcome(msgspec.Struct):
     result_id: UUID | None = None
     result: dict[str, Any] | None = None
     message: str = ""
+    # What the job did not do as asked though it completed (e.g. PVs saved without a value).
+    warnings: list[str] = msgspec.field(default_factory=list)
 
 
 class ProgressHub:
@@ -147,7 +149,9 @@ class JobContext:
 
         Raises JobCancelled (rolling the caller's transaction back) if the job is no longer running.
         """
-        ok = await jobs_db.complete(conn, self.job_id, outcome.message, outcome.result_id, outcome.result)
+        ok = await jobs_db.complete(
+            conn, self.job_id, outcome.message, outcome.result_id, outcome.result, outcome.warnings
+        )
         if not ok:
             self._cancelled = True
             raise JobCancelled(f"job {self.job_id} is no longer running")

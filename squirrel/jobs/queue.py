@@ -2,13 +2,15 @@
 
 Every process gets a JobQueue (ctx.queue) so it can enqueue; only the `worker` role runs the SAQ
 worker, the recovery pass (stale 'running'/'pending' jobs after a crash are re-dispatched) and the
-periodic upkeep (job retention purge, registered callbacks such as the schedule loop).
+periodic upkeep (job retention purge, registered callbacks such as the schedule loop), and the sweep of
+SAQ rows left 'active' by a worker that is gone (a SIGKILLed process never finishes its dispatch).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
@@ -24,8 +26,9 @@ from saq.types import Context
 from squirrel.db import jobs as jobs_db
 from squirrel.db.pool import connection
 from squirrel.errors import SquirrelError, UnavailableError, ValidationError
+from squirrel.jobs.locks import LOCK_CHECK_INTERVAL, JobLocks
 from squirrel.jobs.progress import ProgressHub
-from squirrel.jobs.tasks import TaskFn, TaskSpec, lock_key, run_job
+from squirrel.jobs.tasks import TaskFn, TaskSpec, run_job
 from squirrel.model import Principal
 
 if TYPE_CHECKING:
@@ -34,9 +37,11 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 SAQ_FUNCTION = "squirrel_job"
 QUEUE_NAME = "squirrel"
+SAQ_APPLICATION_NAME = "squirrel-saq"  # names SAQ's connections in pg_stat_activity
 RECOVERY_INTERVAL = 5.0
 RECOVERY_MIN_AGE = 2.0  # seconds: leave a just-inserted job to its own enqueue
 PURGE_INTERVAL = 3600.0
+SWEEP_MIN_AGE = 10.0  # seconds a dispatch must have been active: a live one holds its job's lock by then
 _WAITING = {Status.NEW, Status.QUEUED}
 
 
@@ -57,8 +62,7 @@ class JobQueue:
         self._saq: PostgresQueue | None = None
         self._saq_pool: AsyncConnectionPool | None = None
         self._worker: _InProcessWorker | None = None
-        self._lock_conn: psycopg.AsyncConnection[Any] | None = None
-        self._lock_guard = asyncio.Lock()
+        self.locks: JobLocks | None = None  # the worker's job locks (see squirrel.jobs.locks)
         self._background: list[asyncio.Task[None]] = []
         self._periodic: list[tuple[str, Callable[[], Awaitable[object]], float]] = []
 
@@ -74,15 +78,23 @@ class JobQueue:
     # --- life cycle -------------------------------------------------------------------------
     async def start(self) -> None:
         conninfo: str = self.ctx.extras["conninfo"]
-        # SAQ forces autocommit on its pool: it gets its own, small one.
+        # SAQ forces autocommit on its pool: it gets its own, small one. Each connection is checked as it
+        # leaves the pool, so one left dead by a database restart is replaced instead of failing SAQ's call.
         self._saq_pool = AsyncConnectionPool(
-            conninfo, min_size=1, max_size=self.concurrency + 4, open=False, name="saq", kwargs={"autocommit": True}
+            conninfo,
+            min_size=1,
+            max_size=self.concurrency + 4,
+            open=False,
+            name="saq",
+            kwargs={"autocommit": True, "application_name": SAQ_APPLICATION_NAME},
+            check=AsyncConnectionPool.check_connection,
         )
         await self._saq_pool.open(wait=True, timeout=30.0)
         self._saq = PostgresQueue(self._saq_pool, name=QUEUE_NAME)
         await self._saq.connect()
         if self.run_worker:
-            self._lock_conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+            self.locks = JobLocks(conninfo)
+            await self.locks.open()
             self._worker = _InProcessWorker(
                 self._saq,
                 functions=[(SAQ_FUNCTION, self._saq_entry)],
@@ -92,9 +104,12 @@ class JobQueue:
             # Jobs left running by a killed process are re-dispatched before the service reports started.
             await self._once("recovery", self.recover)
             await self._once("purge", self.purge)
+            await self._once("sweep", self.sweep_dispatches)
             self._background.append(asyncio.create_task(self._worker.start(), name="saq-worker"))
             self._background.append(asyncio.create_task(self._every("recovery", self.recover, RECOVERY_INTERVAL)))
+            self._background.append(asyncio.create_task(self._every("sweep", self.sweep_dispatches, RECOVERY_INTERVAL)))
             self._background.append(asyncio.create_task(self._every("purge", self.purge, PURGE_INTERVAL)))
+            self._background.append(asyncio.create_task(self._every("locks", self.locks.keep, LOCK_CHECK_INTERVAL)))
             for name, fn, interval in self._periodic:
                 self._background.append(asyncio.create_task(self._every(name, fn, interval)))
         self.running = True
@@ -116,9 +131,8 @@ class JobQueue:
                 await self._saq.disconnect()
         if self._saq_pool is not None:
             await self._saq_pool.close()
-        if self._lock_conn is not None:
-            with contextlib.suppress(Exception):
-                await self._lock_conn.close()
+        if self.locks is not None:
+            await self.locks.close()
 
     # --- enqueue ----------------------------------------------------------------------------
     async def enqueue(
@@ -159,24 +173,14 @@ class JobQueue:
         await run_job(self, UUID(job_id))
 
     # --- advisory locks (held on one dedicated connection per worker process) ------------------
-    async def _lock_connection(self) -> psycopg.AsyncConnection[Any]:
-        if self._lock_conn is None or self._lock_conn.closed or self._lock_conn.broken:
-            self._lock_conn = await psycopg.AsyncConnection.connect(self.ctx.extras["conninfo"], autocommit=True)
-        return self._lock_conn
-
     async def try_lock(self, job_id: UUID) -> bool:
-        async with self._lock_guard:
-            conn = await self._lock_connection()
-            return await jobs_db.try_lock(conn, lock_key(job_id))
+        if self.locks is None:  # only the worker opens them at start; anyone else on first use
+            self.locks = JobLocks(self.ctx.extras["conninfo"])
+        return await self.locks.try_lock(job_id)
 
     async def unlock(self, job_id: UUID) -> None:
-        async with self._lock_guard:
-            try:
-                conn = await self._lock_connection()
-                await jobs_db.unlock(conn, lock_key(job_id))
-            except psycopg.Error as exc:
-                # A lost connection released its locks anyway.
-                log.warning("could not release job lock", job_id=str(job_id), error=str(exc))
+        if self.locks is not None:
+            await self.locks.unlock(job_id)
 
     # --- upkeep -----------------------------------------------------------------------------
     async def recover(self) -> int:
@@ -205,6 +209,28 @@ class JobQueue:
             count += 1
         return count
 
+    async def sweep_dispatches(self) -> int:
+        """Close the SAQ rows still 'active' whose worker is gone; returns how many.
+
+        A running job holds its advisory lock (recover() tests the same lock), so an active row whose job
+        lock is free, not run by this process, and older than SWEEP_MIN_AGE has no live worker: a peer's
+        running job is never touched. The row ends 'failed', not 'aborted': should a worker still be
+        behind it after all, SAQ would cancel its task on 'aborted', while its own finish overwrites this."""
+        if self._saq is None:
+            return 0
+        cutoff = (time.time() - SWEEP_MIN_AGE) * 1000  # SAQ keeps times in epoch milliseconds
+        active = [job async for job in self._saq.iter_jobs([Status.ACTIVE]) if job.started and job.started < cutoff]
+        count = 0
+        for saq_job in active:
+            job_id = _job_id_of(saq_job.key)
+            if job_id is None or job_id in self.local_running or not await self.try_lock(job_id):
+                continue
+            await self.unlock(job_id)
+            await self._saq.finish(saq_job, Status.FAILED, error="swept: the worker running it is gone")
+            log.warning("swept a dispatch whose worker is gone", job_id=str(job_id), saq_key=saq_job.key)
+            count += 1
+        return count
+
     async def purge(self) -> None:
         async with connection(self.ctx.pool) as conn:
             removed = await jobs_db.purge(conn, self.ctx.settings.job_retention_days)
@@ -223,3 +249,11 @@ class JobQueue:
             log.warning("periodic task failed", task=name, error=str(exc))
         except Exception:
             log.exception("periodic task crashed", task=name)
+
+
+def _job_id_of(saq_key: str) -> UUID | None:
+    """Our job's id from a SAQ key (`<job id>` or `<job id>:<suffix>` after a re-dispatch)."""
+    try:
+        return UUID(saq_key.split(":", 1)[0])
+    except ValueError:
+        return None

@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -62,6 +63,14 @@ class Ops:
             sys.stdout.flush()
         else:
             render()
+
+    def save(self, text: str, output: str | None) -> None:
+        """A file's text to `output` (said on stderr), or to stdout when `output` is None or '-'."""
+        if output and output != "-":
+            Path(output).write_text(text, encoding="utf-8")
+            self.note(f"wrote {output}")
+        else:
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
     def note(self, text: str) -> None:
         """A message for the operator (stderr, never mixed with data)."""

@@ -68,12 +68,7 @@ def cmd_import(ops: Ops) -> int:
 
 def cmd_export(ops: Ops) -> int:
     a = ops.args
-    text = ops.client.export_pvs(a.format)
-    if a.output and a.output != "-":
-        Path(a.output).write_text(text, encoding="utf-8")
-        ops.note(f"wrote {a.output}")
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    ops.save(ops.client.export_pvs(a.format), a.output)
     return OK
 
 

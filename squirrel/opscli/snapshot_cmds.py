@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -158,12 +157,7 @@ def cmd_show(ops: Ops) -> int:
 
 def cmd_export(ops: Ops) -> int:
     a = ops.args
-    text = ops.client.export_snapshot(snapshot_ref(ops.client, a.id), a.format)
-    if a.output and a.output != "-":
-        Path(a.output).write_text(text, encoding="utf-8")
-        ops.note(f"wrote {a.output}")
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    ops.save(ops.client.export_snapshot(snapshot_ref(ops.client, a.id), a.format), a.output)
     return OK
 
 
@@ -174,7 +168,7 @@ def cmd_import(ops: Ops) -> int:
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
     ctype = "text/csv" if path.suffix.lower() == ".csv" else "application/json"
-    summary = ops.client.import_snapshot(data, ctype)
+    summary = ops.client.import_snapshot(data, ctype, ops.args.title)
     ops.emit(summary, lambda: _summary_table(ops, summary, summary.missing_count))
     return OK
 
@@ -217,8 +211,9 @@ def register(sub: Any) -> None:
     p.add_argument("--format", choices=("json", "csv"), default="json")
     p.add_argument("-o", "--output", help="file to write (default stdout)")
 
-    p = leaf(sub, "import", cmd_import, "import a snapshot file written by export")
+    p = leaf(sub, "import", cmd_import, "import a snapshot file written by export (a file already held: exit 2)")
     p.add_argument("file")
+    p.add_argument("--title", help="title of the new snapshot (default: the file's; a CSV has none)")
 
     p = leaf(sub, "label", cmd_label, "add or remove snapshot labels ('golden' needs an admin key)")
     p.add_argument("id")

@@ -91,6 +91,17 @@ def split_tags(cell: str | None, line: int, group: str) -> list[str]:
 
 def parse(text: str) -> list[CsvRow]:
     """Rows of a registry CSV; blank lines are skipped. Raises ValidationError naming the line."""
+    return _parse(text, None)
+
+
+def parse_collect(text: str) -> tuple[list[CsvRow], list[tuple[int, str]]]:
+    """Rows of a registry CSV and every row error as (line, detail) instead of stopping at the first.
+    A bad header or a broken quote still raises: nothing after it can be read."""
+    errors: list[tuple[int, str]] = []
+    return _parse(text, errors), errors
+
+
+def _parse(text: str, errors: list[tuple[int, str]] | None) -> list[CsvRow]:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
@@ -99,26 +110,32 @@ def parse(text: str) -> list[CsvRow]:
         known, groups = _header(header)
         rows: list[CsvRow] = []
         for cells in reader:
-            line = reader.line_num
             if not any(c.strip() for c in cells):
                 continue
-            # Trailing empty cells (spreadsheet exports) are harmless; extra values are not.
-            if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
-                raise ValidationError(f"CSV line {line} has {len(cells)} fields but the header has {len(header)}")
-            tags = {g: split_tags(_cell(cells, i), line, g) for g, i in groups.items()}
-            rows.append(
-                CsvRow(
-                    line=line,
-                    setpoint=_cell(cells, known.get("Setpoint")),
-                    readback=_cell(cells, known.get("Readback")),
-                    device=_cell(cells, known.get("Device")),
-                    description=_cell(cells, known.get("Description")),
-                    tags={g: t for g, t in tags.items() if t},
-                )
-            )
+            try:
+                rows.append(_row(cells, reader.line_num, len(header), known, groups))
+            except ValidationError as exc:
+                if errors is None:
+                    raise
+                errors.append((reader.line_num, exc.detail))
     except csv.Error as exc:
         raise ValidationError(f"CSV line {reader.line_num}: {exc}") from None
     return rows
+
+
+def _row(cells: list[str], line: int, width: int, known: dict[str, int], groups: dict[str, int]) -> CsvRow:
+    # Trailing empty cells (spreadsheet exports) are harmless; extra values are not.
+    if len(cells) > width and any(c.strip() for c in cells[width:]):
+        raise ValidationError(f"CSV line {line} has {len(cells)} fields but the header has {width}")
+    tags = {g: split_tags(_cell(cells, i), line, g) for g, i in groups.items()}
+    return CsvRow(
+        line=line,
+        setpoint=_cell(cells, known.get("Setpoint")),
+        readback=_cell(cells, known.get("Readback")),
+        device=_cell(cells, known.get("Device")),
+        description=_cell(cells, known.get("Description")),
+        tags={g: t for g, t in tags.items() if t},
+    )
 
 
 def format_csv(groups: list[str], rows: Iterable[tuple[list[str | None], dict[str, list[str]]]]) -> str:

@@ -10,15 +10,22 @@ from squirrel.services.context import ServiceContext
 
 
 async def readiness(ctx: ServiceContext) -> dict[str, Any]:
-    checks: dict[str, Any] = {}
-    try:
-        async with connection(ctx.pool) as conn:
-            await conn.execute("SELECT 1")
-        checks["database"] = "ok"
-    except SquirrelError as exc:
-        checks["database"] = exc.detail
+    checks: dict[str, Any] = {"database": await _database(ctx)}
     if ctx.settings.has_role("monitor"):
         checks["monitor"] = "ok" if ctx.monitor is not None and getattr(ctx.monitor, "running", False) else "down"
     if ctx.settings.has_role("worker"):
         checks["worker"] = "ok" if ctx.queue is not None and getattr(ctx.queue, "running", False) else "down"
     return {"ready": all(v == "ok" for v in checks.values()), "checks": checks}
+
+
+async def _database(ctx: ServiceContext) -> str:
+    """`ok`, or why not: the supervisor's word while the embedded server is down or restarting."""
+    supervisor = ctx.extras.get("db_supervisor")
+    if supervisor is not None and supervisor.reason is not None:
+        return str(supervisor.reason)
+    try:
+        async with connection(ctx.pool) as conn:
+            await conn.execute("SELECT 1")
+    except SquirrelError as exc:
+        return exc.detail
+    return "ok"

@@ -53,6 +53,7 @@ def to_dto(row: dict[str, Any]) -> JobDTO:
         completed_at=row["completed_at"],
         created_by=row["created_by"],
         attempt=row["attempt"],
+        warnings=list(row.get("warnings") or []),
     )
 
 

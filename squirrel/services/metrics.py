@@ -50,6 +50,24 @@ class SquirrelCollector(Collector):
         yield GaugeMetricFamily(
             "squirrel_monitor_alive", "1 when a monitor feeds this cache", value=int(monitor_alive(self.ctx))
         )
+        yield from self._monitor()
+
+    def _monitor(self) -> Iterator[Metric]:
+        """The local monitor's intake: what it applied, and what it merged away under overload."""
+        monitor = self.ctx.monitor
+        if monitor is None:
+            return
+        yield CounterMetricFamily(
+            "squirrel_monitor_merged",
+            "IOC updates replaced by a newer value of the same PV before the monitor applied them "
+            "(overload: the newest value is kept)",
+            value=getattr(monitor, "merged", 0),
+        )
+        yield GaugeMetricFamily(
+            "squirrel_monitor_applied_per_second",
+            "IOC updates the monitor applied per second (the last ~10 s)",
+            value=float(getattr(monitor, "updates_per_s", 0.0)),
+        )
 
     def _protocols(self) -> Iterator[Metric]:
         """The cache and update counts split by protocol (ca, pva)."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import time
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -20,6 +23,9 @@ from squirrel.services import audit
 from squirrel.services.context import ServiceContext
 
 _STARTED = time.time()
+TICK_INTERVAL = 1.0  # the monitor ticks once a second, whether or not PVs update
+ALIVE_WITHIN = 5.0  # the heartbeat's `alive`: the last tick is younger than this
+_TICK = "monitor_tick"  # ctx.extras key: time.time() of the monitor's last tick
 
 
 def ensure_breakers(ctx: ServiceContext) -> BreakerSet:
@@ -33,22 +39,30 @@ async def start_monitor(ctx: ServiceContext, stack: AsyncExitStack) -> Monitor:
     """Start the monitor on the registry (LISTEN squirrel_registry + periodic resync); stopped on exit."""
     breakers = ensure_breakers(ctx)
 
-    async def load() -> set[str]:
-        return {a for a in await monitor_db.monitored_addresses(ctx.pool) if protocol_of(a) == "ca"}
+    async def load(ids: list[str] | None) -> list[tuple[str, str | None, str | None]]:
+        # Channel Access keys only: a pva:// address is the PVA monitor's (a row re-addressed to
+        # pva:// thus reads as "no CA address" and is unsubscribed here).
+        return [(i, _ca(sp), _ca(rb)) for i, sp, rb in await monitor_db.monitored_rows(ctx.pool, ids)]
 
     async def load_pva() -> set[str]:
-        return {a for a in await monitor_db.monitored_addresses(ctx.pool) if protocol_of(a) == "pva"}
+        rows = await monitor_db.monitored_rows(ctx.pool, None)
+        return {a for _, sp, rb in rows for a in (sp, rb) if a and protocol_of(a) == "pva"}
 
-    monitor = Monitor(ctx.cache, breakers, load_addresses=load, conninfo=ctx.extras.get("conninfo"))
+    monitor = Monitor(ctx.cache, breakers, load_rows=load, conninfo=ctx.extras.get("conninfo"))
     await monitor.start()
     ctx.monitor = monitor
-    stack.push_async_callback(_stop, ctx, monitor)
+    ticker = asyncio.create_task(_tick(ctx, monitor))
+    stack.push_async_callback(_stop, ctx, monitor, ticker)
     # The PVA peer (pva:// keys): p4p is imported only once such a key is registered.
     pva = PvaMonitor(ctx.cache, breakers, load_addresses=load_pva, conninfo=ctx.extras.get("conninfo"))
     await pva.start()
     ctx.extras["pva_monitor"] = pva
     stack.push_async_callback(_stop_pva, ctx, pva)
     return monitor
+
+
+def _ca(address: str | None) -> str | None:
+    return address if address is not None and protocol_of(address) == "ca" else None
 
 
 async def _stop_pva(ctx: ServiceContext, monitor: PvaMonitor) -> None:
@@ -61,9 +75,53 @@ def pva_monitor(ctx: ServiceContext) -> PvaMonitor | None:
     return m if isinstance(m, PvaMonitor) else None
 
 
-async def _stop(ctx: ServiceContext, monitor: Monitor) -> None:
+async def _tick(ctx: ServiceContext, monitor: Monitor) -> None:
+    """Stamp the time once a second while the monitor runs: a quiet registry is still alive, a stuck loop is not."""
+    while monitor.running:
+        ctx.extras[_TICK] = time.time()
+        await asyncio.sleep(TICK_INTERVAL)
+
+
+async def _stop(ctx: ServiceContext, monitor: Monitor, ticker: asyncio.Task[None]) -> None:
+    ticker.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await ticker
     await monitor.stop()
     ctx.monitor = None
+    ctx.extras.pop(_TICK, None)
+
+
+async def wait_warm(
+    ctx: ServiceContext,
+    addresses: Iterable[str],
+    on_wait: Callable[[int], Awaitable[None]] | None = None,
+    poll: float = 0.1,
+) -> list[str]:
+    """Wait until the local monitor is warm for `addresses` (API.md: each delivered its first value, or
+    has been subscribed for SQUIRREL_SNAPSHOT_WARMUP s without one, so a dead PV costs that once per
+    monitor start). An address not subscribed yet (registered a moment ago) is waited for at most the
+    warm-up from now. `on_wait(n)` is told once how many are cold when there is a wait at all.
+    Returns the addresses still cold ([] = warm; also when no monitor runs here)."""
+    m = _monitor(ctx)
+    warmup = ctx.settings.snapshot_warmup
+    if m is None:
+        return []
+    give_up = time.monotonic() + warmup
+
+    def cold(candidates: Iterable[str]) -> list[str]:
+        now = time.monotonic()
+        return [a for a in candidates if not m.is_warm(a, warmup, now)]
+
+    # Channel Access only: the PVA monitor keeps no warm-up record, its pva:// keys are taken as they are.
+    pending = cold(a for a in dict.fromkeys(addresses) if protocol_of(a) == "ca")
+    if pending and on_wait is not None:
+        await on_wait(len(pending))
+    while pending and m.running:
+        if time.monotonic() >= give_up and not any(m.watching(a) for a in pending):
+            break  # never subscribed (the registry resync keeps failing): the wait stays bounded
+        await asyncio.sleep(poll)
+        pending = cold(pending)
+    return pending
 
 
 def _monitor(ctx: ServiceContext) -> Monitor | None:
@@ -90,35 +148,68 @@ def is_stale(state: PVState, now: float, max_age: float) -> bool:
     return max_age > 0 and state.updated_at is not None and now - state.updated_at > max_age
 
 
-def heartbeat(ctx: ServiceContext) -> dict[str, Any]:
-    return {"status": "ok", "timestamp": time.time(), "monitor_alive": monitor_alive(ctx)}
+def tick_age(ctx: ServiceContext, now: float) -> float | None:
+    """Seconds since the local monitor's last tick; None when this process runs no monitor."""
+    m = _monitor(ctx)
+    tick = ctx.extras.get(_TICK)
+    if m is None or not isinstance(tick, float):
+        return None
+    return max(0.0, now - tick)
+
+
+def heartbeat(ctx: ServiceContext, gui_dialect: bool = False) -> dict[str, Any]:
+    """{timestamp, alive, age_seconds}: alive = the monitor runs and ticked within ALIVE_WITHIN seconds.
+
+    The released GUI (envelope mode) gets exactly those fields; otherwise `status` and `monitor_alive` too.
+    """
+    now = time.time()
+    age = tick_age(ctx, now)
+    m = _monitor(ctx)
+    alive = m is not None and m.running and age is not None and age < ALIVE_WITHIN
+    beat: dict[str, Any] = {"timestamp": now, "alive": alive, "age_seconds": round(age, 3) if age is not None else None}
+    if gui_dialect:
+        return beat
+    return {"status": "ok", "monitor_alive": monitor_alive(ctx), **beat}
 
 
 def summary(ctx: ServiceContext) -> dict[str, Any]:
     now = time.time()
-    max_age = ctx.settings.stale_max_age
-    total = connected = stale = 0
-    for state in ctx.cache:
-        total += 1
-        if state.connected:
-            connected += 1
-            if is_stale(state, now, max_age):
-                stale += 1
     m, p = _monitor(ctx), pva_monitor(ctx)
     breakers = ctx.breakers if isinstance(ctx.breakers, BreakerSet) else None
+    counts = _summary_counts(ctx, breakers, now)
+    total, connected = counts["total_pvs"], counts["connected"]
     return {
         "status": "ok" if monitor_alive(ctx) and connected == total else "degraded",
         "timestamp": now,
-        "total_pvs": total,
-        "connected": connected,
-        "disconnected": total - connected,
-        "stale": stale,
+        **counts,
         "connection_rate": round(connected / total, 4) if total else 1.0,
         "monitor_alive": monitor_alive(ctx),
         "updates_per_s": round((m.updates_per_s if m else 0.0) + (p.updates_per_s if p else 0.0), 1),
         "total_updates": ctx.cache.total_updates,
         "open_circuits": breakers.open_count() if breakers else 0,
         "uptime_s": round(now - _STARTED, 1),
+    }
+
+
+def _summary_counts(ctx: ServiceContext, breakers: BreakerSet | None, now: float) -> dict[str, int]:
+    """Connection counts; `suspect`: connected PVs of an IOC whose direct reads/writes time out."""
+    max_age = ctx.settings.stale_max_age
+    suspect_servers = breakers.suspect_servers() if breakers is not None else set()
+    total = connected = stale = suspect = 0
+    for state in ctx.cache:
+        total += 1
+        if state.connected:
+            connected += 1
+            if is_stale(state, now, max_age):
+                stale += 1
+            if suspect_servers and breakers is not None:
+                suspect += (state.server or breakers.server_of(state.address)) in suspect_servers
+    return {
+        "total_pvs": total,
+        "connected": connected,
+        "disconnected": total - connected,
+        "stale": stale,
+        "suspect": suspect,
     }
 
 
@@ -145,6 +236,8 @@ def monitor_status(ctx: ServiceContext) -> dict[str, Any]:
             all_connected_s=m.all_connected_s,
             last_sync_at=m.last_sync_at,
             resyncs=m.resyncs,
+            full_resyncs=m.full_resyncs,
+            incremental_applies=m.incremental_applies,
         )
     p = pva_monitor(ctx)
     if p is not None:

@@ -1,12 +1,13 @@
 """Restore a snapshot: request checks, the dry-run plan, and the staged, resumable restore job.
 
-The job writes stage by stage (restore order ascending), one batched write per stage, and records
-each stage's outcomes durably before the next, so a retried attempt never repeats completed writes.
+The job first commits a backup holding a value for every PV it writes (restore_source), then writes
+stage by stage (restore order ascending, restore_run.StageRunner), recording completed writes durably
+while a stage runs, so a retried attempt reuses the backup and never repeats a completed write. It ends
+`completed` only when no PV failed; otherwise `failed` with the counts and the full per-PV result.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -16,6 +17,7 @@ from uuid import UUID
 import msgspec
 import structlog
 
+from squirrel.db import jobs as jobs_db
 from squirrel.db import restore as restore_db
 from squirrel.db.pool import connection
 from squirrel.epics.cache import PVState
@@ -34,9 +36,11 @@ from squirrel.model import (
 from squirrel.services import audit
 from squirrel.services import pv_io as ca  # CA and pva:// addresses, dispatched by protocol
 from squirrel.services import restore_plan as rp
+from squirrel.services import restore_source as source
 from squirrel.services.compare import values_equal
 from squirrel.services.context import ServiceContext
-from squirrel.services.restore_source import backup_snapshot, decode_setpoint
+from squirrel.services.restore_run import Done, StageRunner
+from squirrel.services.restore_source import decode_setpoint, holds_value
 
 log = structlog.get_logger(__name__)
 JOB_TYPE = "snapshot_restore"
@@ -44,9 +48,6 @@ JOB_TYPE = "snapshot_restore"
 RESTORE_JOB_TIMEOUT = 3600.0
 RESTORE_JOB_ATTEMPTS = 3
 _START_LOCK = 0x5351_5253  # "SQRS": serialises the check-then-enqueue of restores
-# Readbacks may trail the write (no completion, a scan period): re-read mismatches a few times.
-_VERIFY_DELAYS = (0.0, 0.2, 0.5, 1.0)
-Done = dict[UUID, tuple[str, str | None]]
 
 
 # --- request checks and targets ---------------------------------------------------------------------
@@ -115,17 +116,27 @@ def _target(row: dict[str, Any]) -> rp.RestoreTarget:
     )
 
 
-async def live_states(ctx: ServiceContext, addresses: Iterable[str]) -> dict[str, PVState | None]:
+async def live_states(
+    ctx: ServiceContext, addresses: Iterable[str], *, need_value: bool = False
+) -> dict[str, PVState | None]:
     """States from the live cache; addresses it cannot vouch for are read directly in one batch.
 
     The cache cannot vouch for an address nobody monitors, nor for one the monitor has not connected
-    yet (just registered): only a PV seen connected and then lost counts as known disconnected.
+    yet (just registered): only a PV seen connected and then lost counts as known disconnected. With
+    `need_value` (a backup's read) only a connected value counts; everything else is read directly.
     """
     states: dict[str, PVState | None] = {}
     missing = []
+    breakers = ctx.breakers
     for address in dict.fromkeys(addresses):
+        if breakers is not None and not breakers.allows_address(address):
+            # The IOC's circuit is open: whatever the cache still shows is stale, and a write would fail.
+            states[address] = PVState(address=address, error="circuit open", updated_at=time.time())
+            continue
         state = ctx.cache.get(address)
-        if state is None or (not state.connected and state.connected_at is None):
+        if need_value and not holds_value(state):
+            missing.append(address)
+        elif state is None or (not state.connected and state.connected_at is None):
             missing.append(address)
         else:
             states[address] = state
@@ -137,7 +148,13 @@ async def live_states(ctx: ServiceContext, addresses: Iterable[str]) -> dict[str
 
 
 def _options(req: RestoreRequest) -> rp.RestoreOptions:
-    return rp.RestoreOptions(skip_equal=req.skip_equal, verify=req.verify, backup=req.backup, force=req.force)
+    return rp.RestoreOptions(
+        skip_equal=req.skip_equal,
+        verify=req.verify,
+        backup=req.backup,
+        force=req.force,
+        allow_incomplete_backup=req.allow_incomplete_backup,
+    )
 
 
 def _planned_addresses(targets: Iterable[rp.RestoreTarget]) -> list[str]:
@@ -157,6 +174,7 @@ async def dry_run(ctx: ServiceContext, snapshot_id: UUID, req: RestoreRequest) -
             action=p.action,
             current_value=to_wire(p.current.value) if p.current is not None and p.current.has_value else None,
             target_value=to_wire(p.target.value),
+            reason=rp.reason(p),
         )
         for p in planned
     ]
@@ -175,6 +193,7 @@ async def start(ctx: ServiceContext, actor: Principal, snapshot_id: UUID, req: R
         "verify": req.verify,
         "backup": req.backup,
         "force": req.force,
+        "allowIncompleteBackup": req.allow_incomplete_backup,
     }
     async with connection(ctx.pool) as conn:
         # The partial unique index on job is the guarantee; this lock makes the 409 carry the id.
@@ -194,7 +213,8 @@ async def start(ctx: ServiceContext, actor: Principal, snapshot_id: UUID, req: R
             "snapshot",
             snapshot_id,
             f"restore of {total} PVs queued as job {job_id} (skipEqual={req.skip_equal}, "
-            f"verify={req.verify}, backup={req.backup}, force={req.force})",
+            f"verify={req.verify}, backup={req.backup}, force={req.force}, "
+            f"allowIncompleteBackup={req.allow_incomplete_backup})",
         )
     return JobQueued(job_id=job_id, message=f"Restore of {total:,} PVs queued")
 
@@ -206,6 +226,15 @@ def _busy(running: UUID | None) -> ConflictError:
 
 
 # --- the job ----------------------------------------------------------------------------------------
+class _Prepared(msgspec.Struct):
+    """The plan of an attempt and what it recorded with it; `refused` when the backup cannot be complete."""
+
+    planned: list[rp.PlannedPV]
+    backup_id: UUID | None
+    refused: str | None = None
+    refused_items: dict[UUID, rp.ItemOutcome] = msgspec.field(default_factory=dict)
+
+
 async def restore_job(ctx: ServiceContext, job: JobContext) -> JobOutcome:
     """The snapshot_restore task (registered by services/jobs.register_job_types)."""
     data = job.job_data
@@ -216,177 +245,143 @@ async def restore_job(ctx: ServiceContext, job: JobContext) -> JobOutcome:
         verify=bool(data.get("verify")),
         backup=bool(data.get("backup", True)),
         force=bool(data.get("force")),
+        allow_incomplete_backup=bool(data.get("allowIncompleteBackup")),
     )
     targets = await load_targets(ctx, snapshot_id, pv_ids)
     async with connection(ctx.pool) as conn:
         backup_id = await restore_db.ensure_run(conn, job.job_id, snapshot_id)
-        done = await restore_db.done_items(conn, job.job_id)
-    if done:
+        done = {pv_id: rp.ItemOutcome(*row) for pv_id, row in (await restore_db.done_items(conn, job.job_id)).items()}
+    if done or backup_id is not None:
+        # An earlier attempt committed its backup (with the plan's skips) and maybe some writes: reuse both.
         log.info("restore resumed", job_id=str(job.job_id), attempt=job.attempt, already_done=len(done))
-    backup_ids = [t.pv_id for t in targets if t.in_registry]
-    if options.backup and backup_id is None and not done and backup_ids:
-        await job.progress(0, f"Taking backup snapshot of {len(backup_ids):,} PVs")
-        backup_id = await backup_snapshot(ctx, job, snapshot_id, backup_ids)
-        async with connection(ctx.pool) as conn:
-            await restore_db.set_backup(conn, job.job_id, backup_id)
-
-    runner = _Runner(ctx, job, options, done)
+    runner = StageRunner(ctx, job, options, done)
     remaining = [t for t in targets if t.pv_id not in done]
+    backup_ids = [t.pv_id for t in targets if t.in_registry]
     t0 = time.perf_counter()
-    states = await live_states(ctx, _planned_addresses(remaining))
-    planned = rp.plan(remaining, states, options, values_equal)
+    if options.backup and backup_id is None and not done and backup_ids:
+        prepared = await _plan_with_backup(ctx, job, snapshot_id, remaining, backup_ids, options)
+        if prepared.refused is not None:
+            result = _result(targets, prepared.refused_items, None)
+            return await _finish(ctx, job, snapshot_id, result, False, prepared.refused)
+        runner.done.update(_skips(prepared.planned, options))  # recorded with the backup
+    else:
+        states = await live_states(ctx, _planned_addresses(remaining))
+        prepared = _Prepared(rp.plan(remaining, states, options, values_equal), backup_id)
+        await runner.record(_skips(prepared.planned, options))
+    planned = prepared.planned
     log.info("restore planned", job_id=str(job.job_id), pvs=len(planned), seconds=round(time.perf_counter() - t0, 3))
-    await runner.record({p.target.pv_id: (p.action, None) for p in planned if p.action in rp.SKIP_ACTIONS})
-    await runner.record(
-        {p.target.pv_id: ("failed", "no stored value to write") for p in planned if p.action == "no_value"}
-    )
-    await runner.run_stages(rp.stages(planned))
+    await runner.run_stages(rp.stages(planned, options), _unverified(targets, done, options))
+    return await _finish(ctx, job, snapshot_id, _result(targets, runner.done, prepared.backup_id), runner.cancelled)
 
-    result = _result(targets, runner.done, backup_id)
-    skipped = result.total_pvs - result.success_count - result.failure_count
-    message = (
-        f"Restore {'cancelled' if runner.cancelled else 'finished'}: {result.success_count:,} succeeded, "
-        f"{result.failure_count:,} failed, {skipped:,} skipped of {result.total_pvs:,} PVs"
-    )
-    outcome = JobOutcome(result_id=snapshot_id, result=msgspec.to_builtins(result), message=message)
+
+def _skips(planned: Iterable[rp.PlannedPV], options: rp.RestoreOptions) -> Done:
+    """The outcomes of the PVs the plan does not write (recorded before any write)."""
+    out: Done = {}
+    for p in planned:
+        if p.action in rp.SKIP_ACTIONS or (p.action == "equal" and options.skip_equal):
+            out[p.target.pv_id] = rp.ItemOutcome(p.action, rp.reason(p))
+        elif p.action == "no_value":
+            out[p.target.pv_id] = rp.ItemOutcome("failed", "no stored value to write")
+    return out
+
+
+def _unverified(targets: Sequence[rp.RestoreTarget], done: Done, options: rp.RestoreOptions) -> list[rp.PlannedPV]:
+    """PVs an earlier attempt wrote but did not get to verify (it died in the stage's verification)."""
+    if not options.verify:
+        return []
+    return [
+        rp.PlannedPV(target=t, action="write", current=None)
+        for t in targets
+        if t.pv_id in done and done[t.pv_id].outcome == "written"
+    ]
+
+
+async def _plan_with_backup(
+    ctx: ServiceContext,
+    job: JobContext,
+    snapshot_id: UUID,
+    remaining: list[rp.RestoreTarget],
+    backup_ids: list[UUID],
+    options: rp.RestoreOptions,
+) -> _Prepared:
+    """Read what the backup and the plan need in one go (a connected cached value or a direct read), plan,
+    and store the backup unless it would lack a value for a PV the restore writes."""
+    await job.progress(0, f"Reading {len(backup_ids):,} PVs for the backup snapshot")
+    rows = await source.backup_pvs(ctx, backup_ids)
+    addresses = list(dict.fromkeys([*_planned_addresses(remaining), *source.row_addresses(rows)]))
+    direct = any(not holds_value(ctx.cache.get(a)) for a in addresses)
+    states = await live_states(ctx, addresses, need_value=True)
+    planned = rp.plan(remaining, states, options, values_equal)
+    missing = source.lacking(planned, options, rows, states)
+    if missing:
+        writes = sum(p.writes(options) for p in planned)
+        error = source.incomplete_error(missing, writes)
+        if not options.allow_incomplete_backup:
+            refused = {p.target.pv_id: rp.ItemOutcome("failed", f"no backup value: {why}") for p, why in missing}
+            stopped = rp.ItemOutcome("cancelled", "not written: the restore stopped before writing (backup incomplete)")
+            items = {t.pv_id: refused.get(t.pv_id, stopped) for t in remaining}
+            return _Prepared(planned, None, error, items)
+        log.warning("restore proceeds without a complete backup", job_id=str(job.job_id), error=error)
+    await job.progress(0, f"Taking backup snapshot of {len(rows):,} PVs")
+    skips = [(pv_id, o.outcome, o.error, o.changed) for pv_id, o in _skips(planned, options).items()]
+    backup_id = await source.store_backup(ctx, job, snapshot_id, rows, states, skips, direct)
+    return _Prepared(planned, backup_id)
+
+
+async def _finish(
+    ctx: ServiceContext,
+    job: JobContext,
+    snapshot_id: UUID,
+    result: RestoreResult,
+    cancelled: bool,
+    refused: str | None = None,
+) -> JobOutcome:
+    """Say what happened, in one transaction with its audit row (a crash leaves both or neither, so a
+    retried attempt adds no second one): `completed` only when no PV failed, else `failed` (final, with
+    the counts in `error` and the full result kept), or `cancelled` (the job row already says so)."""
+    summary = rp.restored_summary(result.counts, result.changed_count)
+    error = refused or (rp.not_restored(result.counts, result.total_pvs) if result.failure_count else None)
+    result_data: dict[str, Any] = msgspec.to_builtins(result)
+    counts = ", ".join(f"{k}={v}" for k, v in sorted(result.counts.items()))
     async with connection(ctx.pool) as conn:
-        counts = ", ".join(f"{k}={v}" for k, v in sorted(result.counts.items()))
-        verb = "cancelled" if runner.cancelled else "finished"
+        if not cancelled:
+            message = f"Restore failed: {error}; {summary}" if error else f"Restore finished: {summary}"
+            if error is not None:
+                # Not an exception: a crash is retried, while this is the restore's final, honest outcome.
+                ended = await restore_db.fail_job(conn, job.job_id, snapshot_id, result_data, message, error)
+            else:
+                ended = await jobs_db.complete(conn, job.job_id, message, snapshot_id, result_data)
+            cancelled = not ended
+        if cancelled:
+            message = f"Restore cancelled: {summary}" + (f"; {error}" if error else "")
+            # The job row is already 'cancelled'; keep the per-PV outcomes (the rest 'cancelled') on it.
+            await restore_db.set_cancelled_result(conn, job.job_id, snapshot_id, result_data, message)
+        verb = "cancelled" if cancelled else "failed" if error else "finished"
         await audit.record(
             conn, job.actor, "snapshot.restore.finish", "snapshot", snapshot_id, f"job {job.job_id} {verb}: {counts}"
         )
-        if runner.cancelled:
-            # The job row is already 'cancelled'; keep the per-PV outcomes (the rest 'cancelled') on it.
-            await restore_db.set_cancelled_result(conn, job.job_id, snapshot_id, outcome.result, message)
-    if runner.cancelled:
+    if cancelled:
         raise JobCancelled(f"job {job.job_id} was cancelled")
-    return outcome
+    job.completed = True  # the job row is finished: the queue must not complete it again
+    if error is not None:
+        log.warning("restore failed", job_id=str(job.job_id), error=error)
+    return JobOutcome(result_id=snapshot_id, result=result_data, message=message)
 
 
 def _result(targets: Sequence[rp.RestoreTarget], done: Done, backup_id: UUID | None) -> RestoreResult:
     items = []
+    changed = 0
     for t in targets:
-        outcome, error = done.get(t.pv_id, ("cancelled", "the restore was cancelled before this PV"))
-        items.append(RestoreResultItem(pv_id=t.pv_id, pv_name=t.pv_name, outcome=outcome, error=error))
+        item = done.get(t.pv_id) or rp.ItemOutcome("cancelled", "the restore was cancelled before this PV")
+        items.append(RestoreResultItem(pv_id=t.pv_id, pv_name=t.pv_name, outcome=item.outcome, error=item.error))
+        changed += item.changed and item.outcome in ("written", "verified")
     counts, success, failure = rp.summarize(i.outcome for i in items)
     return RestoreResult(
         total_pvs=len(items),
         success_count=success,
         failure_count=failure,
+        changed_count=changed,
         backup_snapshot_id=backup_id,
         counts=counts,
         items=items,
     )
-
-
-class _Runner:
-    """Writes stages in order and records each stage's outcomes before the next one starts."""
-
-    def __init__(self, ctx: ServiceContext, job: JobContext, options: rp.RestoreOptions, done: Done) -> None:
-        self.ctx = ctx
-        self.job = job
-        self.options = options
-        self.done: Done = dict(done)
-        self.cancelled = False
-
-    async def record(self, outcomes: Done) -> None:
-        if not outcomes:
-            return
-        async with connection(self.ctx.pool) as conn:
-            await restore_db.record_items(conn, self.job.job_id, [(k, o, e) for k, (o, e) in outcomes.items()])
-        self.done.update(outcomes)
-
-    async def run_stages(self, stages: list[tuple[int, list[rp.PlannedPV]]]) -> None:
-        total = sum(len(items) for _, items in stages)
-        written = 0
-        for number, (order, items) in enumerate(stages, start=1):
-            if await self._cancelled():
-                return
-            where = f"stage {number}/{len(stages)}"
-            await self.job.progress(_percent(written, total), f"Writing {len(items):,} PVs ({where}, order {order})")
-            t0 = time.perf_counter()
-            outcomes = await self._write(items)
-            t1 = time.perf_counter()
-            if self.options.verify:
-                await self.job.progress(_percent(written, total), f"Verifying {len(items):,} PVs ({where})")
-                outcomes.update(await self._verify([p for p in items if outcomes[p.target.pv_id][0] == "written"]))
-            t2 = time.perf_counter()
-            await self.record(outcomes)
-            log.info(
-                "restore stage done",
-                job_id=str(self.job.job_id),
-                stage=number,
-                pvs=len(items),
-                write_s=round(t1 - t0, 3),
-                verify_s=round(t2 - t1, 3),
-                record_s=round(time.perf_counter() - t2, 3),
-            )
-            written += len(items)
-            await self.job.progress(_percent(written, total), f"Wrote {written:,} / {total:,} PVs ({where})")
-
-    async def _cancelled(self) -> bool:
-        try:
-            await self.job.check_cancelled()
-        except JobCancelled:
-            self.cancelled = True
-        return self.cancelled
-
-    async def _write(self, items: list[rp.PlannedPV]) -> Done:
-        """One batch per completion mode, both in flight together, each bounded by the put timeout."""
-        timeout = self.ctx.settings.ca_put_timeout
-        waited = [p for p in items if p.target.put_completion]
-        nowait = [p for p in items if not p.target.put_completion]
-        batches = await asyncio.gather(
-            self._batch(waited, timeout, True),
-            self._batch(nowait, timeout, False),
-        )
-        out: Done = {}
-        for part in batches:
-            out.update(part)
-        return out
-
-    async def _batch(self, items: list[rp.PlannedPV], timeout: float, wait: bool) -> Done:
-        if not items:
-            return {}
-        writes = [(p.target.setpoint_address or "", rp.write_value(p.target)) for p in items]
-        results = await ca.write_many(writes, timeout, wait=wait, breakers=self.ctx.breakers)
-        out: Done = {}
-        for p, (address, _) in zip(items, writes, strict=True):
-            res = results.get(address)
-            if res is None:
-                out[p.target.pv_id] = ("failed", "no write result")
-            else:
-                out[p.target.pv_id] = (res.outcome, res.error)
-        return out
-
-    async def _verify(self, items: list[rp.PlannedPV]) -> Done:
-        out: Done = {}
-        pending = items
-        last: dict[str, PVState] = {}
-        for delay in _VERIFY_DELAYS:
-            if not pending:
-                break
-            if delay:
-                await asyncio.sleep(delay)
-            addresses = list(dict.fromkeys(rp.verify_address(p.target) or "" for p in pending))
-            last = await ca.read_many(addresses, self.ctx.settings.ca_timeout, breakers=self.ctx.breakers)
-            still = []
-            for p in pending:
-                if rp.verified(p.target, last.get(rp.verify_address(p.target) or ""), values_equal):
-                    out[p.target.pv_id] = ("verified", None)
-                else:
-                    still.append(p)
-            pending = still
-        for p in pending:
-            address = rp.verify_address(p.target) or ""
-            state = last.get(address)
-            if state is None or not state.connected:
-                error = f"{address} did not answer the verification read"
-            else:
-                error = f"{address} reads {to_wire(state.value)!r}, expected {to_wire(p.target.value)!r}"
-            out[p.target.pv_id] = ("mismatch", error)
-        return out
-
-
-def _percent(done: int, total: int) -> int:
-    return 100 if total == 0 else min(99, done * 100 // total)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from uuid import UUID
 
 import msgspec
@@ -40,9 +40,10 @@ Outcome = Literal[
     "cancelled",
 ]
 SUCCESS: frozenset[str] = frozenset({"written", "verified", "equal"})
-FAILURE: frozenset[str] = frozenset({"mismatch", "disconnected", "timeout", "failed"})
-# Plan actions that end the PV without a write; their outcome has the same name.
-SKIP_ACTIONS: frozenset[str] = frozenset({"equal", "read_only", "disconnected", "not_in_registry", "out_of_limits"})
+# A target refused by a safety rule (out_of_limits) was not restored either: it counts as a failure.
+FAILURE: frozenset[str] = frozenset({"mismatch", "disconnected", "timeout", "failed", "out_of_limits"})
+# Plan actions that end the PV without a write; their outcome has the same name. `equal` only with skipEqual.
+SKIP_ACTIONS: frozenset[str] = frozenset({"read_only", "disconnected", "not_in_registry", "out_of_limits"})
 _FLOAT_TYPES = frozenset({"double", "float"})
 _NUMERIC_TYPES = frozenset({"double", "float", "long", "short", "char", "int"})
 _NUMERIC_TYPES |= {"byte", "ubyte", "ushort", "uint", "ulong"}  # PVA's integer names beside CA's
@@ -75,12 +76,25 @@ class RestoreOptions(msgspec.Struct, kw_only=True):
     verify: bool = False
     backup: bool = True
     force: bool = False
+    allow_incomplete_backup: bool = False
 
 
 class PlannedPV(msgspec.Struct, kw_only=True):
     target: RestoreTarget
     action: Action
     current: PVState | None
+
+    def writes(self, options: RestoreOptions) -> bool:
+        """Does the restore write this PV? `equal` ones too unless skipEqual (they are written, unchanged)."""
+        return self.action == "write" or (self.action == "equal" and not options.skip_equal)
+
+
+class ItemOutcome(NamedTuple):
+    """One PV's recorded outcome; `changed`: it was written and its live value differed from the target."""
+
+    outcome: str
+    error: str | None = None
+    changed: bool = False
 
 
 def write_value(target: RestoreTarget) -> Any:
@@ -146,8 +160,9 @@ def out_of_limits(target: RestoreTarget, state: PVState | None) -> bool:
 def plan_one(target: RestoreTarget, state: PVState | None, options: RestoreOptions, equal: Equality) -> Action:
     """The action for one PV. Order matters: registry and rules first, then the live state.
 
-    `state` None means nobody monitors the address and a direct read found nothing either: the
-    write is attempted and the CA layer reports what happened.
+    A PV within tolerance of its target is `equal` whatever skipEqual says (PlannedPV.writes decides
+    whether it is written). `state` None means nobody monitors the address and a direct read found
+    nothing either: the write is attempted and the CA layer reports what happened.
     """
     if not target.in_registry:
         return "not_in_registry"
@@ -159,7 +174,7 @@ def plan_one(target: RestoreTarget, state: PVState | None, options: RestoreOptio
         return "disconnected"
     if not options.force and out_of_limits(target, state):
         return "out_of_limits"
-    if options.skip_equal and state is not None and state.has_value:
+    if state is not None and state.has_value:
         stored = comparable(target.value, target.value_type, target.enum_index)
         if equal(stored, live_comparable(state), target.abs_tolerance, target.rel_tolerance):
             return "equal"
@@ -179,6 +194,17 @@ def plan(
     return out
 
 
+def reason(planned: PlannedPV) -> str | None:
+    """Why a PV is not written, where the action alone does not say: what the live read found, the limits."""
+    state = planned.current
+    if planned.action == "disconnected":
+        return (state.error if state is not None else None) or "disconnected"
+    if planned.action == "out_of_limits" and state is not None:
+        limits = f"[{state.lower_ctrl_limit:g}, {state.upper_ctrl_limit:g}]"
+        return f"target {planned.target.value!r} is outside the drive limits {limits} (force=true writes it)"
+    return None
+
+
 def count(names: Iterable[str]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for name in names:
@@ -186,11 +212,11 @@ def count(names: Iterable[str]) -> dict[str, int]:
     return counts
 
 
-def stages(planned: Sequence[PlannedPV]) -> list[tuple[int, list[PlannedPV]]]:
+def stages(planned: Sequence[PlannedPV], options: RestoreOptions) -> list[tuple[int, list[PlannedPV]]]:
     """The PVs to write grouped by restore order, ascending; stable within a stage."""
     by_order: dict[int, list[PlannedPV]] = {}
     for p in planned:
-        if p.action == "write":
+        if p.writes(options):
             by_order.setdefault(p.target.restore_order, []).append(p)
     return sorted(by_order.items())
 
@@ -215,3 +241,26 @@ def summarize(outcomes: Iterable[str]) -> tuple[dict[str, int], int, int]:
     success = sum(n for k, n in counts.items() if k in SUCCESS)
     failure = sum(n for k, n in counts.items() if k in FAILURE)
     return counts, success, failure
+
+
+def _by_count(counts: Mapping[str, int], names: frozenset[str]) -> str:
+    parts = sorted(((n, k) for k, n in counts.items() if k in names and n), key=lambda p: (-p[0], p[1]))
+    return ", ".join(f"{n:,} {k}" for n, k in parts)
+
+
+def not_restored(counts: Mapping[str, int], total: int) -> str:
+    """The failed restore's error: "3 of 2,500 PVs not restored: 2 timeout, 1 disconnected"."""
+    failed = sum(n for k, n in counts.items() if k in FAILURE)
+    return f"{failed:,} of {total:,} PVs not restored: {_by_count(counts, FAILURE)}"
+
+
+def restored_summary(counts: Mapping[str, int], changed: int) -> str:
+    """What the restore did to the PVs it succeeded on, and what it skipped by rule:
+    "3 changed, 2,497 already at target" (+ "; 2 skipped: 2 read_only")."""
+    success = sum(n for k, n in counts.items() if k in SUCCESS)
+    text = f"{changed:,} changed, {success - changed:,} already at target"
+    skips = frozenset(counts) - SUCCESS - FAILURE
+    skipped = sum(counts[k] for k in skips)
+    if skipped:
+        text += f"; {skipped:,} skipped: {_by_count(counts, skips)}"
+    return text

@@ -7,7 +7,7 @@ is kept as integer nanoseconds. Each side is stored twice: in full, and value-on
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -96,6 +96,96 @@ def sides_writer(
             pack_into(buf, middle, len(buf) - middle - 4)
 
     return write
+
+
+class MissingTally(msgspec.Struct):
+    """Per PV: `disconnected` when a side had no connection at capture, else `no_value` when a side was
+    connected but no value came; `stale` counts PVs with a value older than the stale limit."""
+
+    disconnected: int = 0
+    no_value: int = 0
+    stale: int = 0
+
+    @property
+    def missing(self) -> int:
+        return self.disconnected + self.no_value
+
+    def add(self, gap: int, stale: bool) -> None:
+        if gap == DISCONNECTED:
+            self.disconnected += 1
+        elif gap == NO_VALUE:
+            self.no_value += 1
+        elif stale:
+            self.stale += 1
+
+
+OK, NO_VALUE, DISCONNECTED = 0, 1, 2  # a side's gap, worst wins per PV
+
+
+def state_gap(s: PVState | None) -> int:
+    if s is None or not s.connected:
+        return DISCONNECTED
+    return OK if s.has_value else NO_VALUE
+
+
+def tally_states(
+    pvs: Iterable[snap_db.PVRow], lookup: Callable[[str], PVState | None], now: float | None, stale_max_age: float
+) -> MissingTally:
+    """What `sides_writer` will store, counted: a cache read (`now` set) also counts values older than
+    `stale_max_age` (> 0) as stale."""
+    tally = MissingTally()
+    stale_before = now - stale_max_age if now is not None and stale_max_age > 0 else None
+    for row in pvs:
+        gap, stale = OK, False
+        for address in (row[1], row[2]):
+            if address is None:
+                continue
+            s = lookup(address)
+            side = state_gap(s)
+            gap = max(gap, side)
+            if side == OK and stale_before is not None and s is not None:
+                stale = stale or (s.updated_at is not None and s.updated_at < stale_before)
+        tally.add(gap, stale)
+    return tally
+
+
+def tally_stored(rows: Iterable[snap_db.StoreRow]) -> MissingTally:
+    """The same count for rows already encoded (imports): connected and has-value as they were stored."""
+    tally = MissingTally()
+    for row in rows:
+        gap = OK
+        for full in (row[3], row[4]):
+            if full is None:
+                continue
+            side = decode_side(full)
+            gap = max(gap, DISCONNECTED if not side.connected else (OK if side.has_value else NO_VALUE))
+        tally.add(gap, False)
+    return tally
+
+
+def missing_reasons(t: MissingTally) -> str:
+    """ "700 disconnected, 40 no value" (the non-zero ones)."""
+    return ", ".join(f"{n:,} {name}" for n, name in ((t.disconnected, "disconnected"), (t.no_value, "no value")) if n)
+
+
+def missing_text(t: MissingTally) -> str:
+    """ "740 without a value: 700 disconnected, 40 no value" ("" when none), then stale if any."""
+    parts = []
+    if t.missing:
+        parts.append(f"{t.missing:,} without a value: {missing_reasons(t)}")
+    if t.stale:
+        parts.append(f"{t.stale:,} stale")
+    return "; ".join(parts)
+
+
+def missing_warnings(t: MissingTally, count: int, stale_max_age: float) -> list[str]:
+    """The job's warnings for a snapshot that does not hold a current value of every PV ([] when clean)."""
+    out = []
+    if t.missing:
+        out.append(f"{t.missing:,} of {count:,} PVs saved without a value: {missing_reasons(t)}")
+    if t.stale:
+        out.append(f"{t.stale:,} of {count:,} PVs saved with a value older than {stale_max_age:g} s (stale)")
+    return out
 
 
 def missing_state(reason: str) -> Encoded:

@@ -8,8 +8,9 @@ naming it (snapshot_dedupe).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID, uuid4, uuid5
 
 import msgspec
@@ -24,7 +25,7 @@ from squirrel.services import audit, snapshot_csv, snapshot_dedupe
 from squirrel.services import snapshots as snap_service
 from squirrel.services.context import ServiceContext
 from squirrel.services.csvio import decode as decode_csv
-from squirrel.services.snapshot_codec import StoredSide, encode_side, native_value
+from squirrel.services.snapshot_codec import StoredSide, encode_side, native_value, tally_stored
 from squirrel.services.snapshot_read import StoredPV, stored_values
 
 FORMAT = "squirrel-snapshot/1"
@@ -77,11 +78,20 @@ class ExportDocument(msgspec.Struct, rename="camel", kw_only=True):
     values: list[ExportValue]
 
 
-def _side_out(side: StoredSide | None) -> ExportSide | None:
+_Side = TypeVar("_Side", StoredSide, ExportSide)
+
+
+def _copy_side(
+    side: StoredSide | ExportSide | None,
+    into: type[_Side],
+    value: Callable[[Any, str | None], Any],
+    limit: Callable[[Any], Any],
+) -> _Side | None:
+    """The side in the other form: the same fields, the value converted by `value`, the limits by `limit`."""
     if side is None:
         return None
-    return ExportSide(
-        value=to_wire(side.value),
+    return into(
+        value=value(side.value, side.type),
         type=side.type,
         enum_index=side.enum_index,
         connected=side.connected,
@@ -90,12 +100,42 @@ def _side_out(side: StoredSide | None) -> ExportSide | None:
         timestamp_ns=side.timestamp_ns,
         units=side.units,
         precision=side.precision,
-        upper_ctrl_limit=to_wire(side.upper_ctrl_limit),
-        lower_ctrl_limit=to_wire(side.lower_ctrl_limit),
+        upper_ctrl_limit=limit(side.upper_ctrl_limit),
+        lower_ctrl_limit=limit(side.lower_ctrl_limit),
         enum_strings=side.enum_strings,
         age_seconds=side.age_seconds,
         has_value=side.has_value,
         alarm_message=side.alarm_message,
+    )
+
+
+def _wire_value(value: Any, _type: str | None) -> Any:
+    return to_wire(value)
+
+
+def _native_limit(value: Any) -> Any:
+    return native_value(value, "double")
+
+
+def _side_out(side: StoredSide | None) -> ExportSide | None:
+    return _copy_side(side, ExportSide, _wire_value, to_wire)
+
+
+def _side_in(side: ExportSide | None) -> StoredSide | None:
+    return _copy_side(side, StoredSide, native_value, _native_limit)
+
+
+_PV = TypeVar("_PV", StoredPV, ExportValue)
+
+
+def _copy_pv(v: StoredPV | ExportValue, into: type[_PV], side: Callable[[Any], Any]) -> _PV:
+    """The PV in the other form, its sides converted by `side` (`_side_out` or `_side_in`)."""
+    return into(
+        pv_id=v.pv_id,
+        setpoint_name=v.setpoint_name,
+        readback_name=v.readback_name,
+        setpoint=side(v.setpoint),
+        readback=side(v.readback),
     )
 
 
@@ -103,43 +143,12 @@ def _encoded(side: StoredSide | None) -> tuple[bytes, bytes] | tuple[None, None]
     return (None, None) if side is None else encode_side(side)
 
 
-def _side_in(side: ExportSide | None) -> StoredSide | None:
-    if side is None:
-        return None
-    return StoredSide(
-        value=native_value(side.value, side.type),
-        type=side.type,
-        enum_index=side.enum_index,
-        connected=side.connected,
-        status=side.status,
-        severity=side.severity,
-        timestamp_ns=side.timestamp_ns,
-        units=side.units,
-        precision=side.precision,
-        upper_ctrl_limit=native_value(side.upper_ctrl_limit, "double"),
-        lower_ctrl_limit=native_value(side.lower_ctrl_limit, "double"),
-        enum_strings=side.enum_strings,
-        age_seconds=side.age_seconds,
-        has_value=side.has_value,
-        alarm_message=side.alarm_message,
-    )
-
-
 async def export_json(ctx: ServiceContext, snapshot_id: UUID) -> bytes:
     head, values = await stored_values(ctx, snapshot_id)
     doc = ExportDocument(
         format=FORMAT,
         snapshot=ExportHeader(**msgspec.structs.asdict(head)),
-        values=[
-            ExportValue(
-                pv_id=v.pv_id,
-                setpoint_name=v.setpoint_name,
-                readback_name=v.readback_name,
-                setpoint=_side_out(v.setpoint),
-                readback=_side_out(v.readback),
-            )
-            for v in values
-        ],
+        values=[_copy_pv(v, ExportValue, _side_out) for v in values],
     )
     return msgspec.json.encode(doc)
 
@@ -181,16 +190,7 @@ async def import_json(
     body = NewSnapshotBody(
         title=title or head.title, description=head.description, comment=head.comment, labels=head.labels
     )
-    pvs = [
-        StoredPV(
-            pv_id=v.pv_id,
-            setpoint_name=v.setpoint_name,
-            readback_name=v.readback_name,
-            setpoint=_side_in(v.setpoint),
-            readback=_side_in(v.readback),
-        )
-        for v in doc.values
-    ]
+    pvs = [_copy_pv(v, StoredPV, _side_in) for v in doc.values]
     return await _store(ctx, snap_service.spec_from_body(body, True, actor), pvs, head.id, actor)
 
 
@@ -233,6 +233,7 @@ async def _store(
     for v in pvs:
         (sp, sp_val), (rb, rb_val) = _encoded(v.setpoint), _encoded(v.readback)
         rows.append((v.pv_id.bytes, v.setpoint_name, v.readback_name, sp, rb, sp_val, rb_val))
+    tally = tally_stored(rows)  # the missing counts as the file stored them
     snapshot_id = uuid4()
     async with connection(ctx.pool) as conn:
         await import_db.lock(conn)
@@ -242,7 +243,8 @@ async def _store(
             {
                 "id": snapshot_id, "job_id": None, "title": spec.title, "description": spec.description,
                 "comment": spec.comment, "labels": spec.labels, "created_by": actor.name, "source": "import",
-                "pv_count": len(rows),
+                "pv_count": len(rows), "missing_disconnected": tally.disconnected,
+                "missing_no_value": tally.no_value, "stale_count": tally.stale,
             },
         )  # fmt: skip
         await snap_db.copy_raw(conn, snapshot_id, rows)

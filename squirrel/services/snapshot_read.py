@@ -17,10 +17,10 @@ from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
 from squirrel.epics.values import to_wire
 from squirrel.errors import NotFoundError
-from squirrel.model import SnapshotSummaryDTO, TagRef
+from squirrel.model import SnapshotHeaderDTO, SnapshotSummaryDTO, TagRef
 from squirrel.services.context import ServiceContext
 from squirrel.services.snapshot_codec import StoredSide, decode_side, ns_to_datetime
-from squirrel.services.snapshots import summary
+from squirrel.services.snapshots import stored_header, summary
 
 _CHUNK = 5000
 _encode = msgspec.json.Encoder().encode
@@ -57,8 +57,9 @@ async def header(ctx: ServiceContext, snapshot_id: UUID) -> SnapshotSummaryDTO:
     return summary(row)
 
 
-async def stored_values(ctx: ServiceContext, snapshot_id: UUID) -> tuple[SnapshotSummaryDTO, list[StoredPV]]:
-    """The snapshot's header and every stored PV, decoded, in PV-name order (404 if unknown)."""
+async def stored_values(ctx: ServiceContext, snapshot_id: UUID) -> tuple[SnapshotHeaderDTO, list[StoredPV]]:
+    """The snapshot's header and every stored PV, decoded, in PV-name order (404 if unknown). The
+    missing counts are not part of the header: they follow from the values."""
     head, rows = await _load(ctx, snapshot_id)
     values = [
         StoredPV(
@@ -70,7 +71,7 @@ async def stored_values(ctx: ServiceContext, snapshot_id: UUID) -> tuple[Snapsho
         )
         for pv_id, sp_name, rb_name, sp, rb in rows
     ]
-    return summary(head), values
+    return stored_header(head), values
 
 
 class WireSide(msgspec.Struct, rename="camel", gc=False):
@@ -180,7 +181,12 @@ async def snapshot_body(ctx: ServiceContext, snapshot_id: UUID, limit: int | Non
             raise NotFoundError(f"snapshot {snapshot_id} not found")
         rows = await snap_db.values_text(conn, snapshot_id, offset, stop)
         tag_rows = await snap_db.value_tags(conn, snapshot_id, offset, stop)
-    return _chunks(_encode(summary(head)), rows, _tag_refs(tag_rows))
+    return _chunks(with_matched(_encode(summary(head)), head["pv_count"]), rows, _tag_refs(tag_rows))
+
+
+def with_matched(head_json: bytes, matched: int) -> bytes:
+    """The summary JSON object with `matchedCount` (the rows the filters selected) added at its end."""
+    return head_json[:-1] + b',"matchedCount":' + str(matched).encode() + b"}"
 
 
 def _tag_refs(tag_rows: list[tuple[Any, ...]]) -> dict[str, list[TagRef]]:

@@ -14,22 +14,33 @@ from uuid import UUID, uuid4
 import msgspec
 from psycopg import AsyncConnection
 
+from squirrel.addresses import protocol_of
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
 from squirrel.epics.cache import PVState
-from squirrel.errors import NotFoundError, PermissionDeniedError, UnavailableError, ValidationError
+from squirrel.errors import ConflictError, NotFoundError, PermissionDeniedError, UnavailableError, ValidationError
 from squirrel.jobs.progress import JobContext, JobOutcome
 from squirrel.model import (
     DeletedDTO,
     JobQueued,
+    MissingDTO,
     NewSnapshotBody,
     Principal,
+    SnapshotHeaderDTO,
     SnapshotSummaryDTO,
     UpdateSnapshotBody,
 )
 from squirrel.services import audit
 from squirrel.services.context import ServiceContext
-from squirrel.services.snapshot_codec import missing_state, sides_writer
+from squirrel.services.snapshot_codec import (
+    MissingTally,
+    missing_reasons,
+    missing_state,
+    missing_text,
+    missing_warnings,
+    sides_writer,
+    tally_states,
+)
 
 JOB_TYPE = "snapshot_create"
 JOB_TIMEOUT = 600.0
@@ -48,6 +59,7 @@ class SnapshotSpec(msgspec.Struct, kw_only=True):
     pv_ids: list[UUID] | None = None
     tag_ids: list[UUID] | None = None
     use_cache: bool = True
+    require_complete: bool = False  # a PV without a value fails the snapshot and stores nothing
 
 
 def _labels(labels: list[str] | None) -> list[str]:
@@ -81,7 +93,9 @@ def _check_golden(actor: Principal, before: list[str], after: list[str]) -> None
         raise PermissionDeniedError("setting or clearing the 'golden' label needs the 'admin' scope")
 
 
-def spec_from_body(body: NewSnapshotBody, use_cache: bool, actor: Principal) -> SnapshotSpec:
+def spec_from_body(
+    body: NewSnapshotBody, use_cache: bool, actor: Principal, require_complete: bool = False
+) -> SnapshotSpec:
     labels = _labels(body.labels)
     _check_golden(actor, [], labels)
     return SnapshotSpec(
@@ -92,11 +106,12 @@ def spec_from_body(body: NewSnapshotBody, use_cache: bool, actor: Principal) -> 
         pv_ids=list(dict.fromkeys(body.pv_ids)) if body.pv_ids is not None else None,
         tag_ids=list(dict.fromkeys(body.tags)) if body.tags is not None else None,
         use_cache=use_cache,
+        require_complete=require_complete,
     )
 
 
-def summary(row: dict[str, Any]) -> SnapshotSummaryDTO:
-    return SnapshotSummaryDTO(
+def stored_header(row: dict[str, Any]) -> SnapshotHeaderDTO:
+    return SnapshotHeaderDTO(
         id=row["id"],
         title=row["title"],
         description=row["description"],
@@ -109,8 +124,24 @@ def summary(row: dict[str, Any]) -> SnapshotSummaryDTO:
     )
 
 
+def summary(row: dict[str, Any]) -> SnapshotSummaryDTO:
+    return SnapshotSummaryDTO(
+        **msgspec.structs.asdict(stored_header(row)),
+        missing_count=row["missing_disconnected"] + row["missing_no_value"],
+        missing=MissingDTO(
+            disconnected=row["missing_disconnected"], no_value=row["missing_no_value"], stale=row["stale_count"]
+        ),
+    )
+
+
 async def _select(ctx: ServiceContext, spec: SnapshotSpec) -> list[snap_db.PVRow]:
+    """The selected PVs in name order; an id in pvIds or tags that names nothing is a 400."""
     async with connection(ctx.pool) as conn:
+        if spec.tag_ids:
+            known = await snap_db.known_tag_ids(conn, spec.tag_ids)
+            unknown = [str(i) for i in spec.tag_ids if i not in known]
+            if unknown:
+                raise ValidationError(f"tags: unknown tag ids: {', '.join(unknown[:20])}", unknown=unknown[:100])
         pvs = await snap_db.select_pvs(conn, spec.pv_ids, spec.tag_ids)
     if spec.pv_ids:
         found = {row[0] for row in pvs}
@@ -122,8 +153,8 @@ async def _select(ctx: ServiceContext, spec: SnapshotSpec) -> list[snap_db.PVRow
 
 async def enqueue(ctx: ServiceContext, spec: SnapshotSpec, actor: Principal, *, key: str | None = None) -> JobQueued:
     """Validate the selection now (400 at once), then queue the job."""
-    if spec.pv_ids:
-        await _select(ctx, SnapshotSpec(title=spec.title, pv_ids=spec.pv_ids, tag_ids=[]))
+    if spec.pv_ids or spec.tag_ids:
+        await _select(ctx, SnapshotSpec(title=spec.title, pv_ids=spec.pv_ids or [], tag_ids=spec.tag_ids or []))
     if ctx.queue is None:
         raise UnavailableError("the job queue is not running in this process")
     job_id = await ctx.queue.enqueue(JOB_TYPE, msgspec.to_builtins(spec), actor, key=key)
@@ -134,32 +165,66 @@ async def snapshot_job(ctx: ServiceContext, job: JobContext) -> JobOutcome:
     """The snapshot_create task."""
     spec = msgspec.convert(job.job_data, SnapshotSpec)
     row = await take_snapshot(ctx, spec, job.actor, job)
-    return _outcome(summary(row))
+    return _outcome(summary(row), ctx.settings.stale_max_age)
 
 
-def _outcome(s: SnapshotSummaryDTO) -> JobOutcome:
+def _outcome(s: SnapshotSummaryDTO, stale_max_age: float) -> JobOutcome:
+    counts = MissingTally(disconnected=s.missing.disconnected, no_value=s.missing.no_value, stale=s.missing.stale)
+    gaps = missing_text(counts)
     return JobOutcome(
         result_id=s.id,
-        result={"snapshotId": str(s.id), "pvCount": s.pv_count, "source": s.source},
-        message=f"Snapshot '{s.title}' saved: {s.pv_count:,} PVs",
+        result={
+            "snapshotId": str(s.id),
+            "pvCount": s.pv_count,
+            "source": s.source,
+            "missingCount": s.missing_count,
+            "missing": msgspec.to_builtins(s.missing),
+        },
+        message=f"Snapshot '{s.title}': saved {s.pv_count:,} PVs" + (f"; {gaps}" if gaps else ""),
+        warnings=missing_warnings(counts, s.pv_count, stale_max_age),
     )
 
 
-async def _read(ctx: ServiceContext, pvs: list[snap_db.PVRow], use_cache: bool) -> Callable[[str], PVState | None]:
-    """A lookup of each address's state: the live cache itself, or the result of one batched direct read."""
+async def _read(
+    ctx: ServiceContext, pvs: list[snap_db.PVRow], use_cache: bool, job: JobContext | None
+) -> Callable[[str], PVState | None]:
+    """A lookup of each address's state: the live cache once the monitor is warm for these PVs, or the
+    result of one direct read (one deadline, SQUIRREL_CA_TIMEOUT, for all of it)."""
+    addresses = list({a for row in pvs for a in (row[1], row[2]) if a})
     if use_cache:
+        try:
+            from squirrel.services.monitoring import wait_warm
+        except ImportError:  # no EPICS layer here: the cache is fed from elsewhere (or not at all)
+            return ctx.cache.get
+
+        async def waiting(cold: int) -> None:
+            if job is not None:
+                most = ctx.settings.snapshot_warmup
+                await job.progress(10, f"Waiting for the monitor's first values of {cold:,} channels (≤{most:g} s)")
+
+        await wait_warm(ctx, addresses, waiting)
         return ctx.cache.get
     from squirrel.services import pv_io as ca  # CA and pva:// addresses, dispatched by protocol
 
-    addresses = list({a for row in pvs for a in (row[1], row[2]) if a})
     states: dict[str, PVState] = await ca.read_many(addresses, ctx.settings.ca_timeout, breakers=ctx.breakers)
+    for state in states.values():
+        if state.error is not None:
+            state.has_value = False
+            # Only a channel that was not there is "disconnected"; one that was but gave no (usable)
+            # answer by the deadline is stored as connected without a value (API.md: noValue).
+            # A PVA get cannot tell the two apart (an unanswered search is also a timeout): it keeps
+            # the read's own connected flag, set only on an answer.
+            if protocol_of(state.address) == "ca":
+                state.connected = state.error not in ("disconnected", "circuit open")
     return states.get
 
 
 async def take_snapshot(
     ctx: ServiceContext, spec: SnapshotSpec, actor: Principal, job: JobContext | None = None, *, source: str = ""
 ) -> dict[str, Any]:
-    """Read the selected PVs and store them; returns the snapshot row. Used inline, by jobs, by restore."""
+    """Read the selected PVs and store them; returns the snapshot row. Used inline, by jobs, by restore.
+
+    With `require_complete`, a PV saved without a value fails it (409, job failed) and nothing is stored."""
     if job is not None:
         async with connection(ctx.pool) as conn:
             done = await snap_db.by_job(conn, job.job_id)
@@ -168,36 +233,35 @@ async def take_snapshot(
     pvs = await _select(ctx, spec)  # in PV-name order
     if job is not None:
         await job.progress(5, f"Selected {len(pvs):,} PVs")
-    lookup = await _read(ctx, pvs, spec.use_cache)
-    if job is not None:
-        await job.progress(60, f"Read {len(pvs):,} / {len(pvs):,} PVs")
-        await job.check_cancelled()
+    lookup = await _read(ctx, pvs, spec.use_cache, job)
     now = time.time() if spec.use_cache else None
+    tally = tally_states(pvs, lookup, now, ctx.settings.stale_max_age)
+    if job is not None:
+        await job.progress(60, f"Read {len(pvs) - tally.missing:,} / {len(pvs):,} PVs")
+        await job.check_cancelled()
+    if spec.require_complete and tally.missing:
+        raise ConflictError(
+            f"snapshot '{spec.title}' not stored (requireComplete=true): {tally.missing:,} of {len(pvs):,} PVs "
+            f"without a value: {missing_reasons(tally)}",
+            missingCount=tally.missing,
+            missing={"disconnected": tally.disconnected, "noValue": tally.no_value, "stale": tally.stale},
+        )
     absent = missing_state("not monitored" if spec.use_cache else "not read")
     # Each side is encoded straight into the COPY buffer (no per-PV objects kept).
     write_sides = sides_writer(lookup, now, absent)
     source = source or ("cache" if spec.use_cache else "direct")
-    return await _store(
-        ctx, spec, len(pvs), actor, source, job, lambda conn, sid: snap_db.copy_selected(conn, sid, pvs, write_sides)
-    )
 
+    def copy(conn: AsyncConnection[Any], sid: UUID) -> Awaitable[int]:
+        return snap_db.copy_selected(conn, sid, pvs, write_sides)
 
-async def store_rows(
-    ctx: ServiceContext,
-    spec: SnapshotSpec,
-    rows: list[snap_db.StoreRow],
-    actor: Principal,
-    source: str,
-    job: JobContext | None = None,
-) -> dict[str, Any]:
-    """Store already encoded rows (in name order, PV ids as raw 16 bytes) as a new snapshot."""
-    return await _store(ctx, spec, len(rows), actor, source, job, lambda conn, sid: snap_db.copy_raw(conn, sid, rows))
+    return await _store(ctx, spec, len(pvs), tally, actor, source, job, copy)
 
 
 async def _store(
     ctx: ServiceContext,
     spec: SnapshotSpec,
     count: int,
+    tally: MissingTally,
     actor: Principal,
     source: str,
     job: JobContext | None,
@@ -218,15 +282,24 @@ async def _store(
                 "created_by": actor.name,
                 "source": source,
                 "pv_count": count,
+                "missing_disconnected": tally.disconnected,
+                "missing_no_value": tally.no_value,
+                "stale_count": tally.stale,
             },
         )
         await copy(conn, snapshot_id)
         await snap_db.set_tags(conn, snapshot_id)
+        gaps = missing_text(tally)
         await audit.record(
-            conn, actor, "snapshot.create", "snapshot", snapshot_id, f"'{spec.title}': {count:,} PVs ({source})"
+            conn,
+            actor,
+            "snapshot.create",
+            "snapshot",
+            snapshot_id,
+            f"'{spec.title}': {count:,} PVs ({source})" + (f"; {gaps}" if gaps else ""),
         )
         if job is not None:
-            await job.complete_in(conn, _outcome(summary(row)))
+            await job.complete_in(conn, _outcome(summary(row), ctx.settings.stale_max_age))
     return row
 
 

@@ -156,16 +156,21 @@ def test_snapshot_list_show_label(server: Server, state: dict[str, Any]) -> None
 def test_snapshot_export_import(server: Server, state: dict[str, Any], tmp_path: Path) -> None:
     out = tmp_path / "linac.json"
     ok(server.cli("snapshot", "export", state["linac"], "-o", str(out)))
-    imported = ok(server.cli("snapshot", "import", str(out), "--json")).json()
-    assert imported["title"] == "linac" and imported["pvCount"] == 3 and imported["source"] == "import"
+    held = server.cli("snapshot", "import", str(out))  # the export of a snapshot that still exists
+    assert held.code == 2 and "HTTP 409" in held.stderr and state["linac"] in held.stderr, str(held)
+    doc = json.loads(out.read_text())
+    del doc["snapshot"]["id"]  # a deliberate copy: no source id, and a title of its own
+    out.write_text(json.dumps(doc))
+    imported = ok(server.cli("snapshot", "import", str(out), "--title", "linac copy", "--json")).json()
+    assert imported["title"] == "linac copy" and imported["pvCount"] == 3 and imported["source"] == "import"
     csv = ok(server.cli("snapshot", "export", state["linac"], "--format", "csv"))
     assert SP0 in csv.stdout
     everything = next(s["id"] for s in server.cli("snapshot", "list", "--json").json() if s["title"] == "everything")
-    out = tmp_path / "everything.json"
-    ok(server.cli("snapshot", "export", everything, "-o", str(out)))
-    table = ok(server.cli("snapshot", "import", str(out)))
-    assert "everything" in table.stdout and "import" in table.stdout
-    copy = next(s["id"] for s in server.cli("snapshot", "list", "--json").json() if s["title"] == "everything")
+    out = tmp_path / "everything.csv"
+    ok(server.cli("snapshot", "export", everything, "--format", "csv", "-o", str(out)))
+    table = ok(server.cli("snapshot", "import", str(out), "--title", "everything (csv)"))
+    assert "everything (csv)" in table.stdout and "import" in table.stdout
+    copy = next(s["id"] for s in server.cli("snapshot", "list", "--json").json() if s["title"] == "everything (csv)")
     assert copy != everything  # newest first: the imported copy
     labelled = ok(server.cli("snapshot", "label", copy, "archived", "copy"))
     assert "archived, copy" in labelled.stdout
@@ -288,7 +293,7 @@ def test_readme_client_example_runs(server: Server) -> None:
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     # golden holds the LINAC pairs; the new snapshot all PVs, so the others differ as missing on one side
-    assert GHOST in run.stdout and "missing" in run.stdout
+    assert GHOST in run.stdout and "missing" in run.stdout and "setpoint" in run.stdout
     assert run.stdout.strip().splitlines()[-1].endswith("PVs match")
 
 

@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 SLOW_PUT = 2.0
+NOISY = 6
 
 
 def pvdb(prefix: str) -> dict[str, Any]:
@@ -55,6 +56,9 @@ def pvdb(prefix: str) -> dict[str, Any]:
         f"{prefix}slow": Slow(value=1.0),
         f"{prefix}a": caproto.ChannelDouble(value=1.0),
         f"{prefix}b": caproto.ChannelDouble(value=1.0),
+        # Setpoint/readback pairs whose readbacks are moved independently (readback noise for compare).
+        **{f"{prefix}n{i}": caproto.ChannelDouble(value=1.0) for i in range(NOISY)},
+        **{f"{prefix}n{i}_rb": caproto.ChannelDouble(value=1.0) for i in range(NOISY)},
     }
 
 

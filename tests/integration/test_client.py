@@ -98,9 +98,13 @@ async def test_snapshots_jobs_compare_restore_plan_and_files(server: RunningServ
     assert golden.labels == ["golden"]
     assert [s.id for s in await admin.list_snapshots(labels=["golden"])] == [snap.id]
     exported = await admin.export_snapshot(snap.id)
+    with pytest.raises(ConflictError) as duplicate:  # the export of a snapshot that still exists
+        await admin.import_snapshot(exported)
+    assert duplicate.value.status == 409 and str(snap.id) in duplicate.value.detail
+    assert "C:0:SP" in await admin.export_snapshot(snap.id, "csv")
+    assert (await admin.delete_snapshot(snap.id)).deleted
     imported = await admin.import_snapshot(exported)
     assert imported.source == "import" and imported.pv_count == 3
-    assert "C:0:SP" in await admin.export_snapshot(snap.id, "csv")
     assert (await admin.delete_snapshot(imported.id)).deleted
 
     jobs = await admin.list_jobs(job_type="snapshot_create")
@@ -214,6 +218,35 @@ async def test_sync_client_waits_by_sse_or_by_polling(server: RunningServer, ref
         await _registry(server, admin)
     transport = _Recording(refuse_streams)
     job, seen = await asyncio.to_thread(_sync_snapshot_and_wait, server, transport)
+    assert job.status == "completed" and seen and seen[-1] == job
+    polls = [p for p in transport.paths if p == f"/v1/jobs/{job.id}"]
+    assert any(p.endswith("/events") for p in transport.paths)
+    assert bool(polls) is refuse_streams  # the stream alone suffices; without it, GET /v1/jobs/{id} is polled
+
+
+class _AsyncRecording(httpx.AsyncHTTPTransport):
+    """`_Recording` for the asyncio client."""
+
+    def __init__(self, refuse_streams: bool) -> None:
+        super().__init__()
+        self.refuse_streams = refuse_streams
+        self.paths: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path)
+        if self.refuse_streams and request.url.path.endswith("/events"):
+            raise httpx.RemoteProtocolError("stream dropped", request=request)
+        return await super().handle_async_request(request)
+
+
+@pytest.mark.parametrize("refuse_streams", [False, True])
+async def test_async_client_waits_by_sse_or_by_polling(server: RunningServer, refuse_streams: bool) -> None:
+    transport = _AsyncRecording(refuse_streams)
+    seen: list[Job] = []
+    async with AsyncClient(server.url, server.tokens["admin"], transport=transport) as sq:
+        await _registry(server, sq)
+        queued = await sq.create_snapshot(NewSnapshotBody(title="async"))
+        job = await sq.wait_job(queued.job_id, seen.append, timeout=30)
     assert job.status == "completed" and seen and seen[-1] == job
     polls = [p for p in transport.paths if p == f"/v1/jobs/{job.id}"]
     assert any(p.endswith("/events") for p in transport.paths)

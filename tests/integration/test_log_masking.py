@@ -2,50 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import connect
 
-from squirrel.app import create_app
 from squirrel.logsetup import configure_logging, mask_text
-from tests.conftest import create_tokens, make_settings
+from tests.conftest import make_settings
+from tests.support.server import run_server
 
 
 @asynccontextmanager
 async def logging_server(database_url: str) -> AsyncIterator[tuple[str, str]]:
     """The app under uvicorn configured as `squirrel serve` does (our log handlers, info level)."""
     configure_logging("info", json=True)
-    app = create_app(make_settings(database_url))
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        access_log=False,
-        log_config=None,
-        log_level="info",
-        lifespan="on",
-        timeout_graceful_shutdown=1,
-        ws="websockets-sansio",
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server._serve())
     try:
-        async with asyncio.timeout(60):
-            while not server.started:
-                if task.done():
-                    raise RuntimeError("uvicorn exited before it started")
-                await asyncio.sleep(0.02)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield f"127.0.0.1:{port}", (await create_tokens(app))["read"]
+        async with run_server(make_settings(database_url), log_config=None, log_level="info") as server:
+            yield f"127.0.0.1:{server.port}", server.tokens["read"]
     finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 30)
         configure_logging("warning", json=False)  # as tests/conftest.py
 
 

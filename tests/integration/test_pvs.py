@@ -99,10 +99,12 @@ async def test_soft_delete_keeps_the_row(api: Api, database_url: str) -> None:
 async def test_registry_notify_is_sent(api: Api, database_url: str) -> None:
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as listener:
         await listener.execute("LISTEN squirrel_registry")
-        await create_pv(api, setpointAddress="NOTIFY:SP")
-        gen = listener.notifies(timeout=5.0, stop_after=1)
+        pv = await create_pv(api, setpointAddress="NOTIFY:SP")
+        gen = listener.notifies(timeout=5.0, stop_after=2)
         notes = [n async for n in gen]
-    assert [n.channel for n in notes] == ["squirrel_registry"]
+    assert {n.channel for n in notes} == {"squirrel_registry"}
+    # The row trigger names the created PV (the monitor applies it alone); the app's own hint is empty.
+    assert sorted(n.payload for n in notes) == ["", f"ids:{pv['id']}"]
 
 
 async def test_list_paged_search_devices(api: Api) -> None:

@@ -10,18 +10,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
+from tests.support.problems import problem
 
 JSON = {"content-type": "application/json"}
-
-
-def problem(r: Any, status: int, *needles: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = r.json()
-    assert body["status"] == status
-    for needle in needles:
-        assert needle.lower() in body["detail"].lower(), body["detail"]
-    return body
 
 
 async def pv_count(api: Api) -> int:

@@ -98,11 +98,11 @@ async def wait_job(api: Api, job_id: str, timeout: float = 60.0) -> dict[str, An
     raise AssertionError(f"job {job_id} did not finish in {timeout} s")
 
 
-async def run_restore(api: Api, snapshot_id: str, **body: Any) -> dict[str, Any]:
+async def run_restore(api: Api, snapshot_id: str, status: str = "completed", **body: Any) -> dict[str, Any]:
     r = await restore(api, snapshot_id, **body)
     assert r.status_code == 202, r.text
     job = await wait_job(api, r.json()["jobId"])
-    assert job["status"] == "completed", job
+    assert job["status"] == status, job
     assert job["resultId"] == snapshot_id
     return dict(job["result"])
 
@@ -152,15 +152,16 @@ async def test_full_cycle_restores_exact_values(api: Api, sim_ioc: SimHandle, ri
     ]
     await caput(changed)
 
-    # Compare-with-live sees every PV differ once the monitor has the new values.
+    # Compare-with-live sees every PV differ once the monitor has the new values (sp: setpoint and readback).
     deadline = time.monotonic() + 20
     diff: dict[str, Any] = {}
     while time.monotonic() < deadline:
         diff = (await api.get(f"/v1/snapshots/{sid}/compare/live", scope="read")).json()
-        if diff.get("differenceCount") == len(ids):
+        if diff.get("differenceCount") == len(ids) + 1:
             break
         await asyncio.sleep(0.2)
-    assert diff["differenceCount"] == len(ids), diff
+    assert diff["differenceCount"] == len(ids) + 1 and diff["matchCount"] == 0, diff
+    assert len({d["pvId"] for d in diff["differences"]}) == len(ids)
 
     plan = await dry_run(api, sid)
     assert plan["snapshotId"] == sid and plan["counts"] == {"write": len(ids)}
@@ -225,7 +226,7 @@ async def test_rules_read_only_limits_force_stages_and_mismatch(api: Api, rioc: 
     }
     assert plan["counts"] == {"read_only": 1, "out_of_limits": 1, "write": 3}
 
-    result = await run_restore(api, sid, verify=True, backup=False)
+    result = await run_restore(api, sid, "failed", verify=True, backup=False)
     assert outcomes(result) == {
         n("a"): "read_only",
         n("limited"): "out_of_limits",
@@ -235,7 +236,7 @@ async def test_rules_read_only_limits_force_stages_and_mismatch(api: Api, rioc: 
     }, result
     stuck = next(i for i in result["items"] if i["pvName"] == n("stuck"))
     assert n("stuck_rb") in stuck["error"]
-    assert (result["successCount"], result["failureCount"]) == (2, 1)
+    assert (result["successCount"], result["failureCount"]) == (2, 2)  # out_of_limits and mismatch
     got = await caget(n("a"), n("limited"), n("b"), n("slow"))
     assert got == {n("a"): 6.0, n("limited"): 1.0, n("b"): 5.0, n("slow"): 5.0}
 
@@ -341,10 +342,11 @@ async def test_ioc_dying_mid_restore(api: Api, rioc: RestoreIOC, dying_ioc: Rest
         await asyncio.sleep(0.05)
     dying_ioc.stop()  # while stage 1's slow put is in flight
     job = await wait_job(api, job_id)
-    assert job["status"] == "completed", job
+    assert job["status"] == "failed", job
     got = outcomes(job["result"])
     assert got[slow] == "written" and got[alive] == "written"
     assert got[doomed] in ("disconnected", "timeout"), job["result"]
+    assert job["error"] == f"1 of 3 PVs not restored: 1 {got[doomed]}"
     assert job["result"]["failureCount"] == 1
     assert await caget(slow, alive) == {slow: 1.0, alive: 1.0}
 

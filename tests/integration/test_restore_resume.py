@@ -52,7 +52,7 @@ async def test_retried_attempt_does_not_repeat_completed_writes(api: Api, ioc: R
     # Attempt 1 wrote `a` (stage 1), recorded it, and the process died; an operator then moved `a`.
     async with connection(ctx.pool) as conn:
         await restore_db.ensure_run(conn, job_id, UUID(sid))
-        await restore_db.record_items(conn, job_id, [(UUID(ids[0]), "written", None)])
+        await restore_db.record_items(conn, job_id, [(UUID(ids[0]), "written", None, True)])
     await caput([(a, 3.0)])
 
     async with connection(ctx.pool) as conn:
@@ -71,5 +71,6 @@ async def test_retried_attempt_does_not_repeat_completed_writes(api: Api, ioc: R
     outcome = await restore_job(ctx, job)
     assert outcome.result is not None and outcome.result_id == UUID(sid)
     assert {i["pvName"]: i["outcome"] for i in outcome.result["items"]} == {a: "written", b: "written"}
+    assert outcome.result["changedCount"] == 2  # the earlier attempt's write still counts
     # `a` was not written again (it keeps the operator's 3.0); `b` was restored.
     assert await caget(a, b) == {a: 3.0, b: 1.0}

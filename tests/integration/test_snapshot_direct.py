@@ -46,3 +46,6 @@ async def test_direct_snapshot_keeps_fidelity_and_reports_dead_pvs(api: Api, sim
     assert by_name[x["wave"]]["value"][:3] == [1.5, "NaN", "-Infinity"]
     dead = by_name["NOWHERE:DEAD:PV"]
     assert dead is None or dead["connected"] is False
+    # The summary says so: one PV without a value, because it never connected.
+    assert snap["missingCount"] == 1 and snap["missing"] == {"disconnected": 1, "noValue": 0, "stale": 0}
+    assert r.json()["missingCount"] == 1

@@ -38,19 +38,23 @@ class RunningServer:
 
 
 @asynccontextmanager
-async def run_server(settings: Settings, *, tokens: bool = True) -> AsyncIterator[RunningServer]:
-    """Start create_app(settings) under uvicorn on 127.0.0.1:0 and stop it (with open streams) on exit."""
+async def run_server(
+    settings: Settings, *, tokens: bool = True, **uvicorn_options: Any
+) -> AsyncIterator[RunningServer]:
+    """Start create_app(settings) under uvicorn on 127.0.0.1:0 and stop it (with open streams) on exit.
+
+    `uvicorn_options` override the uvicorn.Config defaults below (e.g. log_config=None, log_level="info")."""
     app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        lifespan="on",
-        access_log=False,
-        log_level="warning",
-        timeout_graceful_shutdown=1,
-        ws="websockets-sansio",
-    )
+    options: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": 0,
+        "lifespan": "on",
+        "access_log": False,
+        "log_level": "warning",
+        "timeout_graceful_shutdown": 1,
+        "ws": "websockets-sansio",
+    }
+    config = uvicorn.Config(app, **(options | uvicorn_options))
     server = uvicorn.Server(config)
     # _serve() rather than serve(): the latter installs signal handlers and re-raises them in pytest.
     task = asyncio.create_task(server._serve())

@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from squirrel.services.compare import Entry, compare, sides_equal, values_equal
+from squirrel.services.compare import Entry, compare, delta, page, sides_equal, values_equal
 from squirrel.services.snapshot_codec import ValueOnly
 
 
@@ -55,7 +55,7 @@ def test_enums_compare_by_index_and_exactly() -> None:
 
 
 def _e(name: str, sp: object, rb: object = None, *, rb_present: bool = True) -> Entry:
-    return Entry(name, ValueOnly(sp), ValueOnly(rb) if rb_present else None)
+    return Entry(name, ValueOnly(sp), ValueOnly(rb) if rb_present else None, name, f"{name}:RB" if rb_present else None)
 
 
 def test_compare_counts_reasons_and_order() -> None:
@@ -75,8 +75,13 @@ def test_compare_counts_reasons_and_order() -> None:
     }
     diffs, matches = compare(first, second, {})
     assert matches == 2
-    assert [(d.pv_name, d.reason) for d in diffs] == [("A", "setpoint"), ("C", "readback"), ("E", "missing")]
+    assert [(d.pv_name, d.side, d.address, d.reason) for d in diffs] == [
+        ("A", "setpoint", "A", "setpoint"),
+        ("C", "readback", "C:RB", "readback"),  # a readback difference names the readback's address
+        ("E", "setpoint", "E", "missing"),
+    ]
     assert diffs[0].value1 == 1.0 and diffs[0].value2 == 1.5 and diffs[0].within_tolerance is False
+    assert diffs[0].delta == 0.5 and diffs[1].delta == 7.0 and diffs[2].delta is None
     assert diffs[2].value1 is None and diffs[2].value2 == 5.0
     # Per-PV tolerance, then the request override (which wins).
     diffs, matches = compare(first, second, {ids[1]: (0.6, 0.0)})
@@ -103,3 +108,44 @@ def test_live_compare_disconnected_and_readback_rule() -> None:
     diffs, matches = compare(stored, live, {}, live=True)
     # B: the snapshot stored no readback, so the live readback is not compared.
     assert matches == 1 and [(d.pv_name, d.reason) for d in diffs] == [("A", "disconnected")]
+
+
+def test_both_sides_differ_each_its_own_difference_ordered_by_name_then_side() -> None:
+    a, b = UUID(int=1), UUID(int=2)
+    first = {a: _e("B", 1.0, 1.0), b: _e("A", 1.0, 1.0)}
+    second = {a: _e("B", 2.0, 1.5), b: _e("A", 1.0, 0.5)}
+    diffs, matches = compare(first, second, {})
+    assert matches == 0
+    assert [(d.pv_name, d.side, d.address, d.delta) for d in diffs] == [
+        ("A", "readback", "A:RB", -0.5),
+        ("B", "setpoint", "B", 1.0),
+        ("B", "readback", "B:RB", 0.5),
+    ]
+    # The PV's tolerance applies to the readback as well: noise within it is no difference.
+    diffs, matches = compare(first, second, {a: (0.6, 0.0), b: (0.6, 0.0)})
+    assert [(d.pv_name, d.side) for d in diffs] == [("B", "setpoint")] and matches == 1
+
+
+def test_delta_only_for_numeric_scalars() -> None:
+    assert delta(ValueOnly(3), ValueOnly(5)) == 2
+    assert delta(ValueOnly(1.0), ValueOnly(0.25)) == -0.75
+    assert delta(ValueOnly("a"), ValueOnly("b")) is None
+    assert delta(ValueOnly("Open", 0), ValueOnly("Closed", 1)) is None  # enums: no arithmetic
+    assert delta(ValueOnly([1.0]), ValueOnly([2.0])) is None
+    assert delta(ValueOnly(1.0), ValueOnly(math.nan)) is None  # not a JSON number
+    assert delta(ValueOnly(1.0), ValueOnly(math.inf)) is None
+    assert delta(ValueOnly(True), ValueOnly(False)) is None
+    assert delta(None, ValueOnly(1.0)) is None
+
+
+def test_page_filters_by_side_and_counts_before_paging() -> None:
+    ids = [UUID(int=i + 1) for i in range(3)]
+    first = {ids[i]: _e(f"P{i}", 1.0, 1.0) for i in range(3)}
+    second = {ids[i]: _e(f"P{i}", 2.0, 2.0) for i in range(3)}
+    diffs, _ = compare(first, second, {})
+    assert len(diffs) == 6
+    shown, matched = page(diffs, "readback", 2, 1)
+    assert matched == 3 and [(d.pv_name, d.side) for d in shown] == [("P1", "readback"), ("P2", "readback")]
+    shown, matched = page(diffs, None, None, 4)
+    assert matched == 6 and [(d.pv_name, d.side) for d in shown] == [("P2", "setpoint"), ("P2", "readback")]
+    assert page(diffs, "setpoint", 10, 5) == ([], 3)

@@ -41,7 +41,7 @@ def test_precedence_registry_then_read_only_then_value_then_connection() -> None
     assert rp.plan_one(ro, live(connected=False), OPTS, values_equal) == "read_only"
     assert rp.plan_one(target(has_value=False), live(connected=False), OPTS, values_equal) == "no_value"
     assert rp.plan_one(target(), live(connected=False), OPTS, values_equal) == "disconnected"
-    assert rp.plan_one(target(), live(), OPTS, values_equal) == "write"
+    assert rp.plan_one(target(), live(2.0), OPTS, values_equal) == "write"
     # Nobody monitors it and nothing was read: the write is attempted.
     assert rp.plan_one(target(), None, OPTS, values_equal) == "write"
 
@@ -66,7 +66,11 @@ def test_limits_refuse_unless_force() -> None:
 def test_skip_equal_uses_tolerance_and_enum_index() -> None:
     skip = rp.RestoreOptions(skip_equal=True)
     assert rp.plan_one(target(value=1.0), live(1.0), skip, values_equal) == "equal"
-    assert rp.plan_one(target(value=1.0), live(1.0), OPTS, values_equal) == "write"
+    # Within tolerance is `equal` whether or not skipEqual skips it; without skipEqual it is still written.
+    assert rp.plan_one(target(value=1.0), live(1.0), OPTS, values_equal) == "equal"
+    planned = rp.plan([target(value=1.0)], {"SP": live(1.0)}, OPTS, values_equal)
+    assert planned[0].writes(OPTS) and not planned[0].writes(skip)
+    assert [len(items) for _, items in rp.stages(planned, OPTS)] == [1] and rp.stages(planned, skip) == []
     assert rp.plan_one(target(value=1.0), live(1.05), skip, values_equal) == "write"
     assert rp.plan_one(target(value=1.0, abs_tolerance=0.1), live(1.05), skip, values_equal) == "equal"
     assert rp.plan_one(target(value="NaN"), live(math.nan), skip, values_equal) == "equal"
@@ -88,7 +92,7 @@ def test_write_values_are_native() -> None:
 def test_stages_ascending_and_only_writes() -> None:
     ts = [target(restore_order=5), target(restore_order=-1), target(restore_order=5, read_only=True)]
     planned = rp.plan(ts, {"SP": live()}, OPTS, values_equal)
-    got = rp.stages(planned)
+    got = rp.stages(planned, OPTS)
     assert [order for order, _ in got] == [-1, 5]
     assert [len(items) for _, items in got] == [1, 1]
 
@@ -107,3 +111,14 @@ def test_verify_reads_readback_and_compares() -> None:
 def test_summary_counts() -> None:
     counts, ok, bad = rp.summarize(["written", "verified", "equal", "mismatch", "timeout", "read_only"])
     assert (ok, bad) == (3, 2) and counts["read_only"] == 1
+    # A target refused by a safety rule was not restored: a failure, not a skip.
+    assert rp.summarize(["out_of_limits", "not_in_registry", "cancelled"])[1:] == (0, 1)
+
+
+def test_messages_give_the_counts_with_thousands_separators() -> None:
+    counts = {"timeout": 2, "disconnected": 1, "written": 1_200, "equal": 1_297}
+    assert rp.not_restored(counts, 2_500) == "3 of 2,500 PVs not restored: 2 timeout, 1 disconnected"
+    assert rp.restored_summary({"written": 3, "equal": 2_497}, 3) == "3 changed, 2,497 already at target"
+    assert rp.restored_summary({"written": 1_500, "read_only": 2, "not_in_registry": 1}, 1_000) == (
+        "1,000 changed, 500 already at target; 3 skipped: 2 read_only, 1 not_in_registry"
+    )
