@@ -15,6 +15,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if args.pvs < 2:
         raise SystemExit("squirrel bench: --pvs must be at least 2")
+    if args.protocol == "pva" and args.soak is not None:
+        raise SystemExit("squirrel bench: --soak runs against Channel Access IOCs only (drop --protocol pva)")
+    if args.protocol == "pva":
+        from squirrel.bench.pva_bench import run_pva_bench
+        from squirrel.bench.pva_bench import table as pva_table
+
+        pva_report = run_pva_bench(args.pvs, args.iocs, Path(args.json) if args.json else None)
+        print(f"squirrel bench --protocol pva: {pva_report['pvs']} PVs, {args.iocs} PVA soft IOC(s)")
+        print(pva_table(pva_report))
+        return 0
     cfg = BenchConfig(
         pvs=args.pvs,
         iocs=args.iocs,
@@ -60,6 +70,12 @@ def register(sub: Any) -> None:
         help="target IOCs already serving the bench database (python -m squirrel.bench.softioc) instead of starting",
     )
     p.add_argument("--sse-clients", type=int, default=20, help="SSE clients for the latency figure")
+    p.add_argument(
+        "--protocol",
+        choices=("ca", "pva"),
+        default="ca",
+        help="pva: the PVA layer against raw p4p on C soft IOCs serving PVAccess (pvxslibs QSRV)",
+    )
     p.add_argument(
         "--soak",
         type=float,

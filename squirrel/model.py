@@ -278,6 +278,7 @@ class EpicsValueDTO(msgspec.Struct, rename="camel", kw_only=True):
     enum_strings: list[str] | None = msgspec.field(default=None, name="enum_strings")
     age_seconds: float | None = None
     timestamp_ns: int | None = None  # the EPICS timestamp with full nanosecond precision
+    alarm_message: str | None = None  # PVA alarm message (None for CA)
 
 
 class PVValueDTO(msgspec.Struct, rename="camel", kw_only=True):

@@ -36,6 +36,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_min: int = 2
     db_pool_max: int = 10
     metrics_enabled: bool = True
+    default_protocol: Literal["ca", "pva"] = "ca"  # for bare addresses, fixed per PV when it is registered
     ca_timeout: float = 2.0
     ca_put_timeout: float = 10.0
     # Seconds of silence before libca probes a CA server and, unanswered, reports its channels down

@@ -2,8 +2,12 @@
 -- coalesce(setpoint, readback, config) address, then id.
 
 -- name: select_pvs_by_ids
-SELECT p.id, p.setpoint_address, p.readback_address, p.config_address, p.device, p.description,
-       p.abs_tolerance, p.rel_tolerance, p.read_only, p.restore_order, p.put_completion,
+-- Addresses as written at registration (the *_written columns; NULL when equal to the channel key).
+SELECT p.id, coalesce(p.setpoint_written, p.setpoint_address) AS setpoint_address,
+       coalesce(p.readback_written, p.readback_address) AS readback_address,
+       coalesce(p.config_written, p.config_address) AS config_address, p.device, p.description,
+       p.setpoint_address AS setpoint_key, p.readback_address AS readback_key, p.abs_tolerance, p.rel_tolerance,
+       p.read_only, p.restore_order, p.put_completion,
        p.created_at, p.updated_at, p.created_by, p.updated_by,
        coalesce((SELECT json_agg(json_build_object('id', t.id, 'name', t.name, 'description', t.description,
                                                    'groupId', g.id, 'groupName', g.name) ORDER BY g.name, t.name)
@@ -14,8 +18,12 @@ WHERE p.id = ANY(%(ids)s::uuid[]) AND p.deleted_at IS NULL
 ORDER BY coalesce(p.setpoint_address, p.readback_address, p.config_address), p.id
 
 -- name: select_pv_for_update
-SELECT id, setpoint_address, readback_address, config_address, device, description, abs_tolerance,
-       rel_tolerance, read_only, restore_order, put_completion
+SELECT id, coalesce(setpoint_written, setpoint_address) AS setpoint_address,
+       coalesce(readback_written, readback_address) AS readback_address,
+       coalesce(config_written, config_address) AS config_address, device, description, abs_tolerance,
+       rel_tolerance, read_only, restore_order, put_completion,
+       setpoint_address AS setpoint_key, readback_address AS readback_key, config_address AS config_key,
+       setpoint_written, readback_written, config_written
 FROM pv WHERE id = %(id)s AND deleted_at IS NULL
 FOR UPDATE
 
@@ -95,7 +103,8 @@ WHERE t.id = ANY(%(ids)s::uuid[])
 
 -- name: copy_pvs
 COPY pv (id, setpoint_address, readback_address, config_address, device, description, abs_tolerance,
-         rel_tolerance, read_only, restore_order, put_completion, created_at, updated_at, created_by, updated_by)
+         rel_tolerance, read_only, restore_order, put_completion, created_at, updated_at, created_by, updated_by,
+         setpoint_written, readback_written, config_written)
 FROM STDIN (FORMAT BINARY)
 
 -- name: copy_pv_tags
@@ -106,7 +115,8 @@ SELECT now()
 
 -- name: update_pv
 UPDATE pv SET setpoint_address = %(setpoint_address)s, readback_address = %(readback_address)s,
-    config_address = %(config_address)s, device = %(device)s, description = %(description)s,
+    config_address = %(config_address)s, setpoint_written = %(setpoint_written)s,
+    readback_written = %(readback_written)s, config_written = %(config_written)s, device = %(device)s, description = %(description)s,
     abs_tolerance = %(abs_tolerance)s, rel_tolerance = %(rel_tolerance)s, read_only = %(read_only)s,
     restore_order = %(restore_order)s, put_completion = %(put_completion)s,
     updated_at = now(), updated_by = %(updated_by)s
@@ -124,7 +134,9 @@ WHERE id = %(id)s AND deleted_at IS NULL
 RETURNING id, coalesce(setpoint_address, readback_address, config_address) AS name
 
 -- name: export_pvs
-SELECT p.setpoint_address, p.readback_address, p.config_address, p.device, p.description, p.abs_tolerance,
+SELECT coalesce(p.setpoint_written, p.setpoint_address) AS setpoint_address,
+       coalesce(p.readback_written, p.readback_address) AS readback_address,
+       coalesce(p.config_written, p.config_address) AS config_address, p.device, p.description, p.abs_tolerance,
        p.rel_tolerance, p.read_only, p.restore_order, p.put_completion,
        coalesce(array_agg(pt.tag_id ORDER BY pt.tag_id) FILTER (WHERE pt.tag_id IS NOT NULL), '{}') AS tag_ids
 FROM pv p LEFT JOIN pv_tag pt ON pt.pv_id = p.id

@@ -36,6 +36,9 @@ PV_COPY_TYPES = [
     "timestamptz",
     "text",
     "text",
+    "text",
+    "text",
+    "text",
 ]
 
 

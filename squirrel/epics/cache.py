@@ -24,6 +24,7 @@ class PVState(msgspec.Struct, kw_only=True):
     connected: bool = False
     status: str = "UDF"
     severity: int = 3
+    alarm_message: str | None = None  # PVA alarm.message (CA has none)
     timestamp: float | None = None  # EPICS timestamp, epoch seconds
     timestamp_ns: int | None = None  # the same with full nanosecond precision
     units: str | None = None
@@ -36,7 +37,7 @@ class PVState(msgspec.Struct, kw_only=True):
     updated_at: float | None = None  # when we last heard of it (value or connection), epoch seconds
     connected_at: float | None = None
     has_value: bool = False  # a value arrived since the last (re)connect
-    server: str | None = None  # CA server host:port of the circuit, as libca reports it
+    server: str | None = None  # CA server host:port of the circuit, as libca reports it (PVA: its circuit key)
     error: str | None = None
     update_count: int = 0
 

@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from squirrel.addresses import PROTOCOLS, protocol_of
 from squirrel.live.broadcaster import Broadcaster
 from squirrel.live.redis_bridge import RedisConsumer, RedisPublisher
 from squirrel.services.context import ServiceContext
@@ -24,6 +25,7 @@ class SquirrelCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         yield from self._cache()
+        yield from self._protocols()
         yield from self._live()
         yield from self._breakers()
         yield from self._pool()
@@ -66,6 +68,27 @@ class SquirrelCollector(Collector):
             "IOC updates the monitor applied per second (the last ~10 s)",
             value=float(getattr(monitor, "updates_per_s", 0.0)),
         )
+
+    def _protocols(self) -> Iterator[Metric]:
+        """The cache and update counts split by protocol (ca, pva)."""
+        pvs = GaugeMetricFamily(
+            "squirrel_protocol_pvs", "Addresses in the live cache by protocol and state", labels=["protocol", "state"]
+        )
+        counts = {(p, s): 0 for p in PROTOCOLS for s in ("connected", "disconnected")}
+        for state in self.ctx.cache:
+            key = (protocol_of(state.address), "connected" if state.connected else "disconnected")
+            counts[key] += 1
+        for (protocol, st), n in counts.items():
+            pvs.add_metric([protocol, st], n)
+        yield pvs
+        pva = self.ctx.extras.get("pva_monitor")
+        pva_updates = int(getattr(pva, "total_updates", 0))
+        updates = CounterMetricFamily(
+            "squirrel_protocol_pv_updates", "Monitor updates applied to the cache by protocol", labels=["protocol"]
+        )
+        updates.add_metric(["ca"], max(0, self.ctx.cache.total_updates - pva_updates))
+        updates.add_metric(["pva"], pva_updates)
+        yield updates
 
     def _live(self) -> Iterator[Metric]:
         broadcaster = self.ctx.broadcaster

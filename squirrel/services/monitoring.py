@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack
 from typing import Any
 
+from squirrel.addresses import protocol_of
 from squirrel.db import monitor as monitor_db
 from squirrel.db.pool import connection
 from squirrel.epics.breaker import BreakerSet
@@ -17,6 +18,7 @@ from squirrel.epics.cache import PVState
 from squirrel.epics.monitor import Monitor
 from squirrel.errors import NotFoundError, ValidationError
 from squirrel.model import Principal
+from squirrel.pva.monitor import PvaMonitor
 from squirrel.services import audit
 from squirrel.services.context import ServiceContext
 
@@ -38,14 +40,39 @@ async def start_monitor(ctx: ServiceContext, stack: AsyncExitStack) -> Monitor:
     breakers = ensure_breakers(ctx)
 
     async def load(ids: list[str] | None) -> list[tuple[str, str | None, str | None]]:
-        return await monitor_db.monitored_rows(ctx.pool, ids)
+        # Channel Access keys only: a pva:// address is the PVA monitor's (a row re-addressed to
+        # pva:// thus reads as "no CA address" and is unsubscribed here).
+        return [(i, _ca(sp), _ca(rb)) for i, sp, rb in await monitor_db.monitored_rows(ctx.pool, ids)]
+
+    async def load_pva() -> set[str]:
+        rows = await monitor_db.monitored_rows(ctx.pool, None)
+        return {a for _, sp, rb in rows for a in (sp, rb) if a and protocol_of(a) == "pva"}
 
     monitor = Monitor(ctx.cache, breakers, load_rows=load, conninfo=ctx.extras.get("conninfo"))
     await monitor.start()
     ctx.monitor = monitor
     ticker = asyncio.create_task(_tick(ctx, monitor))
     stack.push_async_callback(_stop, ctx, monitor, ticker)
+    # The PVA peer (pva:// keys): p4p is imported only once such a key is registered.
+    pva = PvaMonitor(ctx.cache, breakers, load_addresses=load_pva, conninfo=ctx.extras.get("conninfo"))
+    await pva.start()
+    ctx.extras["pva_monitor"] = pva
+    stack.push_async_callback(_stop_pva, ctx, pva)
     return monitor
+
+
+def _ca(address: str | None) -> str | None:
+    return address if address is not None and protocol_of(address) == "ca" else None
+
+
+async def _stop_pva(ctx: ServiceContext, monitor: PvaMonitor) -> None:
+    await monitor.stop()
+    ctx.extras.pop("pva_monitor", None)
+
+
+def pva_monitor(ctx: ServiceContext) -> PvaMonitor | None:
+    m = ctx.extras.get("pva_monitor")
+    return m if isinstance(m, PvaMonitor) else None
 
 
 async def _tick(ctx: ServiceContext, monitor: Monitor) -> None:
@@ -85,7 +112,8 @@ async def wait_warm(
         now = time.monotonic()
         return [a for a in candidates if not m.is_warm(a, warmup, now)]
 
-    pending = cold(dict.fromkeys(addresses))
+    # Channel Access only: the PVA monitor keeps no warm-up record, its pva:// keys are taken as they are.
+    pending = cold(a for a in dict.fromkeys(addresses) if protocol_of(a) == "ca")
     if pending and on_wait is not None:
         await on_wait(len(pending))
     while pending and m.running:
@@ -146,7 +174,7 @@ def heartbeat(ctx: ServiceContext, gui_dialect: bool = False) -> dict[str, Any]:
 
 def summary(ctx: ServiceContext) -> dict[str, Any]:
     now = time.time()
-    m = _monitor(ctx)
+    m, p = _monitor(ctx), pva_monitor(ctx)
     breakers = ctx.breakers if isinstance(ctx.breakers, BreakerSet) else None
     counts = _summary_counts(ctx, breakers, now)
     total, connected = counts["total_pvs"], counts["connected"]
@@ -156,7 +184,7 @@ def summary(ctx: ServiceContext) -> dict[str, Any]:
         **counts,
         "connection_rate": round(connected / total, 4) if total else 1.0,
         "monitor_alive": monitor_alive(ctx),
-        "updates_per_s": round(m.updates_per_s, 1) if m else 0.0,
+        "updates_per_s": round((m.updates_per_s if m else 0.0) + (p.updates_per_s if p else 0.0), 1),
         "total_updates": ctx.cache.total_updates,
         "open_circuits": breakers.open_count() if breakers else 0,
         "uptime_s": round(now - _STARTED, 1),
@@ -211,6 +239,9 @@ def monitor_status(ctx: ServiceContext) -> dict[str, Any]:
             full_resyncs=m.full_resyncs,
             incremental_applies=m.incremental_applies,
         )
+    p = pva_monitor(ctx)
+    if p is not None:
+        out["pva"] = p.status()  # PVAccess subscriptions, including structures marked unsupported
     return out
 
 

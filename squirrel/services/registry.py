@@ -13,6 +13,7 @@ from uuid import UUID
 import msgspec
 from psycopg import AsyncConnection
 
+from squirrel import addresses
 from squirrel.db import pvs as pvs_db
 from squirrel.db import tags as tags_db
 from squirrel.db.pool import connection
@@ -58,6 +59,40 @@ def clean_address(value: str | None, where: str, field: str) -> str | None:
     if "\x00" in address:
         raise ValidationError(f"{where}{field} must not contain NUL characters")
     return address
+
+
+def address_keys(
+    item: NewPVElementDTO, default: addresses.Protocol, where: str = ""
+) -> tuple[str | None, str | None, str | None, str | None, str | None, str | None]:
+    """(setpoint, readback, config keys, then each address as written when it differs from its key).
+
+    A bare name takes `default`; a pva:// address needs the optional p4p package (400 otherwise)."""
+    keys: list[str | None] = []
+    written: list[str | None] = []
+    for field, address in (
+        ("setpointAddress", item.setpoint_address),
+        ("readbackAddress", item.readback_address),
+        ("configAddress", item.config_address),
+    ):
+        if address is None:
+            keys.append(None)
+            written.append(None)
+            continue
+        try:
+            key = addresses.channel_key(address, default)
+        except addresses.AddressError as exc:
+            raise ValidationError(f"{where}{field}: {exc}") from None
+        if len(key) > MAX_ADDRESS:
+            raise ValidationError(f"{where}{field} must be at most {MAX_ADDRESS} characters with its protocol prefix")
+        if field != "configAddress" and addresses.protocol_of(key) == "pva" and not _PVA_AVAILABLE():
+            raise ValidationError(f"{where}{field} {address!r} is a PVAccess address: {addresses.PVA_MISSING}")
+        keys.append(key)
+        written.append(None if key == address else address)
+    return keys[0], keys[1], keys[2], written[0], written[1], written[2]
+
+
+_PVA_AVAILABLE = addresses.pva_available
+_STORED = ("_key", "_written")  # the stored form of the addresses in select_pv_for_update, not DTO fields
 
 
 def clean_new(item: NewPVElementDTO, where: str = "") -> NewPVElementDTO:
@@ -134,7 +169,11 @@ def _duplicate(address: str, first: str, second: str) -> ValidationError:
 
 
 async def insert_many(
-    conn: AsyncConnection[Any], actor: Principal, items: list[NewPVElementDTO], label: Callable[[int], str]
+    conn: AsyncConnection[Any],
+    actor: Principal,
+    items: list[NewPVElementDTO],
+    label: Callable[[int], str],
+    default: addresses.Protocol = "ca",
 ) -> list[PVElementDTO]:
     """Check and insert `items` in the caller's transaction with one binary COPY per table.
 
@@ -150,10 +189,11 @@ async def insert_many(
     def rows() -> Iterator[tuple[Any, ...]]:
         for index, i in enumerate(items):
             clean_new(i, label(index))
-            if i.setpoint_address is not None:
-                first = seen.setdefault(i.setpoint_address, index)
+            sp_key, rb_key, cfg_key, sp_written, rb_written, cfg_written = address_keys(i, default, label(index))
+            if sp_key is not None:
+                first = seen.setdefault(sp_key, index)
                 if first != index:
-                    raise _duplicate(i.setpoint_address, label(first).rstrip(": ."), label(index).rstrip(": ."))
+                    raise _duplicate(sp_key, label(first).rstrip(": ."), label(index).rstrip(": ."))
             pid = uuid.uuid4()
             created.append(
                 PVElementDTO(
@@ -177,9 +217,9 @@ async def insert_many(
             )
             yield (
                 pid,
-                i.setpoint_address,
-                i.readback_address,
-                i.config_address,
+                sp_key,
+                rb_key,
+                cfg_key,
                 i.device,
                 i.description,
                 i.abs_tolerance,
@@ -191,6 +231,9 @@ async def insert_many(
                 now,
                 by,
                 by,
+                sp_written,
+                rb_written,
+                cfg_written,
             )
 
     await pvs_db.copy_pvs(conn, rows())
@@ -235,6 +278,7 @@ def parse_tag_filters(raw: str | None) -> dict[str, list[str]] | None:
 class RegistryService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+        self.default: addresses.Protocol = ctx.settings.default_protocol
 
     async def get(self, pv_id: UUID) -> PVElementDTO:
         async with connection(self.ctx.pool) as conn:
@@ -265,10 +309,16 @@ class RegistryService:
             rows = await pvs_db.by_ids(conn, ids)
         result = PVSearchResult(results=[_dto(r) for r in rows], total_count=total, limit=limit, offset=offset)
         if live:
-            addresses = [a for p in result.results for a in (p.setpoint_address, p.readback_address) if a]
+            # Keyed by the address as written; looked up by its channel key.
+            pairs = [
+                (p[f"{side}_address"], p[f"{side}_key"])
+                for p in rows
+                for side in ("setpoint", "readback")
+                if p[f"{side}_address"]
+            ]
             cache = self.ctx.cache
             result.live_values = {
-                a: NOT_MONITORED_ENTRY if (state := cache.get(a)) is None else to_entry(state) for a in addresses
+                a: NOT_MONITORED_ENTRY if (state := cache.get(k)) is None else to_entry(state) for a, k in pairs
             }
             # Whatever the cache holds is returned; the error says when no monitor keeps it current.
             result.live_values_error = cache_status(self.ctx)["error"]
@@ -280,7 +330,7 @@ class RegistryService:
 
     async def create(self, actor: Principal, item: NewPVElementDTO) -> PVElementDTO:
         async with connection(self.ctx.pool) as conn:
-            (created,) = await insert_many(conn, actor, [item], lambda _: "")
+            (created,) = await insert_many(conn, actor, [item], lambda _: "", self.default)
             name = item.setpoint_address or item.readback_address or item.config_address
             await audit.record(conn, actor, "pv.create", "pv", created.id, str(name))
         return created
@@ -289,7 +339,7 @@ class RegistryService:
         if not items:
             return []
         async with connection(self.ctx.pool) as conn:
-            created = await insert_many(conn, actor, items, lambda i: f"[{i}].")
+            created = await insert_many(conn, actor, items, lambda i: f"[{i}].", self.default)
             await audit.record(conn, actor, "pv.create_many", "pv", None, f"{len(created)} PVs")
         return created
 
@@ -313,7 +363,9 @@ class RegistryService:
                 item.tags = list(
                     dict.fromkeys(ensured.ids[(g.lower(), t.lower())] for g, ts in r.tags.items() for t in ts)
                 )
-            created = await insert_many(conn, actor, items, lambda i: f"CSV {labels[i]}: ") if items else []
+            created = (
+                await insert_many(conn, actor, items, lambda i: f"CSV {labels[i]}: ", self.default) if items else []
+            )
             summary = f"{len(created)} PVs, {ensured.groups_created} groups, {ensured.tags_created} tags created"
             await audit.record(conn, actor, "pv.import", "pv", None, summary)
         return PVImportResult(
@@ -329,12 +381,21 @@ class RegistryService:
             current = await pvs_db.for_update(conn, pv_id)
             if current is None:
                 raise NotFoundError(f"PV {pv_id} not found")
-            merged = NewPVElementDTO(**{k: v for k, v in current.items() if k != "id"})
+            merged = NewPVElementDTO(**{k: v for k, v in current.items() if k != "id" and not k.endswith(_STORED)})
             merged = clean_new(msgspec.structs.replace(merged, **changes))
             values = msgspec.structs.asdict(merged)
             tag_ids: list[UUID] = values.pop("tags")
-            if merged.setpoint_address and merged.setpoint_address != current["setpoint_address"]:
-                await _check_free(conn, [merged.setpoint_address], pv_id)
+            # An unchanged address keeps its stored key even if the default protocol changed since.
+            (
+                values["setpoint_address"], values["readback_address"], values["config_address"],
+                values["setpoint_written"], values["readback_written"], values["config_written"],
+            ) = address_keys(merged, self.default)  # fmt: skip
+            for field in ("setpoint", "readback", "config"):
+                if getattr(merged, f"{field}_address") == current[f"{field}_address"]:
+                    values[f"{field}_address"] = current[f"{field}_key"]
+                    values[f"{field}_written"] = current[f"{field}_written"]
+            if values["setpoint_address"] and values["setpoint_address"] != current["setpoint_key"]:
+                await _check_free(conn, [values["setpoint_address"]], pv_id)
             await pvs_db.update(conn, pv_id, values, actor.name)
             if "tags" in changes:
                 await _check_tags(conn, set(tag_ids))

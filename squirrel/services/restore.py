@@ -20,7 +20,6 @@ import structlog
 from squirrel.db import jobs as jobs_db
 from squirrel.db import restore as restore_db
 from squirrel.db.pool import connection
-from squirrel.epics import ca
 from squirrel.epics.cache import PVState
 from squirrel.epics.values import to_wire
 from squirrel.errors import ConflictError, NotFoundError, ValidationError
@@ -35,6 +34,7 @@ from squirrel.model import (
     RestoreResultItem,
 )
 from squirrel.services import audit
+from squirrel.services import pv_io as ca  # CA and pva:// addresses, dispatched by protocol
 from squirrel.services import restore_plan as rp
 from squirrel.services import restore_source as source
 from squirrel.services.compare import values_equal

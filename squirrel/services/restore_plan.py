@@ -46,6 +46,7 @@ FAILURE: frozenset[str] = frozenset({"mismatch", "disconnected", "timeout", "fai
 SKIP_ACTIONS: frozenset[str] = frozenset({"read_only", "disconnected", "not_in_registry", "out_of_limits"})
 _FLOAT_TYPES = frozenset({"double", "float"})
 _NUMERIC_TYPES = frozenset({"double", "float", "long", "short", "char", "int"})
+_NUMERIC_TYPES |= {"byte", "ubyte", "ushort", "uint", "ulong"}  # PVA's integer names beside CA's
 
 # (stored value, live value, abs tolerance, rel tolerance) -> within tolerance; the compare service's rule.
 Equality = Callable[[Any, Any, float, float], bool]

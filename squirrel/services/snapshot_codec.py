@@ -34,6 +34,7 @@ class StoredSide(msgspec.Struct, array_like=True, gc=False):
     enum_strings: list[str] | None = None
     age_seconds: float | None = None
     has_value: bool = True
+    alarm_message: str | None = None  # PVA alarm.message (CA has none); older rows lack it
 
 
 class ValueOnly(msgspec.Struct, array_like=True, gc=False):
@@ -83,7 +84,7 @@ def sides_writer(
             value, enum_index = s.value, s.enum_index
             full = (
                 value, s.type, enum_index, s.connected, s.status, s.severity, ts_ns, s.units, s.precision,
-                s.upper_ctrl_limit, s.lower_ctrl_limit, s.enum_strings, age, s.has_value,
+                s.upper_ctrl_limit, s.lower_ctrl_limit, s.enum_strings, age, s.has_value, s.alarm_message,
             )  # fmt: skip
             start = len(buf)
             buf += null  # length prefix, patched once the field is written

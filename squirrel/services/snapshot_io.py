@@ -49,6 +49,7 @@ class ExportSide(msgspec.Struct, rename="camel", kw_only=True, gc=False):
     enum_strings: list[str] | None = None
     age_seconds: float | None = None
     has_value: bool = True
+    alarm_message: str | None = None
 
 
 class ExportValue(msgspec.Struct, rename="camel", kw_only=True, gc=False):
@@ -104,6 +105,7 @@ def _copy_side(
         enum_strings=side.enum_strings,
         age_seconds=side.age_seconds,
         has_value=side.has_value,
+        alarm_message=side.alarm_message,
     )
 
 

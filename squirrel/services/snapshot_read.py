@@ -92,6 +92,7 @@ class WireSide(msgspec.Struct, rename="camel", gc=False):
     enum_strings: list[str] | None = msgspec.field(default=None, name="enum_strings")
     age_seconds: float | None = None
     timestamp_ns: int | None = None
+    alarm_message: str | None = None
 
 
 class WireValue(msgspec.Struct, rename="camel", gc=False):
@@ -148,6 +149,7 @@ def _wire_values(rows: list[snap_db.TextRow], tags: dict[str, list[TagRef]]) -> 
                     s.enum_strings,
                     s.age_seconds,
                     ns,
+                    s.alarm_message,
                 )
             )
         sp, rb = sides

@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 import msgspec
 from psycopg import AsyncConnection
 
+from squirrel.addresses import protocol_of
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
 from squirrel.epics.cache import PVState
@@ -203,17 +204,18 @@ async def _read(
 
         await wait_warm(ctx, addresses, waiting)
         return ctx.cache.get
-    try:
-        from squirrel.epics import ca
-    except ImportError:
-        raise UnavailableError("direct reads (use_cache=false) need the EPICS layer, not available") from None
+    from squirrel.services import pv_io as ca  # CA and pva:// addresses, dispatched by protocol
+
     states: dict[str, PVState] = await ca.read_many(addresses, ctx.settings.ca_timeout, breakers=ctx.breakers)
     for state in states.values():
         if state.error is not None:
             state.has_value = False
             # Only a channel that was not there is "disconnected"; one that was but gave no (usable)
             # answer by the deadline is stored as connected without a value (API.md: noValue).
-            state.connected = state.error not in ("disconnected", "circuit open")
+            # A PVA get cannot tell the two apart (an unanswered search is also a timeout): it keeps
+            # the read's own connected flag, set only on an answer.
+            if protocol_of(state.address) == "ca":
+                state.connected = state.error not in ("disconnected", "circuit open")
     return states.get
 
 

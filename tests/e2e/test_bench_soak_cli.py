@@ -25,3 +25,14 @@ def test_short_soak_reports_rss_slope_and_descriptors(tmp_path: Path) -> None:
     soak = report["extras"]["soak"]
     assert soak["fit_from_s"] == 15.0 and soak["live_polls"] > 0 and len(soak["samples_s_rss_mb_fds"]) >= 3
     assert "RSS slope" in done.stdout and "fds start/end" in done.stdout
+
+
+def test_soak_with_protocol_pva_is_refused_before_starting_anything() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "squirrel", "bench", "--protocol", "pva", "--soak", "1", "--pvs", "10"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "--soak runs against Channel Access IOCs only" in done.stderr

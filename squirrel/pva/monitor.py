@@ -1,0 +1,331 @@
+"""The PVA monitor: one p4p subscription per pva:// registry key, feeding the shared PV cache.
+
+p4p calls a subscription's handler in a PVXS worker thread when its queue becomes non-empty; the
+handler only queues the watch once and schedules one loop callback per batch (never one per update).
+The loop pops each queued subscription, applies the newest Value (older ones queued behind it are
+merged: live values, the newest wins) and turns Disconnected into a visible disconnect. A structure
+Squirrel cannot store (NTTable, NTNDArray, ...) is marked unsupported on its first connect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+
+from squirrel.addresses import pva_name
+from squirrel.pva import client
+from squirrel.pva.bulk import remember_kind
+from squirrel.pva.ports import Breakers, Cache, Entry
+from squirrel.pva.values import Kind, apply, mark_unsupported
+
+log = structlog.get_logger(__name__)
+SYNC_CHUNK = 2000  # subscriptions created per loop pass
+APPLY_CHUNK = 1000  # queued subscriptions handled per loop pass
+INLINE_SUBSCRIBE = 50  # fewer subscriptions than this are created in the loop itself
+POPS = 16  # entries popped from one subscription per pass (more: it is queued again)
+
+
+class _Watch:
+    __slots__ = ("connected", "key", "kind", "monitor", "queued", "server", "state", "sub")
+
+    def __init__(self, monitor: PvaMonitor, key: str, state: Entry) -> None:
+        self.monitor = monitor
+        self.key = key
+        self.state = state
+        self.sub: Any = None
+        self.kind: Kind | None = None
+        self.connected = False
+        self.queued = False
+        self.server = client.server_key(pva_name(key))
+
+    def wake(self) -> None:  # a PVXS thread: queue once, wake the loop once per batch; never raises
+        try:
+            self.monitor._push(self)
+        except Exception:
+            pass
+
+
+class PvaMonitor:
+    def __init__(
+        self,
+        cache: Cache,
+        breakers: Breakers | None = None,
+        *,
+        load_addresses: Callable[[], Awaitable[set[str]]] | None = None,
+        conninfo: str | None = None,
+        resync_interval: float = 30.0,
+    ) -> None:
+        self.cache = cache
+        self.breakers = breakers
+        self.running = False
+        self.errors = 0
+        self.merged = 0
+        self.started_at: float | None = None
+        self.unavailable: str | None = None  # set when p4p is missing and pva:// keys are registered
+        self.unsupported: dict[str, str] = {}  # key -> why its structure cannot be stored
+        self._load = load_addresses
+        self._conninfo = conninfo
+        self._resync_interval = resync_interval
+        self._watches: dict[str, _Watch] = {}
+        self._server_up: dict[str, int] = {}
+        self._queue: deque[_Watch] = deque()
+        self._lock = threading.Lock()
+        self._scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._wake = asyncio.Event()
+        self._sync_lock = asyncio.Lock()
+        self._rate: deque[tuple[float, int]] = deque(maxlen=11)
+        self.total_updates = 0
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.started_at = time.time()
+        self.running = True
+        self._tasks.append(asyncio.create_task(self._sample_rate()))
+        if self._load is not None:
+            self._tasks.append(asyncio.create_task(self._resync_loop()))
+        if self._conninfo is not None:
+            self._tasks.append(asyncio.create_task(self._listen_loop()))
+
+    async def stop(self) -> None:
+        self.running = False
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        for w in list(self._watches.values()):
+            self._unwatch(w)
+        self._queue.clear()
+
+    def request_resync(self) -> None:
+        self._wake.set()
+
+    async def sync(self, keys: set[str]) -> None:
+        """(Un)subscribe the difference to `keys` (pva:// channel keys), in chunks."""
+        async with self._sync_lock:
+            for key in [k for k in self._watches if k not in keys]:
+                self._unwatch(self._watches[key])
+            new = [k for k in keys if k not in self._watches]
+            if not new:
+                return
+            try:
+                ctxt = client.context()
+            except client.PvaUnavailable as exc:
+                self.unavailable = str(exc)
+                for key in new:
+                    self.cache.ensure(key).error = self.unavailable
+                    self.cache.mark_dirty(key)
+                return
+            pv_request = client.request("field()")
+            watches = []
+            for key in new:
+                w = _Watch(self, key, self.cache.ensure(key))
+                self._watches[key] = w
+                watches.append(w)
+            loop = asyncio.get_running_loop()
+            for i in range(0, len(watches), SYNC_CHUNK):
+                chunk = watches[i : i + SYNC_CHUNK]
+                if len(chunk) > INLINE_SUBSCRIBE:  # a worker thread: the loop keeps applying first values
+                    await loop.run_in_executor(None, self._subscribe, ctxt, chunk, pv_request)
+                else:
+                    self._subscribe(ctxt, chunk, pv_request)
+
+    def _subscribe(self, ctxt: Any, watches: list[_Watch], pv_request: Any) -> None:
+        for w in watches:
+            sub = client.monitor_op(ctxt, pva_name(w.key), w.wake, pv_request)
+            if self._watches.get(w.key) is w and self.running:
+                w.sub = sub
+            else:  # unwatched meanwhile
+                sub.close()
+
+    async def _resync_loop(self) -> None:
+        assert self._load is not None
+        while True:
+            try:
+                await self.sync(await self._load())
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("pva monitor resync failed; will retry", error=str(exc))
+                await asyncio.sleep(1.0)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._resync_interval)
+            self._wake.clear()
+            await asyncio.sleep(0.05)
+
+    async def _listen_loop(self) -> None:
+        import psycopg
+
+        assert self._conninfo is not None
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
+                    await conn.execute("LISTEN squirrel_registry")
+                    self.request_resync()
+                    async for _ in conn.notifies():
+                        self.request_resync()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("pva registry LISTEN connection lost; reconnecting", error=str(exc))
+                await asyncio.sleep(1.0)
+
+    def _unwatch(self, w: _Watch) -> None:
+        self._watches.pop(w.key, None)
+        if w.sub is not None:
+            with contextlib.suppress(Exception):
+                w.sub.close()
+            w.sub = None
+        if w.connected and w.kind is not None and not w.kind.unsupported:
+            self._server_down(w.server)
+        self.unsupported.pop(w.key, None)
+        self.cache.discard(w.key)
+
+    # --- updates: PVXS thread -> watch queue -> one loop callback per batch -----------------------
+    def _push(self, w: _Watch) -> None:
+        with self._lock:
+            if not w.queued:
+                w.queued = True
+                self._queue.append(w)
+            if self._scheduled:
+                return
+            self._scheduled = True
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._apply)
+
+    def _apply(self) -> None:
+        queue, taken = self._queue, []
+        with self._lock:
+            for _ in range(min(len(queue), APPLY_CHUNK)):
+                w = queue.popleft()
+                w.queued = False  # before popping: an update arriving meanwhile queues it again
+                taken.append(w)
+            more = self._scheduled = bool(queue)
+        for w in taken:
+            try:
+                self._drain(w)
+            except Exception:
+                self.errors += 1
+                log.exception("pva monitor update failed", address=w.key)
+        if more and self._loop is not None:
+            self._loop.call_soon(self._apply)
+
+    def _drain(self, w: _Watch) -> None:
+        sub = w.sub
+        if sub is None or self._watches.get(w.key) is not w:
+            return
+        latest: Any = None
+        meta = False  # did display/control change in any Value merged into `latest`?
+        meta_fields = w.kind.meta_fields if w.kind is not None else ()
+        for _ in range(POPS):
+            entry = sub.pop()
+            if entry is None:
+                break
+            if isinstance(entry, BaseException):
+                if latest is not None:
+                    self._value(w, latest, meta)
+                    latest, meta = None, False
+                self._lost(w, entry)
+            else:
+                if latest is not None:
+                    self.merged += 1
+                latest = entry
+                if meta_fields and not meta:
+                    meta = entry.changed(*meta_fields)
+        else:
+            self._push(w)  # more queued than one pass takes
+        if latest is not None:
+            self._value(w, latest, meta)
+
+    def _value(self, w: _Watch, value: Any, meta: bool = True) -> None:
+        state, now = w.state, time.time()
+        if not w.connected:
+            meta = True  # a (re)connect: take the metadata whatever the server marked
+            w.kind = Kind(value)
+            w.connected = True
+            if w.kind.unsupported:  # reachable but not storable: shown as missing, with the reason
+                self.unsupported[w.key] = w.kind.unsupported
+                log.warning("pva monitor: unsupported structure", address=w.key, reason=w.kind.unsupported)
+                mark_unsupported(state, w.kind)
+                state.updated_at = now
+                self.cache.mark_dirty(w.key)
+                return
+            self.unsupported.pop(w.key, None)
+            remember_kind(w.key, w.kind)
+            self.cache.set_connected(w.key, True, w.server)
+            self._server_up[w.server] = self._server_up.get(w.server, 0) + 1
+            if self.breakers is not None:
+                self.breakers.learn(w.key, w.server)
+                if self._server_up[w.server] == 1:
+                    self.breakers.server_up(w.server)
+        kind = w.kind
+        if kind is None or kind.unsupported:
+            return
+        apply(state, value, kind, meta)
+        state.update_count += 1
+        self.cache.total_updates += 1
+        self.total_updates += 1
+        state.updated_at = now
+        self.cache.mark_dirty(w.key)
+
+    def _lost(self, w: _Watch, exc: BaseException) -> None:
+        if w.connected:
+            w.connected = False
+            self.cache.set_connected(w.key, False)
+            if w.kind is not None and not w.kind.unsupported:
+                self._server_down(w.server)
+        if type(exc).__name__ != "Disconnected":
+            w.state.error = client.error_text(exc)
+            self.cache.mark_dirty(w.key)
+
+    def _server_down(self, server: str) -> None:
+        left = self._server_up.get(server, 0) - 1
+        if left > 0:
+            self._server_up[server] = left
+            return
+        self._server_up.pop(server, None)
+        if self.breakers is not None and self.running:
+            self.breakers.server_down(server)
+
+    # --- figures ---------------------------------------------------------------------------------
+    async def _sample_rate(self) -> None:
+        while True:
+            self._rate.append((time.monotonic(), self.total_updates))
+            await asyncio.sleep(1.0)
+
+    @property
+    def updates_per_s(self) -> float:
+        if len(self._rate) < 2:
+            return 0.0
+        (t0, c0), (t1, c1) = self._rate[0], self._rate[-1]
+        return (c1 - c0) / (t1 - t0) if t1 > t0 else 0.0
+
+    @property
+    def subscribed(self) -> int:
+        return len(self._watches)
+
+    def status(self) -> dict[str, Any]:
+        """The PVA part of /v1/health/monitor."""
+        return {
+            "subscribed": self.subscribed,
+            "connected": sum(1 for w in self._watches.values() if w.connected),
+            "updates_per_s": round(self.updates_per_s, 1),
+            "total_updates": self.total_updates,
+            "callback_errors": self.errors,
+            "unsupported": dict(sorted(self.unsupported.items())),
+            "error": self.unavailable,
+        }

@@ -1,0 +1,33 @@
+"""What this package needs of the services' cache and circuit breakers (structural types: no import)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from squirrel.pva.values import State
+
+
+class Breakers(Protocol):
+    def learn(self, address: str, server: str | None) -> None: ...
+    def allows_address(self, address: str) -> bool: ...
+    def record_success(self, server: str | None) -> None: ...
+    def record_failure(self, server: str | None, error: str = "timeout") -> None: ...
+    def server_down(self, server: str, reason: str = ...) -> None: ...
+    def server_up(self, server: str) -> None: ...
+
+
+class Entry(State, Protocol):
+    connected: bool
+    server: str | None
+    connected_at: float | None
+    updated_at: float | None
+    update_count: int
+
+
+class Cache(Protocol):
+    total_updates: int
+
+    def ensure(self, address: str) -> Entry: ...
+    def discard(self, address: str) -> None: ...
+    def mark_dirty(self, address: str) -> None: ...
+    def set_connected(self, address: str, connected: bool, server: str | None = None) -> None: ...
