@@ -49,6 +49,9 @@ def _numeric_alarms(node: Any) -> None:
         if "status" in node and "severity" in node:
             node["status"] = status_code(node["status"])
             node["severity"] = severity_code(node["severity"])
+            # The dialect had no alarm text; a PVA alarm message (non-null) is kept as extra information.
+            if "alarmMessage" in node and node["alarmMessage"] is None:
+                del node["alarmMessage"]
         for value in node.values():
             if isinstance(value, dict | list):
                 _numeric_alarms(value)
