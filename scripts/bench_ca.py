@@ -1,11 +1,11 @@
 """Channel Access figures of squirrel.epics against running soft IOCs, with raw aioca baselines.
 
-    .venv/bin/python -m squirrel.bench.softioc --pvs 50000 --iocs 4   # prints EPICS_CA_ADDR_LIST=...
+    .venv/bin/python -m squirrel.tools.bench.softioc --pvs 50000 --iocs 4   # prints EPICS_CA_ADDR_LIST=...
     .venv/bin/python scripts/bench_ca.py --addr-list "127.0.0.1:p1 ..." [--pvs 50000] [--iocs 4]
         [--modes raw,monitor,direct,ingest] [--repeat 3]
 
 Every measurement runs in a fresh process (its own cold CA context), one after the other:
-  raw      raw_camonitor_all_s, raw_caget_cold_s, raw_caget_warm_s, raw_caput_s (squirrel.bench.baselines)
+  raw      raw_camonitor_all_s, raw_caget_cold_s, raw_caget_warm_s, raw_caput_s (squirrel.tools.bench.baselines)
   monitor  Monitor.sync(all) → every address connected with a value (monitor_connect_all_s), the longest
            loop stall meanwhile; then, with the monitor running (as in the service), read_many of all
            (snapshot_direct_s) and write_many of all setpoints with completion (write_many_s)
@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from squirrel.bench.softioc import LoadBlock, generate_db, split
+from squirrel.tools.bench.softioc import LoadBlock, generate_db, split
 
 
 def layout(pvs: int, iocs: int) -> tuple[list[tuple[str, str]], list[LoadBlock], float]:
@@ -282,8 +282,8 @@ def main() -> None:
             reps = args.repeat if mode in ("raw", "monitor") else 1
             for _ in range(reps):
                 if mode == "raw":
-                    got = spawn(["-m", "squirrel.bench.baselines", "monitor", str(addr_file), str(sp_file)], env)
-                    got |= spawn(["-m", "squirrel.bench.baselines", "getput", str(addr_file), str(sp_file)], env)
+                    got = spawn(["-m", "squirrel.tools.bench.baselines", "monitor", str(addr_file), str(sp_file)], env)
+                    got |= spawn(["-m", "squirrel.tools.bench.baselines", "getput", str(addr_file), str(sp_file)], env)
                 else:
                     got = spawn([__file__, *base, "--child", mode], env)
                 for k, v in got.items():

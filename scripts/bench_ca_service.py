@@ -1,6 +1,6 @@
 """The CA-side figures of `squirrel bench` only, against running soft IOCs, with the service's phase logs.
 
-    .venv/bin/python -m squirrel.bench.softioc --pvs 50000 --iocs 4   # prints EPICS_CA_ADDR_LIST=...
+    .venv/bin/python -m squirrel.tools.bench.softioc --pvs 50000 --iocs 4   # prints EPICS_CA_ADDR_LIST=...
     .venv/bin/python scripts/bench_ca_service.py --addr-list "..." [--repeat 3] [--profile-restore out.txt]
 
 Runs the real service process (embedded PostgreSQL, roles api,monitor,worker) like `squirrel bench`, then
@@ -20,9 +20,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from squirrel.bench import figures as fg
-from squirrel.bench.harness import Bench, BenchConfig
 from squirrel.progress import Progress
+from squirrel.tools.bench import figures as fg
+from squirrel.tools.bench.harness import Bench, BenchConfig
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 async def run(pairs: int, iocs: int, monitor: bool) -> dict[str, Any]:
-    from squirrel.bench.softioc import start_softiocs
+    from squirrel.tools.bench.softioc import start_softiocs
 
     ioc_set = start_softiocs(pairs * 2, iocs)
     os.environ["EPICS_CA_ADDR_LIST"] = ioc_set.addr_list

@@ -4,7 +4,7 @@
     .venv/bin/python scripts/live_latency.py --pvs 50000 --iocs 4 --rounds 2 --profile 20
 
 Starts the C soft IOCs, embedded PostgreSQL and `squirrel serve` exactly as `squirrel bench` does,
-registers the pairs, waits until every address is connected, then runs `squirrel.bench.load.sse_phase`
+registers the pairs, waits until every address is connected, then runs `squirrel.tools.bench.load.sse_phase`
 `--rounds` times (same probes, clients and offered load as the bench) and prints p50/p95/p99/max of
 each round with the per-stage split (caput → IOC → monitor apply → diff encode → client parse).
 A second set per round leaves every client's 100 ms diff window idle: the pipeline alone. With
@@ -24,9 +24,9 @@ from subprocess import DEVNULL
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from squirrel.bench import load
-from squirrel.bench.harness import Bench, BenchConfig
 from squirrel.progress import Progress
+from squirrel.tools.bench import load
+from squirrel.tools.bench.harness import Bench, BenchConfig
 
 
 async def run(bench: Bench, args: argparse.Namespace) -> None:

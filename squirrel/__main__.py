@@ -1,3 +1,3 @@
-from squirrel.cli import main
+from squirrel.cli.main import main
 
 raise SystemExit(main())

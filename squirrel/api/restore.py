@@ -10,7 +10,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from squirrel.api.common import ctx_of, path_uuid, principal_of
 from squirrel.model import JobQueued, RestorePlan, RestoreRequest
-from squirrel.services import restore as restore_service
+from squirrel.services.restore import job as restore_service
 
 
 @post(

@@ -31,10 +31,12 @@ from squirrel.model import (
     UpdateSnapshotBody,
 )
 from squirrel.services import compare as compare_service
-from squirrel.services import snapshot_filter, snapshot_io, snapshot_read
-from squirrel.services import snapshots as snap_service
-from squirrel.services.snapshot_filter import SnapshotFilter
-from squirrel.services.snapshot_io import ExportDocument
+from squirrel.services.snapshots import filter as snapshot_filter
+from squirrel.services.snapshots import io as snapshot_io
+from squirrel.services.snapshots import read as snapshot_read
+from squirrel.services.snapshots import take as snap_service
+from squirrel.services.snapshots.filter import SnapshotFilter
+from squirrel.services.snapshots.io import ExportDocument
 
 BULK_LIMIT = 64_000_000
 _TOL = "overrides every PV's tolerance (setpoints and readbacks alike)"

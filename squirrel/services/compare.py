@@ -23,7 +23,7 @@ from squirrel.epics.values import to_wire
 from squirrel.errors import NotFoundError, ValidationError
 from squirrel.model import CompareDifferenceDTO, CompareResultDTO
 from squirrel.services.context import ServiceContext
-from squirrel.services.snapshot_codec import ValueOnly, decode_value_only
+from squirrel.services.snapshots.codec import ValueOnly, decode_value_only
 
 Tolerance = tuple[float, float]
 Side = Literal["setpoint", "readback"]

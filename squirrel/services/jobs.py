@@ -24,11 +24,11 @@ _POLL = 1.0  # seconds between re-reads when no in-process wake-up came (the wor
 
 def register_job_types(queue: JobQueue) -> None:
     """Register every job type's task (in every process: enqueueing needs the type's timeout and attempts)."""
-    from squirrel.services import snapshots
+    from squirrel.services.snapshots import take as snapshots
 
     queue.register(snapshots.JOB_TYPE, snapshots.snapshot_job, snapshots.JOB_TIMEOUT)
     try:
-        from squirrel.services import restore
+        from squirrel.services.restore import job as restore
     except ImportError:
         return
     task = getattr(restore, "restore_job", None)

@@ -20,8 +20,8 @@ from squirrel.db.pool import connection
 from squirrel.errors import NotFoundError, SquirrelError, ValidationError
 from squirrel.model import DeletedDTO, NewScheduleBody, Principal, ScheduleDTO, UpdateScheduleBody
 from squirrel.services import audit
-from squirrel.services import snapshots as snap_service
 from squirrel.services.context import ServiceContext
+from squirrel.services.snapshots import take as snap_service
 
 log = structlog.get_logger(__name__)
 

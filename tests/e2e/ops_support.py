@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 
-from squirrel.epics.sim import SimHandle, start_sim
-from squirrel.epics.sim import free_port as free_ca_port
+from squirrel.tools.sim import SimHandle, start_sim
+from squirrel.tools.sim import free_port as free_ca_port
 from tests.integration.restore_ioc import RestoreIOC
 from tests.support.ioc import RESTART_PORT
 

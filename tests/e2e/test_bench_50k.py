@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from squirrel.bench.report import BASELINES, FIGURES
+from squirrel.tools.bench.report import BASELINES, FIGURES
 
 pytestmark = [
     pytest.mark.slow,

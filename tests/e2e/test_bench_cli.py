@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from squirrel.bench.report import BASELINES, FIGURES, RATIOS, TARGETS
+from squirrel.tools.bench.report import BASELINES, FIGURES, RATIOS, TARGETS
 
 
 @pytest.mark.timeout(400)

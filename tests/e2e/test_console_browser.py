@@ -25,7 +25,7 @@ from caproto.sync.client import read as ca_read
 from caproto.sync.client import write as ca_write
 from playwright.async_api import Page, Route, async_playwright, expect
 
-from squirrel.epics.sim import SimHandle
+from squirrel.tools.sim import SimHandle
 from tests.e2e.ops_support import PREFIX, REGISTRY_CSV, Server, run_server, start_ioc, start_slow_ioc
 from tests.integration.restore_ioc import RestoreIOC
 

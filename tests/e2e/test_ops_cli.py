@@ -22,7 +22,7 @@ import pytest
 from caproto.sync.client import read as ca_read
 from caproto.sync.client import write as ca_write
 
-from squirrel.epics.sim import SimHandle
+from squirrel.tools.sim import SimHandle
 from tests.e2e.ops_support import GHOST, PREFIX, REGISTRY_CSV, Result, Server, run_server, start_ioc, start_slow_ioc
 from tests.integration.restore_ioc import RestoreIOC
 

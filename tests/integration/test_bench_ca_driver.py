@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from squirrel.bench import ca_driver
-from squirrel.epics.sim import SimHandle
+from squirrel.tools.bench import ca_driver
+from squirrel.tools.sim import SimHandle
 
 pytestmark = pytest.mark.usefixtures("ca_purge")
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from squirrel.epics.sim import free_port
+from squirrel.tools.sim import free_port
 from tests.conftest import Api
 from tests.integration.restore_ioc import NOISY, RestoreIOC
 from tests.integration.test_restore import caput, register, snapshot

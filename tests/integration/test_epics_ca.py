@@ -11,7 +11,7 @@ import pytest
 from squirrel.epics import channels
 from squirrel.epics.breaker import BreakerSet
 from squirrel.epics.ca import read_many, write_many
-from squirrel.epics.sim import SLOW_PUT_DELAY, SimHandle
+from squirrel.tools.sim import SLOW_PUT_DELAY, SimHandle
 
 pytestmark = pytest.mark.usefixtures("ca_purge")
 

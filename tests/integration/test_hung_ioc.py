@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from squirrel.epics.sim import SimHandle
+from squirrel.tools.sim import SimHandle
 from tests.conftest import Api
 from tests.integration.test_snapshot_frozen_ioc import Freezer, freezer
 

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from squirrel.epics.ca import write_many
-from squirrel.epics.sim import SimHandle
+from squirrel.tools.sim import SimHandle
 from tests.conftest import make_settings
 from tests.support.server import RunningServer, SseEvent, run_server, sse
 

@@ -14,7 +14,7 @@ import pytest
 from squirrel.epics import channels
 from squirrel.epics.ca import write_many
 from squirrel.epics.cache import PVCache
-from squirrel.epics.sim import SimHandle
+from squirrel.tools.sim import SimHandle
 from tests.conftest import Api
 
 pytestmark = pytest.mark.usefixtures("ca_purge")

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from squirrel.bench.service import parse_metrics
-from squirrel.epics.sim import SimHandle
+from squirrel.tools.bench.service import parse_metrics
+from squirrel.tools.sim import SimHandle
 from tests.conftest import make_settings
 from tests.integration.test_live_ioc import register, wait_connected
 from tests.support.server import RunningServer, run_server

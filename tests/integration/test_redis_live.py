@@ -10,8 +10,8 @@ import psycopg
 import pytest
 
 from squirrel.epics.ca import write_many
-from squirrel.epics.sim import SimHandle
 from squirrel.live.redis_bridge import RedisConsumer, RedisPublisher
+from squirrel.tools.sim import SimHandle
 from tests.conftest import make_settings
 from tests.support.server import SseEvent, run_server, sse
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from squirrel.epics.ca import read_many, write_many
-from squirrel.epics.sim import SimHandle, free_port
+from squirrel.tools.sim import SimHandle, free_port
 from tests.conftest import Api
 from tests.integration.restore_ioc import SLOW_PUT, RestoreIOC
 from tests.support import ioc as _ioc  # noqa: F401  (sets EPICS_CA_ADDR_LIST first; we append ours)

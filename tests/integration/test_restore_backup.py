@@ -11,14 +11,14 @@ from uuid import UUID
 import psycopg
 import pytest
 
-from squirrel.bench import figures
 from squirrel.db import jobs as jobs_db
 from squirrel.db import restore as restore_db
 from squirrel.db.pool import connection
-from squirrel.epics.sim import free_port
 from squirrel.errors import SquirrelError
 from squirrel.jobs.progress import JobContext, ProgressHub
-from squirrel.services.restore import restore_job
+from squirrel.services.restore.job import restore_job
+from squirrel.tools.bench import figures
+from squirrel.tools.sim import free_port
 from tests.conftest import Api
 from tests.integration.restore_ioc import RestoreIOC
 from tests.integration.test_restore import caget, caput, outcomes, register, restore, run_restore, snapshot, wait_job

@@ -19,8 +19,8 @@ import psycopg
 import pytest
 
 from squirrel.epics.ca import read_many, write_many
-from squirrel.epics.sim import free_port
-from squirrel.services.snapshot_codec import decode_side
+from squirrel.services.snapshots.codec import decode_side
+from squirrel.tools.sim import free_port
 from tests.integration.counting_ioc import CountingIOC
 from tests.integration.test_jobs import _wait_blocked
 from tests.integration.test_jobs_crash import _create_key, _env, _free_port, _serve

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from squirrel.epics.sim import free_port
+from squirrel.tools.sim import free_port
 from tests.conftest import Api
 from tests.integration.restore_ioc import RestoreIOC
 from tests.integration.test_restore import actions, caget, caput, dry_run, outcomes, register, restore, snapshot

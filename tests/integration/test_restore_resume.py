@@ -11,9 +11,9 @@ import pytest
 from squirrel.db import jobs as jobs_db
 from squirrel.db import restore as restore_db
 from squirrel.db.pool import connection
-from squirrel.epics.sim import free_port
 from squirrel.jobs.progress import JobContext, ProgressHub
-from squirrel.services.restore import restore_job
+from squirrel.services.restore.job import restore_job
+from squirrel.tools.sim import free_port
 from tests.conftest import Api
 from tests.integration.restore_ioc import RestoreIOC
 from tests.integration.test_restore import caget, caput, register, restore, snapshot

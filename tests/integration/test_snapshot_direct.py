@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from squirrel.epics.ca import write_many
-from squirrel.epics.sim import SimHandle
+from squirrel.tools.sim import SimHandle
 from tests.conftest import Api
 
 pytestmark = pytest.mark.usefixtures("ca_purge")

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from squirrel.epics.sim import SimHandle, SimIOC
+from squirrel.tools.sim import SimHandle, SimIOC
 from tests.conftest import Api
 from tests.integration.snapshot_support import wait_job
 

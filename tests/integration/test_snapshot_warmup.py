@@ -11,8 +11,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from squirrel.app import create_app
-from squirrel.epics.sim import SimHandle
 from squirrel.services.monitoring import wait_warm
+from squirrel.tools.sim import SimHandle
 from tests.conftest import Api, make_settings
 from tests.integration.snapshot_support import wait_job
 

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from squirrel.epics.sim import SimHandle, free_port, start_sim
+from squirrel.tools.sim import SimHandle, free_port, start_sim
 
 STABLE_PORT = free_port()
 RESTART_PORT = free_port()

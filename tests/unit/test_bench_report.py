@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import io
 
-from squirrel.bench.figures import p99
-from squirrel.bench.report import BASELINES, FIGURES, Results, build_json, table
-from squirrel.bench.service import parse_metrics
-from squirrel.bench.softioc import BLOCK_SIZE, TICK_HZ, generate_db, split
-from squirrel.democli import registry_csv
+from squirrel.cli.demo import registry_csv
 from squirrel.progress import Progress
+from squirrel.tools.bench.figures import p99
+from squirrel.tools.bench.report import BASELINES, FIGURES, Results, build_json, table
+from squirrel.tools.bench.service import parse_metrics
+from squirrel.tools.bench.softioc import BLOCK_SIZE, TICK_HZ, generate_db, split
 
 
 def test_medians_ranges_ratios_and_verdicts() -> None:

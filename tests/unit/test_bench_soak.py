@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from squirrel.bench.soak import fit_window, slope_per_hour, soak_table
+from squirrel.tools.bench.soak import fit_window, slope_per_hour, soak_table
 
 
 def test_slope_is_per_hour_and_ignores_noise_around_a_flat_line() -> None:

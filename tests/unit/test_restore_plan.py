@@ -7,8 +7,8 @@ from typing import Any
 from uuid import uuid4
 
 from squirrel.epics.cache import PVState
-from squirrel.services import restore_plan as rp
 from squirrel.services.compare import values_equal
+from squirrel.services.restore import plan as rp
 
 
 def target(**kw: Any) -> rp.RestoreTarget:

@@ -9,10 +9,10 @@ from uuid import uuid4
 import pytest
 
 from squirrel.errors import ValidationError
-from squirrel.services import snapshot_csv
-from squirrel.services.snapshot_codec import StoredSide
-from squirrel.services.snapshot_dedupe import digest
-from squirrel.services.snapshot_read import StoredPV
+from squirrel.services.snapshots import importing as snapshot_csv
+from squirrel.services.snapshots.codec import StoredSide
+from squirrel.services.snapshots.dedupe import digest
+from squirrel.services.snapshots.read import StoredPV
 
 TS = 1_700_000_000_123_456_789
 

@@ -8,7 +8,7 @@ from uuid import uuid4
 import msgspec
 
 from squirrel.model import EpicsValueDTO, PVValueDTO, TagRef
-from squirrel.services.snapshot_read import WireSide, WireValue
+from squirrel.services.snapshots.read import WireSide, WireValue
 
 
 def _layout(cls: type[msgspec.Struct]) -> list[tuple[str, str]]:

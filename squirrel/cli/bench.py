@@ -1,0 +1,89 @@
+"""`squirrel bench`: measure the service against IOCs and the raw aioca client in the same run."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+from pathlib import Path
+from typing import Any
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from squirrel.progress import Progress
+    from squirrel.tools.bench.harness import PHASES, BenchConfig, run_bench
+    from squirrel.tools.bench.report import table
+
+    if args.pvs < 2:
+        raise SystemExit("squirrel bench: --pvs must be at least 2")
+    if args.protocol == "pva" and args.soak is not None:
+        raise SystemExit("squirrel bench: --soak runs against Channel Access IOCs only (drop --protocol pva)")
+    if args.protocol == "pva":
+        from squirrel.tools.bench.pva_bench import run_pva_bench
+        from squirrel.tools.bench.pva_bench import table as pva_table
+
+        pva_report = run_pva_bench(args.pvs, args.iocs, Path(args.json) if args.json else None)
+        print(f"squirrel bench --protocol pva: {pva_report['pvs']} PVs, {args.iocs} PVA soft IOC(s)")
+        print(pva_table(pva_report))
+        return 0
+    cfg = BenchConfig(
+        pvs=args.pvs,
+        iocs=args.iocs,
+        ioc=args.ioc,
+        repeat=max(1, args.repeat),
+        json_path=Path(args.json) if args.json else None,
+        ca_addr_list=args.ca_addr_list,
+        sse_clients=args.sse_clients,
+    )
+
+    def terminate(*_: object) -> None:
+        raise KeyboardInterrupt  # stop IOCs, the service and PostgreSQL on the way out
+
+    signal.signal(signal.SIGTERM, terminate)
+    if args.soak is not None:
+        from squirrel.tools.bench.soak import run_soak, soak_table
+
+        if args.soak <= 0:
+            raise SystemExit("squirrel bench: --soak must be a positive number of minutes")
+        report = run_soak(cfg, args.soak)
+        print(f"squirrel bench --soak: {cfg.pvs} PVs, {cfg.iocs} {cfg.ioc} IOC(s)")
+        print(soak_table(report))
+        if cfg.json_path is not None:
+            print(f"wrote {cfg.json_path}")
+        return 0
+    report = run_bench(cfg, Progress(PHASES + 1, f"bench {args.pvs} PVs"))
+    print(f"squirrel bench: {cfg.pvs} PVs, {cfg.iocs} {cfg.ioc} IOC(s), {cfg.repeat} repeat(s)")
+    print(table(report))
+    if cfg.json_path is not None:
+        print(f"wrote {cfg.json_path}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("bench", help="measure every figure at scale (starts PostgreSQL, IOCs and the service)")
+    p.add_argument("--pvs", type=int, default=50_000, help="PVs in total (setpoint/readback pairs = pvs/2)")
+    p.add_argument("--iocs", type=int, default=4, help="IOC processes, each on its own loopback CA port")
+    p.add_argument("--ioc", choices=("softioc", "caproto"), default="softioc", help="C soft IOCs or our simulator")
+    p.add_argument("--repeat", type=int, default=3, help="repeats per figure (median and range are reported)")
+    p.add_argument("--json", help="write the report as JSON here")
+    p.add_argument(
+        "--ca-addr-list",
+        help=(
+            "target IOCs already serving the bench database"
+            " (python -m squirrel.tools.bench.softioc) instead of starting"
+        ),
+    )
+    p.add_argument("--sse-clients", type=int, default=20, help="SSE clients for the latency figure")
+    p.add_argument(
+        "--protocol",
+        choices=("ca", "pva"),
+        default="ca",
+        help="pva: the PVA layer against raw p4p on C soft IOCs serving PVAccess (pvxslibs QSRV)",
+    )
+    p.add_argument(
+        "--soak",
+        type=float,
+        metavar="MINUTES",
+        help="instead of the figures: MINUTES of steady updates, SSE clients, live polling and a snapshot a"
+        " minute; reports the RSS slope (MB/hour, after the first 5 minutes) and file descriptors",
+    )
+    p.set_defaults(func=cmd_bench)

@@ -1,0 +1,1 @@
+"""The snapshot aggregate: take (cache or direct read), read back, export/import, dedupe, filter."""

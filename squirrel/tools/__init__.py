@@ -1,0 +1,1 @@
+"""Tools outside the runtime: the caproto and p4p simulators and the `squirrel bench` harness."""
