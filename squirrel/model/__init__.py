@@ -1,0 +1,88 @@
+"""msgspec Structs shared across layers (the DTOs of the HTTP contract), one module a concept.
+Wire names are camelCase (rename="camel"). Import from here: `from squirrel.model import PVElementDTO`."""
+
+from squirrel.model.auth import SCOPES, ApiKey, AuditEntry, Principal, Scope, expand_scopes
+from squirrel.model.jobs import JobDTO, JobQueued, NewScheduleBody, ScheduleDTO, UpdateScheduleBody
+from squirrel.model.registry import (
+    DeletedDTO,
+    Int32,
+    NewPVElementDTO,
+    PVElementDTO,
+    PVImportResult,
+    PVPage,
+    PVSearchResult,
+    TagRef,
+    UpdatePVElementDTO,
+)
+from squirrel.model.restore import RestorePlan, RestorePlanItem, RestoreRequest, RestoreResult, RestoreResultItem
+from squirrel.model.snapshots import (
+    CompareDifferenceDTO,
+    CompareResultDTO,
+    EpicsValueDTO,
+    MissingDTO,
+    NewSnapshotBody,
+    PVValueDTO,
+    SnapshotDTO,
+    SnapshotHeaderDTO,
+    SnapshotSummaryDTO,
+    UpdateSnapshotBody,
+)
+from squirrel.model.tags import (
+    AddTagResult,
+    BulkTagsBody,
+    BulkTagsResult,
+    NameDescriptionBody,
+    NameDescriptionPatch,
+    TagDTO,
+    TagGroupDeleted,
+    TagGroupDTO,
+    TagGroupSummaryDTO,
+)
+
+# Every public name of the modules above: callers import from squirrel.model, never a submodule.
+__all__ = [
+    "SCOPES",
+    "AddTagResult",
+    "ApiKey",
+    "AuditEntry",
+    "BulkTagsBody",
+    "BulkTagsResult",
+    "CompareDifferenceDTO",
+    "CompareResultDTO",
+    "DeletedDTO",
+    "EpicsValueDTO",
+    "Int32",
+    "JobDTO",
+    "JobQueued",
+    "MissingDTO",
+    "NameDescriptionBody",
+    "NameDescriptionPatch",
+    "NewPVElementDTO",
+    "NewScheduleBody",
+    "NewSnapshotBody",
+    "PVElementDTO",
+    "PVImportResult",
+    "PVPage",
+    "PVSearchResult",
+    "PVValueDTO",
+    "Principal",
+    "RestorePlan",
+    "RestorePlanItem",
+    "RestoreRequest",
+    "RestoreResult",
+    "RestoreResultItem",
+    "ScheduleDTO",
+    "Scope",
+    "SnapshotDTO",
+    "SnapshotHeaderDTO",
+    "SnapshotSummaryDTO",
+    "TagDTO",
+    "TagGroupDTO",
+    "TagGroupDeleted",
+    "TagGroupSummaryDTO",
+    "TagRef",
+    "UpdatePVElementDTO",
+    "UpdateScheduleBody",
+    "UpdateSnapshotBody",
+    "expand_scopes",
+]
