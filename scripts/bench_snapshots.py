@@ -23,7 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.conftest import make_settings
-from tests.integration.snapshot_support import put_value
+from tests.support.snapshots import put_value
 from tests.support.postgres import start_server
 from tests.support.server import run_server
 

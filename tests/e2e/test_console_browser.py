@@ -11,40 +11,26 @@ and the server refuses a restore forced by hand. A screenshot of every page is w
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
 import httpx
 import pytest
 from caproto.sync.client import read as ca_read
 from caproto.sync.client import write as ca_write
-from playwright.async_api import Page, Route, async_playwright, expect
+from playwright.async_api import Page, expect
 
-from squirrel.tools.sim import SimHandle
-from tests.e2e.ops_support import PREFIX, REGISTRY_CSV, Server, run_server, start_ioc, start_slow_ioc
-from tests.integration.restore_ioc import RestoreIOC
+from tests.support.browser import CHROMIUM, TIMEOUT_MS, chromium, loopback_only
+from tests.support.ops import PREFIX, REGISTRY_CSV, Server, ops_fixtures
+from tests.support.restore_ioc import RestoreIOC
 
-CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"),
     pytest.mark.timeout(600),
 ]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-TIMEOUT_MS = 30_000
 SP0 = f"{PREFIX}00:P00000:SP"
 LAST_PAGES = [
     ("00-overview-after", ""),
@@ -56,23 +42,7 @@ LAST_PAGES = [
 FAILURES = Path(os.environ.get("SCREENSHOTS") or "/tmp")
 
 
-@pytest.fixture(scope="module")
-def ioc() -> Iterator[SimHandle]:
-    handle = start_ioc()
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture(scope="module")
-def slow_ioc() -> Iterator[RestoreIOC]:
-    handle = start_slow_ioc()
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture(scope="module")
-def server(ioc: SimHandle, slow_ioc: RestoreIOC) -> Iterator[Server]:
-    yield from run_server(f"{ioc.addr_list} 127.0.0.1:{slow_ioc.port}")
+ioc, slow_ioc, server = ops_fixtures()
 
 
 @pytest.fixture(scope="module")
@@ -90,35 +60,22 @@ def state() -> dict[str, Any]:
 @asynccontextmanager
 async def browser_page(refused: list[str]) -> AsyncIterator[Page]:
     """A fresh browser whose every request off loopback is aborted (and recorded)."""
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    async with chromium() as browser:
+        context = await browser.new_context(viewport={"width": 1400, "height": 900}, timezone_id="Europe/Paris")
+        page = await context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        expect.set_options(timeout=TIMEOUT_MS)
+        await context.route("**/*", loopback_only(refused))
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
         try:
-            context = await browser.new_context(viewport={"width": 1400, "height": 900}, timezone_id="Europe/Paris")
-            page = await context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            expect.set_options(timeout=TIMEOUT_MS)
-
-            async def only_loopback(route: Route) -> None:
-                url = route.request.url
-                if urlsplit(url).hostname in LOOPBACK or url.startswith(("data:", "blob:")):
-                    await route.continue_()
-                else:
-                    refused.append(url)
-                    await route.abort()
-
-            await context.route("**/*", only_loopback)
-            errors: list[str] = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            try:
-                yield page
-            except BaseException:
-                # What the browser saw when a step failed: a screenshot and its console errors.
-                await page.screenshot(path=str(FAILURES / "failure.png"), full_page=True)
-                print("browser console errors:", errors)
-                raise
-        finally:
-            await browser.close()
+            yield page
+        except BaseException:
+            # What the browser saw when a step failed: a screenshot and its console errors.
+            await page.screenshot(path=str(FAILURES / "failure.png"), full_page=True)
+            print("browser console errors:", errors)
+            raise
 
 
 async def sign_in(page: Page, server: Server, key: str) -> None:

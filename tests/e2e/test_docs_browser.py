@@ -4,34 +4,20 @@ the operations render, Authorize takes an API key and "Try it out" gets a 200 wi
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.async_api import Browser, Page, Request, Route, async_playwright
+from playwright.async_api import Browser, Page, Request
 
 from tests.conftest import make_settings
+from tests.support.browser import CHROMIUM, TIMEOUT_MS, chromium, loopback_only
 from tests.support.server import RunningServer, run_server
 
-CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
     reason="Debian's chromium is not installed here (.ci/run installs it with apt-get install chromium)",
 )
-# As root, in a closed network: no sandbox, and none of Chromium's own background connections.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-TIMEOUT_MS = 30_000
 
 
 @pytest.fixture
@@ -42,16 +28,8 @@ async def server(database_url: str) -> AsyncIterator[RunningServer]:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=CHROMIUM_ARGS,
-            headless=True,
-        )
-        try:
-            yield b
-        finally:
-            await b.close()
+    async with chromium() as b:
+        yield b
 
 
 async def offline_page(browser: Browser, refused: list[str]) -> Page:
@@ -59,15 +37,7 @@ async def offline_page(browser: Browser, refused: list[str]) -> Page:
     page = await browser.new_page()
     page.set_default_timeout(TIMEOUT_MS)
 
-    async def only_loopback(route: Route) -> None:
-        url = route.request.url
-        if urlsplit(url).hostname in LOOPBACK or url.startswith(("data:", "blob:")):
-            await route.continue_()
-        else:
-            refused.append(url)
-            await route.abort()
-
-    await page.route("**/*", only_loopback)
+    await page.route("**/*", loopback_only(refused))
     return page
 
 

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,31 +22,21 @@ from caproto.sync.client import read as ca_read
 from caproto.sync.client import write as ca_write
 
 from squirrel.tools.sim import SimHandle
-from tests.e2e.ops_support import GHOST, PREFIX, REGISTRY_CSV, Result, Server, run_server, start_ioc, start_slow_ioc
-from tests.integration.restore_ioc import RestoreIOC
+from tests.support.ops import (
+    GHOST,
+    PREFIX,
+    REGISTRY_CSV,
+    Result,
+    Server,
+    ops_fixtures,
+)
 
 pytestmark = pytest.mark.timeout(600)
 SP0 = f"{PREFIX}00:P00000:SP"
 LINAC = ("--tag", "Area=LINAC")
 
 
-@pytest.fixture(scope="module")
-def ioc() -> Iterator[SimHandle]:
-    handle = start_ioc()
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture(scope="module")
-def slow_ioc() -> Iterator[RestoreIOC]:
-    handle = start_slow_ioc()
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture(scope="module")
-def server(ioc: SimHandle, slow_ioc: RestoreIOC) -> Iterator[Server]:
-    yield from run_server(f"{ioc.addr_list} 127.0.0.1:{slow_ioc.port}")
+ioc, slow_ioc, server = ops_fixtures()
 
 
 @pytest.fixture(scope="module")

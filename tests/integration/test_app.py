@@ -6,10 +6,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
-from squirrel.app import create_app
-from tests.conftest import Api, create_tokens, make_settings
+from tests.conftest import Api
+from tests.support.apps import MakeApi, app_clients
 
 
 async def test_readyz_reports_database(api: Api) -> None:
@@ -43,19 +42,9 @@ async def test_body_over_one_megabyte_is_413(api: Api) -> None:
 
 
 @pytest.fixture
-async def client_for(database_url: str) -> AsyncIterator[Any]:
-    clients: list[AsyncTestClient[Any]] = []
-
-    async def make(**overrides: Any) -> Api:
-        app = create_app(make_settings(database_url, **overrides))
-        client = AsyncTestClient(app=app)
-        await client.__aenter__()
-        clients.append(client)
-        return Api(client, await create_tokens(app))
-
-    yield make
-    for c in clients:
-        await c.__aexit__(None, None, None)
+async def client_for(database_url: str) -> AsyncIterator[MakeApi]:
+    async with app_clients(database_url) as make:
+        yield make
 
 
 async def test_envelope_wraps_success_and_errors(client_for: Any) -> None:

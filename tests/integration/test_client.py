@@ -37,8 +37,8 @@ from squirrel.model import (
     UpdateScheduleBody,
 )
 from tests.conftest import make_settings
-from tests.integration.snapshot_support import put_value
 from tests.support.server import RunningServer, run_server
+from tests.support.snapshots import put_value
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 

@@ -6,36 +6,24 @@ Real caproto IOC (setpoint/readback pairs whose readbacks move independently), r
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from typing import Any
 
 import pytest
 
-from squirrel.tools.sim import free_port
 from tests.conftest import Api
-from tests.integration.restore_ioc import NOISY, RestoreIOC
 from tests.integration.test_restore import caput, register, snapshot
-from tests.support import ioc as _ioc  # noqa: F401  (sets EPICS_CA_ADDR_LIST first; we append ours)
+from tests.support.caproto_ioc import listed_ports
+from tests.support.restore_ioc import NOISY, WITH_MONITOR, RestoreIOC, monitor_roles, restore_ioc_fixture
 
-PORT = free_port()
-os.environ["EPICS_CA_ADDR_LIST"] = f"{os.environ['EPICS_CA_ADDR_LIST']} 127.0.0.1:{PORT}"
+(PORT,) = listed_ports(1)
 pytestmark = pytest.mark.usefixtures("ca_purge")
-WITH_MONITOR = pytest.mark.parametrize("settings_overrides", [{"with_monitor": True}], indirect=True)
-
-
-@pytest.fixture(scope="module")
-def ioc() -> Any:
-    server = RestoreIOC("CS:", PORT)
-    server.start()
-    yield server
-    server.stop()
+ioc = restore_ioc_fixture("CS:", PORT)
 
 
 @pytest.fixture
 def settings_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
-    monitor = getattr(request, "param", {}).get("with_monitor", False)
-    return {"roles": ["api", "monitor"] if monitor else ["api"], "ca_timeout": 2.0}
+    return {"roles": monitor_roles(request, ["api"]), "ca_timeout": 2.0}
 
 
 async def noisy_pvs(api: Api, ioc: RestoreIOC) -> tuple[list[str], str]:

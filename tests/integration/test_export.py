@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
-from tests.integration.snapshot_support import WORKER, create_pvs, fill_kinds
+from tests.support.snapshots import WORKER, create_pvs, fill_kinds
 
 
 @pytest.fixture

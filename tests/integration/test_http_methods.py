@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api, make_settings
-from tests.integration.snapshot_support import WORKER, create_pvs, fill_kinds
 from tests.support.server import run_server
+from tests.support.snapshots import WORKER, create_pvs, fill_kinds
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import psycopg
 import pytest
 
 from tests.conftest import Api, make_settings
-from tests.integration.snapshot_support import WORKER, create_pvs, fill_kinds, snapshot, wait_job
 from tests.support.server import SseReader, run_server
+from tests.support.snapshots import WORKER, create_pvs, fill_kinds, snapshot, wait_job
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 

@@ -13,8 +13,8 @@ import pytest
 from squirrel.epics.ca import read_many, write_many
 from squirrel.tools.sim import SimHandle, free_port
 from tests.conftest import Api
-from tests.integration.restore_ioc import SLOW_PUT, RestoreIOC
 from tests.support import ioc as _ioc  # noqa: F401  (sets EPICS_CA_ADDR_LIST first; we append ours)
+from tests.support.restore_ioc import SLOW_PUT, RestoreIOC
 
 # libca reads the address list once per process, before the first CA call: list our IOCs at import.
 RT_PORT = free_port()

@@ -1,6 +1,6 @@
 """kill -9 of a real `squirrel serve` during a restore, then a restart: the resumed restore has a
 complete backup (or writes nothing), never repeats a write recorded as complete, and leaves exactly
-one finish audit row. Writes are counted at the IOC (tests/integration/counting_ioc.py)."""
+one finish audit row. Writes are counted at the IOC (tests/support/counting_ioc.py)."""
 
 from __future__ import annotations
 
@@ -21,10 +21,13 @@ import pytest
 from squirrel.epics.ca import read_many, write_many
 from squirrel.services.snapshots.codec import decode_side
 from squirrel.tools.sim import free_port
-from tests.integration.counting_ioc import CountingIOC
 from tests.integration.test_jobs import _wait_blocked
-from tests.integration.test_jobs_crash import _create_key, _env, _free_port, _serve
 from tests.support import ioc as _ioc  # noqa: F401  (sets EPICS_CA_ADDR_LIST first; we append ours)
+from tests.support.counting_ioc import CountingIOC
+from tests.support.serve_process import create_key as _create_key
+from tests.support.serve_process import free_port as _free_port
+from tests.support.serve_process import serve_env as _env
+from tests.support.serve_process import start_serve as _serve
 
 PORT = free_port()
 os.environ["EPICS_CA_ADDR_LIST"] = f"{os.environ['EPICS_CA_ADDR_LIST']} 127.0.0.1:{PORT}"

@@ -8,50 +8,26 @@ live state (equal, disconnected, circuit open).
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from typing import Any
 
 import pytest
 
-from squirrel.tools.sim import free_port
 from tests.conftest import Api
-from tests.integration.restore_ioc import RestoreIOC
 from tests.integration.test_restore import actions, caget, caput, dry_run, outcomes, register, restore, snapshot
 from tests.integration.test_restore import wait_job as wait_restore_job
-from tests.support import ioc as _ioc  # noqa: F401  (sets EPICS_CA_ADDR_LIST first; we append ours)
+from tests.support.caproto_ioc import listed_ports
+from tests.support.restore_ioc import WITH_MONITOR, RestoreIOC, monitor_roles, restore_ioc_fixture
 
-OK_PORT = free_port()
-DEAD_PORT = free_port()
-while DEAD_PORT == OK_PORT:
-    DEAD_PORT = free_port()
-os.environ["EPICS_CA_ADDR_LIST"] = f"{os.environ['EPICS_CA_ADDR_LIST']} 127.0.0.1:{OK_PORT} 127.0.0.1:{DEAD_PORT}"
-
+OK_PORT, DEAD_PORT = listed_ports(2)
 pytestmark = pytest.mark.usefixtures("ca_purge")
-WITH_MONITOR = pytest.mark.parametrize("settings_overrides", [{"with_monitor": True}], indirect=True)
-
-
-@pytest.fixture(scope="module")
-def ioc() -> Any:
-    server = RestoreIOC("RO:", OK_PORT)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def doomed() -> Any:
-    server = RestoreIOC("RX:", DEAD_PORT)
-    server.start()
-    yield server
-    server.stop()
+ioc = restore_ioc_fixture("RO:", OK_PORT)
+doomed = restore_ioc_fixture("RX:", DEAD_PORT, scope="function")
 
 
 @pytest.fixture
 def settings_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
-    monitor = getattr(request, "param", {}).get("with_monitor", False)
-    roles = ["api", "monitor", "worker"] if monitor else ["api", "worker"]
-    return {"roles": roles, "ca_put_timeout": 3.0, "ca_timeout": 2.0}
+    return {"roles": monitor_roles(request, ["api", "worker"]), "ca_put_timeout": 3.0, "ca_timeout": 2.0}
 
 
 async def finished(api: Api, snapshot_id: str, **body: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import pytest
 
 from squirrel.services.schedules import run_due_schedules
 from tests.conftest import Api
-from tests.integration.snapshot_support import WORKER, create_pvs, wait_job
+from tests.support.snapshots import WORKER, create_pvs, wait_job
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Api
-from tests.integration.snapshot_support import create_pvs, fill_kinds, put_value
+from tests.support.snapshots import create_pvs, fill_kinds, put_value
 
 
 def _cache(api: Api) -> Any:

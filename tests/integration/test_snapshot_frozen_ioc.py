@@ -18,7 +18,7 @@ import pytest
 
 from squirrel.tools.sim import SimHandle, SimIOC
 from tests.conftest import Api
-from tests.integration.snapshot_support import wait_job
+from tests.support.snapshots import wait_job
 
 pytestmark = pytest.mark.usefixtures("ca_purge")
 # Breaker off for these tests: a frozen IOC must show up as missing values, not as an open circuit.

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
-from tests.integration.snapshot_support import WORKER, create_pvs, put_value, wait_job
+from tests.support.snapshots import WORKER, create_pvs, put_value, wait_job
 
 STALE_MAX_AGE = 60.0
 UNKNOWN = "00000000-0000-4000-8000-0000000000aa"

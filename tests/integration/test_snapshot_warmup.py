@@ -14,7 +14,7 @@ from squirrel.app import create_app
 from squirrel.services.monitoring import wait_warm
 from squirrel.tools.sim import SimHandle
 from tests.conftest import Api, make_settings
-from tests.integration.snapshot_support import wait_job
+from tests.support.snapshots import wait_job
 
 pytestmark = pytest.mark.usefixtures("ca_purge")
 WARMUP = 3.0

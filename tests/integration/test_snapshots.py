@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
-from tests.integration.snapshot_support import WORKER, create_pvs, fill_kinds, put_value, snapshot, wait_job
+from tests.support.snapshots import WORKER, create_pvs, fill_kinds, put_value, snapshot, wait_job
 
 
 @pytest.fixture

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from squirrel.tools.sim import SimHandle, start_sim
 from squirrel.tools.sim import free_port as free_ca_port
-from tests.integration.restore_ioc import RestoreIOC
 from tests.support.ioc import RESTART_PORT
+from tests.support.restore_ioc import RestoreIOC
 
 PREFIX = "OPS:"
 GHOST = "OPS:GHOST:SP"  # registered, served by no IOC: always missing
@@ -155,3 +156,26 @@ def run_server(ca_addr_list: str) -> Iterator[Server]:
             server.kill()
             server.wait()
         log.close()
+
+
+def ops_fixtures() -> tuple[Any, Any, Any]:
+    """The module-scoped `ioc`, `slow_ioc` and `server` fixtures of a test module that drives one such server:
+    `ioc, slow_ioc, server = ops_fixtures()`."""
+
+    @pytest.fixture(scope="module")
+    def ioc() -> Iterator[SimHandle]:
+        handle = start_ioc()
+        yield handle
+        handle.stop()
+
+    @pytest.fixture(scope="module")
+    def slow_ioc() -> Iterator[RestoreIOC]:
+        handle = start_slow_ioc()
+        yield handle
+        handle.stop()
+
+    @pytest.fixture(scope="module")
+    def server(ioc: SimHandle, slow_ioc: RestoreIOC) -> Iterator[Server]:
+        yield from run_server(f"{ioc.addr_list} 127.0.0.1:{slow_ioc.port}")
+
+    return ioc, slow_ioc, server

@@ -1,4 +1,4 @@
-"""A caproto IOC that logs every put it accepts (run as `python -m tests.integration.counting_ioc`).
+"""A caproto IOC that logs every put it accepts (run as `python -m tests.support.counting_ioc`).
 
 `<prefix>p0 .. p<count-1>` are doubles. Puts are applied one at a time, each taking `<prefix>delay`
 seconds (a PV, 0 at start), like an IOC working through a long queue of writes; each accepted put
@@ -8,13 +8,13 @@ appends "name value" to the log file, so a test counts the writes each PV receiv
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
-import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from tests.support.caproto_ioc import IOCProcess, serve_pvdb
 
 
 def pvdb(prefix: str, count: int, log: Any) -> dict[str, Any]:
@@ -42,29 +42,16 @@ def pvdb(prefix: str, count: int, log: Any) -> dict[str, Any]:
 
 
 async def serve(prefix: str, port: int, count: int, log_path: str) -> None:
-    from caproto.asyncio.server import Context
-
-    logging.getLogger("caproto").setLevel(logging.ERROR)
     with open(log_path, "a") as log:  # noqa: ASYNC230  (once, before the server starts)
-        ctx = Context(pvdb(prefix, count, log), interfaces=["127.0.0.1"])
-        ctx.ca_server_port = port
-        started = asyncio.get_running_loop().create_future()
-
-        async def hook(_: Any) -> None:
-            started.set_result(None)
-
-        run = asyncio.create_task(ctx.run(startup_hook=hook))
-        await started
-        print(f"READY {ctx.port}", flush=True)
-        await run
+        await serve_pvdb(pvdb(prefix, count, log), port)
 
 
-class CountingIOC:
+class CountingIOC(IOCProcess):
     """The IOC as a subprocess; `puts()` counts the writes logged since the last `reset()`."""
 
     def __init__(self, prefix: str, port: int, count: int, log_path: Path) -> None:
-        self.prefix, self.port, self.count, self.log_path = prefix, port, count, log_path
-        self.proc: subprocess.Popen[str] | None = None
+        super().__init__(port)
+        self.prefix, self.count, self.log_path = prefix, count, log_path
         self._offset = 0
 
     def name(self, i: int) -> str:
@@ -72,14 +59,8 @@ class CountingIOC:
 
     def start(self) -> None:
         self.log_path.write_text("")
-        args = [sys.executable, "-m", "tests.integration.counting_ioc", self.prefix, str(self.port)]
-        args += [str(self.count), str(self.log_path)]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if line.strip() != f"READY {self.port}":
-            self.stop()
-            raise RuntimeError(f"counting IOC did not start on {self.port}: {line!r}")
+        args = (self.prefix, str(self.port), str(self.count), str(self.log_path))
+        self.spawn("tests.support.counting_ioc", *args, what="counting IOC")
 
     def pause(self) -> None:
         """Freeze the IOC (SIGSTOP): nothing connects to it or reads it until resume()."""
@@ -98,14 +79,6 @@ class CountingIOC:
 
     def puts(self) -> Counter[str]:
         return Counter(line.split()[0] for line in self._lines()[self._offset :])
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(10)
-            if self.proc.stdout:
-                self.proc.stdout.close()
-            self.proc = None
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""A small caproto IOC for the restore tests (run as a subprocess: `python -m tests.integration.restore_ioc`).
+"""A small caproto IOC for the restore tests (run as a subprocess: `python -m tests.support.restore_ioc`).
 
 What the shared simulator lacks: drive limits, a readback that follows its setpoint, and a put that
 completes slowly enough to kill another IOC while it is in flight.
@@ -7,10 +7,13 @@ completes slowly enough to kill another IOC while it is in flight.
 from __future__ import annotations
 
 import asyncio
-import logging
-import subprocess
 import sys
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import pytest
+
+from tests.support.caproto_ioc import IOCProcess, serve_pvdb
 
 SLOW_PUT = 2.0
 NOISY = 6
@@ -63,50 +66,44 @@ def pvdb(prefix: str) -> dict[str, Any]:
 
 
 async def serve(prefix: str, port: int) -> None:
-    from caproto.asyncio.server import Context
-
-    logging.getLogger("caproto").setLevel(logging.ERROR)
-    ctx = Context(pvdb(prefix), interfaces=["127.0.0.1"])
-    ctx.ca_server_port = port
-    started = asyncio.get_running_loop().create_future()
-
-    async def hook(_: Any) -> None:
-        started.set_result(None)
-
-    run = asyncio.create_task(ctx.run(startup_hook=hook))
-    await started
-    print(f"READY {ctx.port}", flush=True)
-    await run
+    await serve_pvdb(pvdb(prefix), port)
 
 
-class RestoreIOC:
+class RestoreIOC(IOCProcess):
     """The IOC as a subprocess; stop() kills it (a crash, as clients see it)."""
 
     def __init__(self, prefix: str, port: int) -> None:
+        super().__init__(port)
         self.prefix = prefix
-        self.port = port
-        self.proc: subprocess.Popen[str] | None = None
 
     def name(self, short: str) -> str:
         return f"{self.prefix}{short}"
 
     def start(self) -> None:
-        args = [sys.executable, "-m", "tests.integration.restore_ioc", self.prefix, str(self.port)]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if line.strip() != f"READY {self.port}":
-            self.stop()
-            raise RuntimeError(f"restore test IOC did not start on {self.port}: {line!r}")
+        self.spawn("tests.support.restore_ioc", self.prefix, str(self.port), what="restore test IOC")
 
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(10)
-            if self.proc.stdout:
-                self.proc.stdout.close()
-            self.proc = None
 
+def restore_ioc_fixture(prefix: str, port: int, *, scope: Literal["function", "module"] = "module") -> Any:
+    """A fixture that runs a RestoreIOC for `prefix` on `port` (one of listed_ports) around its tests."""
+
+    @pytest.fixture(scope=scope)
+    def running() -> Iterator[RestoreIOC]:
+        server = RestoreIOC(prefix, port)
+        server.start()
+        yield server
+        server.stop()
+
+    return running
+
+
+def monitor_roles(request: pytest.FixtureRequest, roles: list[str]) -> list[str]:
+    """`roles`, with the monitor after "api" for a test parametrized {"with_monitor": True} (WITH_MONITOR)."""
+    monitor = getattr(request, "param", {}).get("with_monitor", False)
+    return [roles[0], "monitor", *roles[1:]] if monitor else roles
+
+
+# The monitor (live cache) only where a test needs compare-with-live: it costs seconds at start-up.
+WITH_MONITOR = pytest.mark.parametrize("settings_overrides", [{"with_monitor": True}], indirect=True)
 
 if __name__ == "__main__":
     try:
