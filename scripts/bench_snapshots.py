@@ -23,9 +23,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.conftest import make_settings
-from tests.support.snapshots import put_value
 from tests.support.postgres import start_server
 from tests.support.server import run_server
+from tests.support.snapshots import put_value
 
 PROFILE: list[str] = []  # label substrings to profile (--profile)
 ONLY: list[str] = []  # label substrings to measure (--only); all when empty
