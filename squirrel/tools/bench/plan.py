@@ -109,9 +109,13 @@ async def run_phases(b: Bench, names: list[str]) -> None:
     for name in names:
         if service and name == service[0]:
             await b.phase("service + registry", ("*",), b.main_service)
-        if PHASES[name].needs_service and b.svc is None:
-            return
         phase = PHASES[name]
+        if phase.needs_service and b.svc is None:
+            # Its start-up (the "*" reason) or an earlier restart failed: that is the cause to report.
+            reason = b.results.errors.get("*") or f"{phase.label}: the service is not running (an earlier phase failed)"
+            for key in phase.keys:
+                b.results.error(key, reason)
+            continue
 
         async def body(phase: Phase = phase, name: str = name) -> None:
             if "snapshots" not in names:  # else a failed snapshots phase explains the missing ones
