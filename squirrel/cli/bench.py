@@ -10,13 +10,20 @@ from typing import Any
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from squirrel.progress import Progress
-    from squirrel.tools.bench.harness import PHASES, BenchConfig, run_bench
+    from squirrel.tools.bench import plan
+    from squirrel.tools.bench.harness import BenchConfig, run_bench
     from squirrel.tools.bench.report import table
 
     if args.pvs < 2:
         raise SystemExit("squirrel bench: --pvs must be at least 2")
     if args.protocol == "pva" and args.soak is not None:
         raise SystemExit("squirrel bench: --soak runs against Channel Access IOCs only (drop --protocol pva)")
+    try:
+        only = plan.parse_only(args.only)
+    except ValueError as exc:
+        raise SystemExit(f"squirrel bench: {exc}") from None
+    if (only or args.ui) and (args.protocol == "pva" or args.soak is not None):
+        raise SystemExit("squirrel bench: --only and --ui choose phases of the CA figures (not --protocol pva, --soak)")
     if args.protocol == "pva":
         from squirrel.tools.bench.pva_bench import run_pva_bench
         from squirrel.tools.bench.pva_bench import table as pva_table
@@ -33,6 +40,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         json_path=Path(args.json) if args.json else None,
         ca_addr_list=args.ca_addr_list,
         sse_clients=args.sse_clients,
+        only=only,
+        ui=args.ui,
     )
 
     def terminate(*_: object) -> None:
@@ -50,16 +59,31 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if cfg.json_path is not None:
             print(f"wrote {cfg.json_path}")
         return 0
-    report = run_bench(cfg, Progress(PHASES + 1, f"bench {args.pvs} PVs"))
-    print(f"squirrel bench: {cfg.pvs} PVs, {cfg.iocs} {cfg.ioc} IOC(s), {cfg.repeat} repeat(s)")
+    names = plan.chosen(cfg.only, cfg.ui)
+    report = run_bench(cfg, Progress(plan.step_count(names), f"bench {args.pvs} PVs"))
+    only_text = f", only {','.join(names)}" if cfg.only else ""
+    print(f"squirrel bench: {cfg.pvs} PVs, {cfg.iocs} {cfg.ioc} IOC(s), {cfg.repeat} repeat(s){only_text}")
     print(table(report))
     if cfg.json_path is not None:
         print(f"wrote {cfg.json_path}")
     return 0
 
 
+def _phases_help() -> str:
+    from squirrel.tools.bench.plan import OPTIONAL, PHASES
+
+    note = " (with --ui or --only)"
+    lines = [f"  {name:10} {phase.help}{note if name in OPTIONAL else ''}" for name, phase in PHASES.items()]
+    return "figure phases, in run order (--only PHASE[,PHASE]):\n" + "\n".join(lines)
+
+
 def register(sub: Any) -> None:
-    p = sub.add_parser("bench", help="measure every figure at scale (starts PostgreSQL, IOCs and the service)")
+    p = sub.add_parser(
+        "bench",
+        help="measure every figure at scale (starts PostgreSQL, IOCs and the service)",
+        epilog=_phases_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--pvs", type=int, default=50_000, help="PVs in total (setpoint/readback pairs = pvs/2)")
     p.add_argument("--iocs", type=int, default=4, help="IOC processes, each on its own loopback CA port")
     p.add_argument("--ioc", choices=("softioc", "caproto"), default="softioc", help="C soft IOCs or our simulator")
@@ -73,6 +97,17 @@ def register(sub: Any) -> None:
         ),
     )
     p.add_argument("--sse-clients", type=int, default=20, help="SSE clients for the latency figure")
+    p.add_argument(
+        "--only",
+        metavar="PHASE[,PHASE]",
+        help="measure just these figure phases (listed below); the others' figures are reported as skipped",
+    )
+    p.add_argument(
+        "--ui",
+        action="store_true",
+        help="also open the console's snapshot view in headless chromium (Debian's, via Playwright): first rows"
+        " painted and a filter, ui_first_rows_ms and ui_filter_ms (implied by --only ui)",
+    )
     p.add_argument(
         "--protocol",
         choices=("ca", "pva"),

@@ -24,8 +24,7 @@ import httpx
 
 from squirrel.progress import Progress
 from squirrel.tools.bench import figures as fg
-from squirrel.tools.bench import load
-from squirrel.tools.bench.overload import OVERLOAD_KEYS, overload_phase
+from squirrel.tools.bench import plan
 from squirrel.tools.bench.report import Results, build_json
 from squirrel.tools.bench.service import RssSampler, ServiceProcess, create_key
 from squirrel.tools.bench.softioc import IocSet, start_softiocs
@@ -42,6 +41,8 @@ class BenchConfig:
     json_path: Path | None = None
     ca_addr_list: str | None = None
     sse_clients: int = 20
+    only: tuple[str, ...] = ()  # --only: just these figure phases (plan.PHASES); all when empty
+    ui: bool = False  # --ui: also the console's snapshot view (plan.OPTIONAL)
     sse_load: float = 10_000.0
     min_snapshots: int = 30
     ingest_rates: tuple[float, ...] = (5_000, 10_000, 20_000, 30_000, 45_000, 60_000, 80_000, 100_000)
@@ -242,6 +243,13 @@ class Bench:
                     self.results.add(key, elapsed)
                     self.snapshots.append(sid)
 
+    async def ensure_snapshots(self, n: int) -> None:
+        """At least `n` stored snapshots (from the cache, unmeasured) for a phase run without `snapshots`."""
+        async with self.client() as client:
+            while len(self.snapshots) < n:
+                _, sid = await fg.take_snapshot(client, f"bench {len(self.snapshots)}", True, 120 * self.cfg.scale)
+                self.snapshots.append(sid)
+
     async def read_phase(self) -> None:
         if len(self.snapshots) < 2:
             raise fg.BenchError("needs two stored snapshots (snapshot creation failed)")
@@ -277,58 +285,28 @@ class Bench:
                 self.results.add("list_snapshots_s", elapsed)
 
 
-PHASES = 12
-
-
-async def _run(bench: Bench) -> None:
-    b = bench
-    await b.phase("IOCs", ("*",), lambda: asyncio.to_thread(b.start_iocs))
-    if b.iocs is None:
-        return
-    await b.phase("PostgreSQL", ("*",), lambda: asyncio.to_thread(b.start_postgres))
-    await b.phase(
-        "raw aioca baselines",
-        ("raw_caget_cold_s", "raw_caget_warm_s", "raw_caput_s", "raw_camonitor_all_s"),
-        b.baselines,
-    )
-    if not b.database_url:
-        return
-    await b.phase("register (api only)", ("register_multi_s",), b.register_repeats)
-    await b.phase("service + registry", ("*",), b.main_service)
-    if b.svc is None:
-        return
-    await b.phase("monitor connect-all", ("monitor_connect_all_s",), b.monitor_repeats)
-    await b.phase("snapshots", ("snapshot_cache_s", "snapshot_direct_s"), b.snapshots_phase)
-    await b.phase("compare + get", ("compare_snapshots_s", "get_snapshot_s"), b.read_phase)
-    await b.phase("restore", ("restore_s",), b.restore_phase)
-    await b.phase("list snapshots", ("list_snapshots_s",), b.list_phase)
-    await b.phase("monitor ingest", ("max_updates_per_s",), lambda: load.ingest_phase(b))
-    await b.phase("SSE latency", ("sse_p99_latency_ms",), lambda: load.sse_phase(b))
-    await b.phase("overload", OVERLOAD_KEYS, lambda: overload_phase(b))
-    if "aioca" in sys.modules:
-        # Close the bench's own channels while its loop still runs (libca calls back into it otherwise).
-        sys.modules["aioca"].purge_channel_caches()
-
-
 def run_bench(cfg: BenchConfig, progress: Progress | None = None) -> dict[str, Any]:
     """Run the whole bench; returns the JSON report (also written to cfg.json_path when set)."""
-    progress = progress or Progress(PHASES + 1, "bench")
+    names = plan.chosen(cfg.only, cfg.ui)
+    progress = progress or Progress(plan.step_count(names), "bench")
     bench = Bench(cfg, progress)
     started, load_start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), os.getloadavg()[0]
     try:
-        asyncio.run(_run(bench))
+        asyncio.run(plan.run_phases(bench, names))
     finally:
         progress.set("stopping")
         bench.stop_all()
         progress.close()
     if bench.rss.peak_bytes:
         bench.results.add("peak_rss_mb", bench.rss.peak_bytes / 1e6)
+    elif not any(plan.PHASES[n].needs_service or n == "register" for n in names):
+        bench.results.skip("peak_rss_mb", plan.skip_reason("baselines", cfg.only) + ": no service ran")
     else:
         bench.results.error("peak_rss_mb", "the service never ran")
     if "*" in bench.results.errors:
         reason = bench.results.errors.pop("*")
         for key in bench.results.samples:
-            if not bench.results.samples[key]:
+            if not bench.results.samples[key] and key not in bench.results.skipped:
                 bench.results.error(key, reason)
     config = {
         "pvs": cfg.pvs,
@@ -338,6 +316,7 @@ def run_bench(cfg: BenchConfig, progress: Progress | None = None) -> dict[str, A
         "ca_addr_list": cfg.ca_addr_list,
         "sse_clients": cfg.sse_clients,
         "sse_load": cfg.sse_load,
+        "phases": names,
         "cpus": os.cpu_count(),
         "started": started,
         "loadavg_1m_start_end": [round(load_start, 2), round(os.getloadavg()[0], 2)],

@@ -15,13 +15,12 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from squirrel.tools.bench.softioc import IocSet, _wait_running, free_port, generate_db, split
+from squirrel.tools.bench.softioc import IocSet, free_port, launch_iocs
 
 INGEST_OFFERED = 40_000.0  # updates/s the IOCs are driven to for the ingest figure (target: 30K applied)
 TARGETS = {
@@ -32,55 +31,27 @@ TARGETS = {
 }
 
 
+def _pva_ports() -> tuple[dict[str, str], str]:
+    """One QSRV IOC's PVA ports (its UDP search port is the addr_list entry) and a CA port of its own."""
+    udp = free_port()
+    env = {
+        "EPICS_CA_SERVER_PORT": str(free_port()),
+        "EPICS_CAS_INTF_ADDR_LIST": "127.0.0.1",
+        "EPICS_CA_AUTO_ADDR_LIST": "NO",
+        "EPICS_PVAS_SERVER_PORT": str(free_port()),
+        "EPICS_PVAS_BROADCAST_PORT": str(udp),
+        "EPICS_PVAS_INTF_ADDR_LIST": "127.0.0.1",
+        "EPICS_PVAS_AUTO_BEACON_ADDR_LIST": "NO",
+        "EPICS_PVAS_BEACON_ADDR_LIST": f"127.0.0.1:{udp}",
+        "PVXS_QSRV_ENABLE": "YES",
+    }
+    return env, f"127.0.0.1:{udp}"
+
+
 def start_pva_iocs(pvs: int, iocs: int, prefix: str = "PB:") -> tuple[IocSet, dict[str, str]]:
     """C soft IOCs with QSRV, each on its own loopback PVA ports; (IocSet, client EPICS_PVA_* env)."""
-    tmp = tempfile.TemporaryDirectory(prefix="squirrel-pva-ioc-")
-    workdir = Path(tmp.name)
-    result = IocSet(addr_list="", pairs=[], workdir=workdir, _tmp=tmp)
-    udp_ports: list[int] = []
-    try:
-        for k, (first, count) in enumerate(split(pvs, iocs)):
-            text, pairs, blocks, background = generate_db(f"{prefix}I{k}:", first, count)
-            db = workdir / f"ioc{k}.db"
-            db.write_text(text)
-            udp = free_port()
-            env = dict(os.environ)
-            env.update(
-                EPICS_CA_SERVER_PORT=str(free_port()),
-                EPICS_CAS_INTF_ADDR_LIST="127.0.0.1",
-                EPICS_CA_AUTO_ADDR_LIST="NO",
-                EPICS_PVAS_SERVER_PORT=str(free_port()),
-                EPICS_PVAS_BROADCAST_PORT=str(udp),
-                EPICS_PVAS_INTF_ADDR_LIST="127.0.0.1",
-                EPICS_PVAS_AUTO_BEACON_ADDR_LIST="NO",
-                EPICS_PVAS_BEACON_ADDR_LIST=f"127.0.0.1:{udp}",
-                PVXS_QSRV_ENABLE="YES",
-            )
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "pvxslibs.ioc", "-d", str(db)],
-                stdin=subprocess.PIPE,  # the IOC shell exits on EOF: keep stdin open until stop()
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                env=env,
-                cwd=workdir,
-            )
-            result.procs.append(proc)
-            result.pairs.extend(pairs)
-            result.load_blocks.extend(blocks)
-            result.background_rate += background
-            udp_ports.append(udp)
-        for proc in result.procs:
-            failure = _wait_running(proc, max(60.0, pvs / 250))
-            if failure:
-                raise RuntimeError(f"PVA soft IOC did not start: {failure}")
-    except BaseException:
-        result.stop()
-        raise
-    client_env = {
-        "EPICS_PVA_ADDR_LIST": " ".join(f"127.0.0.1:{p}" for p in udp_ports),
-        "EPICS_PVA_AUTO_ADDR_LIST": "NO",
-    }
-    return result, client_env
+    result = launch_iocs(pvs, iocs, prefix, "pvxslibs.ioc", _pva_ports, max(60.0, pvs / 250))
+    return result, {"EPICS_PVA_ADDR_LIST": result.addr_list, "EPICS_PVA_AUTO_ADDR_LIST": "NO"}
 
 
 # --- Squirrel's side (squirrel.pva, in this process) ----------------------------------------------------

@@ -23,6 +23,8 @@ FIGURES: tuple[str, ...] = (
     "overload_rss_mb",
     "overload_readyz_p99_ms",
     "overload_merged",
+    "ui_first_rows_ms",
+    "ui_filter_ms",
 )
 BASELINES: tuple[str, ...] = ("raw_caget_cold_s", "raw_caget_warm_s", "raw_caput_s", "raw_camonitor_all_s")
 RATIOS: dict[str, tuple[str, str]] = {
@@ -65,6 +67,9 @@ TARGETS: dict[str, Target] = {
     "max_updates_per_s": Target("≥ 30,000", _fixed(30_000.0), higher_is_better=True),
     "sse_p99_latency_ms": Target("≤ 100 ms", _fixed(100.0)),
     "peak_rss_mb": Target("≤ 600 MB", _fixed(600.0)),
+    # Issue 15: the console's snapshot view of the same snapshot, in headless chromium (`--ui`).
+    "ui_first_rows_ms": Target("≤ 1000 ms", _fixed(1000.0)),
+    "ui_filter_ms": Target("≤ 300 ms", _fixed(300.0)),
 }
 
 
@@ -72,6 +77,7 @@ TARGETS: dict[str, Target] = {
 class Results:
     samples: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in FIGURES + BASELINES})
     errors: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # not measured on purpose (--only, no chromium)
     extras: dict[str, Any] = field(default_factory=dict)
 
     def add(self, key: str, value: float | None) -> None:
@@ -81,6 +87,9 @@ class Results:
     def error(self, key: str, reason: str) -> None:
         # The first reason is usually the root cause; later repeats repeat it.
         self.errors.setdefault(key, reason)
+
+    def skip(self, key: str, reason: str) -> None:
+        self.skipped.setdefault(key, reason)
 
     def median(self, key: str) -> float | None:
         vals = self.samples.get(key) or []
@@ -101,7 +110,7 @@ def build_json(results: Results, config: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"config": config}
     for key in FIGURES + BASELINES:
         out[key] = _round(medians.get(key))
-        if out[key] is None and key not in results.errors:
+        if out[key] is None and key not in results.errors and key not in results.skipped:
             results.error(key, "no sample was measured")
     out["ranges"] = {k: [_round(min(v)), _round(max(v))] if v else None for k, v in results.samples.items() if k in out}
     out["samples"] = {k: [_round(x) for x in v] for k, v in results.samples.items()}
@@ -118,6 +127,7 @@ def build_json(results: Results, config: dict[str, Any]) -> dict[str, Any]:
         targets[key] = {"target": target.text, "limit": _round(limit), "pass": ok}
     out["targets"] = targets
     out["errors"] = dict(results.errors)
+    out["skipped"] = {k: v for k, v in results.skipped.items() if out.get(k) is None}
     out["extras"] = results.extras
     return out
 
@@ -136,7 +146,10 @@ def table(report: dict[str, Any]) -> str:
     """The figures as a fixed-width text table (median, range, target, ratio, pass)."""
     ratio_of = {num: name for name, (num, _den) in RATIOS.items() if num != "snapshot_cache_s"}
     rows = [("figure", "median", "range", "target", "ratio", "pass")]
+    skipped: dict[str, str] = report.get("skipped", {})
     for key in FIGURES + BASELINES:
+        if key in skipped:
+            continue
         rng = report["ranges"].get(key)
         target = report["targets"].get(key)
         ratio = report["ratios"].get(ratio_of.get(key, ""), None)
@@ -156,4 +169,9 @@ def table(report: dict[str, Any]) -> str:
     lines.insert(1, "  ".join("-" * w for w in widths))
     for key, reason in report["errors"].items():
         lines.append(f"! {key}: {reason}")
+    by_reason: dict[str, list[str]] = {}
+    for key, reason in skipped.items():
+        by_reason.setdefault(reason, []).append(key)
+    for reason, keys in by_reason.items():
+        lines.append(f"- skipped, {reason}: {', '.join(keys)}")
     return "\n".join(lines)

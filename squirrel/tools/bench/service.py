@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -15,10 +14,9 @@ from typing import IO
 
 import httpx
 import psutil
+from prometheus_client.parser import text_string_to_metric_families
 
 from squirrel.tools.bench.softioc import free_port
-
-_METRIC = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+([0-9.eE+\-]+|NaN|[+-]Inf)\s*$")
 
 
 def _high_water_bytes(pid: int) -> int:
@@ -181,14 +179,13 @@ def _die_with_parent() -> None:
 
 
 def parse_metrics(text: str) -> dict[str, float]:
-    """Prometheus text → {name: value}, label sets summed (enough for the bench's gauges and counters)."""
+    """Prometheus text → {sample name: value}, label sets summed (enough for the bench's gauges and counters).
+
+    Keyed by the sample's name as exposed (a counter's `_total` included), not the family's."""
     out: dict[str, float] = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = _METRIC.match(line)
-        if m:
-            out[m.group(1)] = out.get(m.group(1), 0.0) + float(m.group(3))
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[sample.name] = out.get(sample.name, 0.0) + float(sample.value)
     return out
 
 

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -197,52 +198,72 @@ def _wait_running(proc: subprocess.Popen[bytes], timeout: float) -> str:
     return ""
 
 
-def start_softiocs(pvs: int, iocs: int, prefix: str = "BENCH:", timeout: float = 60.0) -> IocSet:
-    """Start `iocs` soft IOCs serving `pvs` PVs in total (pvs/2 setpoint/readback pairs)."""
-    tmp = tempfile.TemporaryDirectory(prefix="squirrel-softioc-")
+def launch_iocs(
+    pvs: int,
+    iocs: int,
+    prefix: str,
+    module: str,
+    ports: Callable[[], tuple[dict[str, str], str]],
+    timeout: float = 60.0,
+) -> IocSet:
+    """Start `iocs` IOC processes (`python -m <module> -d <generated.db>`) serving `pvs` PVs in total.
+
+    `ports()` gives each IOC its environment (its own loopback ports) and its entry of the returned
+    addr_list; the CA soft IOCs and the PVA (QSRV) ones differ only there."""
+    tmp = tempfile.TemporaryDirectory(prefix=f"squirrel-{module.split('.')[0]}-")
     workdir = Path(tmp.name)
     result = IocSet(addr_list="", pairs=[], workdir=workdir, _tmp=tmp)
-    ports: list[int] = []
+    addrs: list[str] = []
     try:
         for k, (first, count) in enumerate(split(pvs, iocs)):
             text, pairs, blocks, background = generate_db(f"{prefix}I{k}:", first, count)
             db = workdir / f"ioc{k}.db"
             db.write_text(text)
-            port = free_port()
-            env = dict(os.environ)
-            env.update(
-                EPICS_CA_SERVER_PORT=str(port),
-                EPICS_CAS_INTF_ADDR_LIST="127.0.0.1",
-                EPICS_CA_ADDR_LIST="127.0.0.1",
-                EPICS_CA_AUTO_ADDR_LIST="NO",
-                EPICS_PVAS_SERVER_PORT=str(free_port()),
-                EPICS_PVAS_BROADCAST_PORT=str(free_port()),
-                EPICS_PVAS_INTF_ADDR_LIST="127.0.0.1",
-                EPICS_PVA_ADDR_LIST="127.0.0.1",
-                EPICS_PVA_AUTO_ADDR_LIST="NO",
-            )
+            env, addr = ports()
             proc = subprocess.Popen(
-                [sys.executable, "-m", "epicscorelibs.ioc", "-d", str(db)],
+                [sys.executable, "-m", module, "-d", str(db)],
                 stdin=subprocess.PIPE,  # the IOC shell exits on EOF: keep stdin open until stop()
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
-                env=env,
+                env={**os.environ, **env},
                 cwd=workdir,
             )
             result.procs.append(proc)
             result.pairs.extend(pairs)
             result.load_blocks.extend(blocks)
             result.background_rate += background
-            ports.append(port)
-        for proc, port in zip(result.procs, ports, strict=True):
+            addrs.append(addr)
+        for proc, addr in zip(result.procs, addrs, strict=True):
             failure = _wait_running(proc, timeout)
             if failure:
-                raise RuntimeError(f"soft IOC on port {port} did not start: {failure}")
+                raise RuntimeError(f"{module} IOC at {addr} did not start: {failure}")
     except BaseException:
         result.stop()
         raise
-    result.addr_list = " ".join(f"127.0.0.1:{p}" for p in ports)
+    result.addr_list = " ".join(addrs)
     return result
+
+
+def _ca_ports() -> tuple[dict[str, str], str]:
+    """One soft IOC's CA server port (its addr_list entry) and PVA ports out of everyone's way."""
+    port = free_port()
+    env = {
+        "EPICS_CA_SERVER_PORT": str(port),
+        "EPICS_CAS_INTF_ADDR_LIST": "127.0.0.1",
+        "EPICS_CA_ADDR_LIST": "127.0.0.1",
+        "EPICS_CA_AUTO_ADDR_LIST": "NO",
+        "EPICS_PVAS_SERVER_PORT": str(free_port()),
+        "EPICS_PVAS_BROADCAST_PORT": str(free_port()),
+        "EPICS_PVAS_INTF_ADDR_LIST": "127.0.0.1",
+        "EPICS_PVA_ADDR_LIST": "127.0.0.1",
+        "EPICS_PVA_AUTO_ADDR_LIST": "NO",
+    }
+    return env, f"127.0.0.1:{port}"
+
+
+def start_softiocs(pvs: int, iocs: int, prefix: str = "BENCH:", timeout: float = 60.0) -> IocSet:
+    """Start `iocs` soft IOCs serving `pvs` PVs in total (pvs/2 setpoint/readback pairs)."""
+    return launch_iocs(pvs, iocs, prefix, "epicscorelibs.ioc", _ca_ports, timeout)
 
 
 def main(argv: list[str] | None = None) -> int:
