@@ -261,8 +261,10 @@ class RestoreResult(msgspec.Struct, rename="camel", kw_only=True):
 # --- snapshots, compare, jobs, schedules ----------------------------------------------------------
 
 
-class EpicsValueDTO(msgspec.Struct, rename="camel", kw_only=True):
-    """One side (setpoint or readback) of a stored value; non-finite floats are "NaN"/"Infinity"/"-Infinity"."""
+class EpicsValueDTO(msgspec.Struct, rename="camel", gc=False):
+    """One side (setpoint or readback) of a stored value; non-finite floats are "NaN"/"Infinity"/"-Infinity".
+
+    Positional and untracked by the GC: the snapshot GET builds 100K of them (squirrel.pv.epics_value)."""
 
     value: Any
     type: str | None
