@@ -31,7 +31,20 @@ def base_type(value_type: str | None) -> str:
     return (value_type or "").removesuffix("[]")
 
 
-class PVState(msgspec.Struct, kw_only=True):
+class _Metadata(msgspec.Struct):
+    """What CTRL/display metadata says of a channel: a PVState holds it, a CtrlMeta carries it. Enums
+    have labels; numeric channels units, precision and limits."""
+
+    enum_strings: list[str] | None = None
+    units: str | None = None
+    precision: int | None = None
+    upper_ctrl_limit: float | None = None
+    lower_ctrl_limit: float | None = None
+    upper_disp_limit: float | None = None
+    lower_disp_limit: float | None = None
+
+
+class PVState(_Metadata, kw_only=True):
     """Latest known state of one address. `value` is native: floats stay floats (NaN included), enums
     hold the label (index beside it), arrays are lists, char waveforms str."""
 
@@ -45,13 +58,6 @@ class PVState(msgspec.Struct, kw_only=True):
     alarm_message: str | None = None  # PVA alarm.message (CA has none)
     timestamp: float | None = None  # EPICS timestamp, epoch seconds
     timestamp_ns: int | None = None  # the same with full nanosecond precision
-    units: str | None = None
-    precision: int | None = None
-    upper_ctrl_limit: float | None = None
-    lower_ctrl_limit: float | None = None
-    upper_disp_limit: float | None = None
-    lower_disp_limit: float | None = None
-    enum_strings: list[str] | None = None
     updated_at: float | None = None  # when we last heard of it (value or connection), epoch seconds
     connected_at: float | None = None
     has_value: bool = False  # a value arrived since the last (re)connect
@@ -60,13 +66,6 @@ class PVState(msgspec.Struct, kw_only=True):
     update_count: int = 0
 
 
-class CtrlMeta(msgspec.Struct, frozen=True):
+# msgspec lets a frozen Struct extend a mutable one; mypy applies the dataclasses rule that forbids it.
+class CtrlMeta(_Metadata, frozen=True):  # type: ignore[misc]
     """The CTRL metadata of a channel (once per connection): what a direct read copies into each state."""
-
-    units: str | None = None
-    precision: int | None = None
-    upper_ctrl_limit: float | None = None
-    lower_ctrl_limit: float | None = None
-    upper_disp_limit: float | None = None
-    lower_disp_limit: float | None = None
-    enum_strings: list[str] | None = None

@@ -30,3 +30,17 @@ def test_set_connected() -> None:
     assert state.server == "ioc:5064"  # kept: the breaker keys on it
     cache.set_connected("unknown", True)  # not monitored: nothing to do
     assert "unknown" not in cache and cache.drain_dirty() == {"A"}
+
+
+def test_metadata_records() -> None:
+    import msgspec
+    import pytest
+
+    from squirrel.pv import CtrlMeta
+
+    meta = CtrlMeta(units="mm", precision=3, upper_disp_limit=5.0)
+    with pytest.raises(AttributeError):
+        meta.units = "m"  # type: ignore[misc]
+    assert set(CtrlMeta.__struct_fields__) <= set(PVState.__struct_fields__)  # what apply_meta copies has a slot
+    state = PVState(address="A", **msgspec.structs.asdict(meta))
+    assert (state.units, state.upper_disp_limit) == ("mm", 5.0)
