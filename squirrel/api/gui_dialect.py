@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from squirrel.epics.values import ALARM_STATUS, SEVERITY_NAMES
+from squirrel.pv import ALARM_STATUS, SEVERITY_NAMES
 
 _STATUS_CODE = {name: code for code, name in enumerate(ALARM_STATUS)}
 _UDF = _STATUS_CODE["UDF"]

@@ -22,8 +22,8 @@ from epicscorelibs.ca import cadef
 from squirrel.epics import values as V
 from squirrel.epics.batch import DBR_CTRL, DBR_TIME, Batch, ca_error, on_get, on_put, request, run_batch
 from squirrel.epics.breaker import BreakerSet
-from squirrel.epics.cache import PVState
 from squirrel.epics.channels import Chan, pool
+from squirrel.pv import CtrlMeta, PVState
 
 Outcome = Literal["written", "timeout", "disconnected", "failed"]
 META_MAX_AGE = 60.0  # s: CTRL metadata read by a direct read is reused this long within one connection
@@ -131,7 +131,7 @@ async def _read_round(
     """One batch over `addresses` that waits at most `timeout`; records each channel's server."""
     batch = Batch(asyncio.get_running_loop())
     errors: dict[int, str] = {}  # chid -> why a request could not be issued
-    metas: dict[int, V.CtrlMeta] = {}  # chid -> metadata known without a request
+    metas: dict[int, CtrlMeta] = {}  # chid -> metadata known without a request
     now = time.time()
 
     def issue(address: str, chan: Chan) -> None:
@@ -177,7 +177,7 @@ async def _read_round(
 
 
 def _fill(
-    state: PVState, chan: Chan, replies: list[tuple[int, int, int, bytes | None]], meta: V.CtrlMeta | None, now: float
+    state: PVState, chan: Chan, replies: list[tuple[int, int, int, bytes | None]], meta: CtrlMeta | None, now: float
 ) -> None:
     """Decode one channel's replies (TIME, maybe CTRL) into its state; sets `error` when one failed.
 

@@ -26,7 +26,7 @@ import structlog
 from aioca._catools import _Context
 from epicscorelibs.ca import cadef
 
-from squirrel.epics.values import CtrlMeta
+from squirrel.pv import CtrlMeta
 
 log = structlog.get_logger(__name__)
 CHUNK = 250  # connection changes applied per loop pass

@@ -28,10 +28,10 @@ from epicscorelibs.ca import cadef
 
 from squirrel.epics import values as V
 from squirrel.epics.breaker import BreakerSet
-from squirrel.epics.cache import PVCache
 from squirrel.epics.channels import Chan, attach_thread, pool
 from squirrel.epics.monitor_watch import Watch, _on_ctrl, _on_time
 from squirrel.epics.registry_mirror import RegistryMirror, Row, listen
+from squirrel.pv import PVCache
 
 log = structlog.get_logger(__name__)
 SYNC_CHUNK = 2000  # channels created per loop pass at start-up, so the loop keeps answering

@@ -14,8 +14,8 @@ import structlog
 from epicscorelibs.ca import cadef
 
 from squirrel.epics import values as V
-from squirrel.epics.cache import PVState
 from squirrel.epics.channels import Chan, pin_thread_state
+from squirrel.pv import PVState
 
 if TYPE_CHECKING:
     from squirrel.epics.monitor import Monitor

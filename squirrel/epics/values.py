@@ -1,20 +1,19 @@
-"""Value conversion between libca DBR data and Squirrel's cache/wire values, with full fidelity.
+"""Value conversion between libca DBR data and Squirrel's cache values (squirrel.pv.PVState), with full
+fidelity.
 
-Doubles keep NaN/±Inf (turned into "NaN"/"Infinity"/"-Infinity" only at the JSON edge by `to_wire`),
-enums keep index and label, arrays become lists, char waveforms become str up to the first NUL.
-Pure functions: no CA calls, so unit-testable without sockets.
+Doubles keep NaN/±Inf (turned into "NaN"/"Infinity"/"-Infinity" only at the JSON edge by
+squirrel.pv.to_wire), enums keep index and label, arrays become lists, char waveforms become str up to
+the first NUL. Pure functions: no CA calls, so unit-testable without sockets.
 """
 
 from __future__ import annotations
 
-import math
 import struct
 from typing import Any
 
-import msgspec
 import numpy as np
 
-from squirrel.epics.cache import PVState
+from squirrel.pv import ALARM_STATUS, CtrlMeta, PVState, parse_float, to_wire
 
 # libca DBF codes (DBR_STRING..DBR_DOUBLE) and their Squirrel type names.
 DBF_STRING, DBF_SHORT, DBF_FLOAT, DBF_ENUM, DBF_CHAR, DBF_LONG, DBF_DOUBLE = range(7)
@@ -29,101 +28,11 @@ _NUMPY_TYPES: dict[int, Any] = {
 }
 MAX_STRING = 40  # DBR_STRING holds 39 characters plus NUL
 
-# EPICS alarm status names, indexed by the status code (epicsAlarmConditionStrings).
-ALARM_STATUS = (
-    "NO_ALARM", "READ", "WRITE", "HIHI", "HIGH", "LOLO", "LOW", "STATE", "COS", "COMM", "TIMEOUT",
-    "HWLIMIT", "CALC", "SCAN", "LINK", "SOFT", "BAD_SUB", "UDF", "DISABLE", "SIMM", "READ_ACCESS",
-    "WRITE_ACCESS",
-)  # fmt: skip
-SEVERITY_NAMES = ("NO_ALARM", "MINOR", "MAJOR", "INVALID")
-
 
 def type_name(dbf: int, element_count: int) -> str:
     """The native type name of a channel: double, long, enum, ..., with [] for arrays."""
     base = TYPE_NAMES[dbf] if 0 <= dbf < len(TYPE_NAMES) else "unknown"
     return base + "[]" if element_count > 1 else base
-
-
-def status_name(status: int) -> str:
-    return ALARM_STATUS[status] if 0 <= status < len(ALARM_STATUS) else str(status)
-
-
-def char_array_to_str(data: Any) -> str:
-    """A char waveform as text: bytes up to the first NUL, decoded leniently."""
-    raw = bytes(np.asarray(data, dtype=np.uint8).tobytes()) if not isinstance(data, (bytes, bytearray)) else data
-    nul = raw.find(b"\0")
-    if nul >= 0:
-        raw = raw[:nul]
-    return raw.decode("utf-8", errors="replace")
-
-
-def from_ca(raw: Any, dbf: int, element_count: int, enum_strings: list[str] | None) -> tuple[Any, int | None]:
-    """(value, enum_index) from an aioca/epicscorelibs value of a channel with native type `dbf`."""
-    if element_count > 1:
-        if dbf == DBF_CHAR:
-            return char_array_to_str(raw), None
-        if dbf == DBF_STRING:
-            return [str(s) for s in raw], None
-        return np.asarray(raw).tolist(), None
-    if dbf in (DBF_DOUBLE, DBF_FLOAT):
-        return float(raw), None
-    if dbf == DBF_ENUM:
-        index = int(raw)
-        if enum_strings is not None and 0 <= index < len(enum_strings):
-            return enum_strings[index], index
-        return str(index), index
-    if dbf == DBF_STRING:
-        return str(raw), None
-    return int(raw), None
-
-
-def _finite_or_str(x: float) -> float | str:
-    if math.isfinite(x):
-        return x
-    if math.isnan(x):
-        return "NaN"
-    return "Infinity" if x > 0 else "-Infinity"
-
-
-def to_wire(value: Any) -> Any:
-    """The value made valid JSON: non-finite floats as "NaN"/"Infinity"/"-Infinity", also inside lists.
-
-    The one place this rule lives: live entries, snapshot DTOs, exports and restore plans all use it."""
-    kind = type(value)
-    if kind is float:
-        return _finite_or_str(value)
-    if kind is list and value:
-        if type(value[0]) is float:
-            # One C-level sum finds any NaN/Inf in a numeric array; only then pay for a per-element pass.
-            try:
-                if math.isfinite(sum(value)):
-                    return value
-            except TypeError:
-                pass
-        elif not any(type(v) is float for v in value):
-            return value
-        return [_finite_or_str(v) if type(v) is float else v for v in value]
-    return value
-
-
-_NON_FINITE = {"nan": math.nan, "infinity": math.inf, "inf": math.inf, "-infinity": -math.inf, "-inf": -math.inf}
-
-
-def parse_float(value: Any) -> float:
-    """A float from a number or a string ("NaN", "Infinity", "-Infinity" and numeric text)."""
-    if isinstance(value, bool):
-        raise ValueError(f"expected a number, got {value!r}")
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value)
-    if isinstance(value, str):
-        special = _NON_FINITE.get(value.strip().lower())
-        if special is not None:
-            return special
-        try:
-            return float(value)
-        except ValueError:
-            raise ValueError(f"expected a number, got {value!r}") from None
-    raise ValueError(f"expected a number, got {type(value).__name__}")
 
 
 def _parse_int(value: Any) -> int:
@@ -174,7 +83,7 @@ def to_ca(value: Any, dbf: int, element_count: int) -> tuple[int, np.ndarray[Any
 
 def _plain_str(v: Any) -> str:
     if isinstance(v, float):
-        w = _finite_or_str(v)
+        w = to_wire(v)
         return w if isinstance(w, str) else repr(v)
     return str(v)
 
@@ -267,18 +176,6 @@ def apply_time_bytes(state: PVState, data: bytes, dbf: int, count: int, element_
     state.timestamp_ns = secs * 1_000_000_000 + nsec
     state.timestamp = secs + nsec * 1e-9
     state.has_value = True
-
-
-class CtrlMeta(msgspec.Struct, frozen=True):
-    """The CTRL metadata of a channel (once per connection): what a direct read copies into each state."""
-
-    units: str | None = None
-    precision: int | None = None
-    upper_ctrl_limit: float | None = None
-    lower_ctrl_limit: float | None = None
-    upper_disp_limit: float | None = None
-    lower_disp_limit: float | None = None
-    enum_strings: list[str] | None = None
 
 
 def decode_ctrl(data: bytes, dbf: int, count: int, element_count: int) -> tuple[CtrlMeta, int, int, Any]:

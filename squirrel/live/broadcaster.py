@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable
 
 import structlog
 
-from squirrel.epics.cache import PVCache
 from squirrel.live.entries import EntryEncoder
+from squirrel.pv import PVCache
 
 log = structlog.get_logger(__name__)
 TICK = 0.01  # seconds between drains of the dirty set while someone listens (a drain costs ~µs per change)

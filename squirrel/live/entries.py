@@ -17,8 +17,7 @@ from typing import Any
 
 import msgspec
 
-from squirrel.epics.cache import PVCache, PVState
-from squirrel.epics.values import to_wire
+from squirrel.pv import PVCache, PVState, builder, to_wire
 
 NOT_MONITORED = "not monitored"
 _NOT_MONITORED_BYTES = b'{"connected":false,"error":"not monitored"}'
@@ -45,33 +44,32 @@ _encoder = msgspec.json.Encoder()
 Content = tuple[Any, ...]
 
 
+# Both built from LiveEntry's declaration (see squirrel.pv.builder): a field added there reaches them.
+_entry = builder(
+    "entry", LiveEntry.__struct_fields__, source=PVState.__struct_fields__, params=("value",),
+    exprs={"value": "value"}, target=LiveEntry,
+)  # fmt: skip
+# What a client sees, `updated_at` aside: the value in wire form (NaN != NaN, "NaN" == "NaN") and the
+# EPICS time at full precision.
+_content = builder(
+    "content", tuple(f for f in LiveEntry.__struct_fields__ if f != "updated_at"), source=PVState.__struct_fields__,
+    params=("value",), exprs={"value": "value", "timestamp": "src.timestamp_ns if src.timestamp_ns is not None"
+                              " else src.timestamp"},
+)  # fmt: skip
+
+
 def content_of(state: PVState) -> Content:
     """What a client sees of an entry, `updated_at` aside; equal tuples mean nothing changed."""
     value = state.value
     if value.__class__ is float or value.__class__ is list:
-        value = to_wire(value)  # NaN != NaN: compare the wire form ("NaN" == "NaN")
-    return (
-        value, state.type, state.enum_index, state.connected, state.status, state.severity,
-        state.timestamp_ns if state.timestamp_ns is not None else state.timestamp,
-        state.units, state.precision, state.enum_strings, state.error,
-    )  # fmt: skip
+        value = to_wire(value)
+    content: Content = _content(state, value)
+    return content
 
 
 def to_entry(state: PVState) -> LiveEntry:
-    return LiveEntry(
-        value=to_wire(state.value),
-        type=state.type,
-        connected=state.connected,
-        updated_at=state.updated_at,
-        status=state.status,
-        severity=state.severity,
-        timestamp=state.timestamp,
-        units=state.units,
-        precision=state.precision,
-        enum_index=state.enum_index,
-        enum_strings=state.enum_strings,
-        error=state.error,
-    )
+    entry: LiveEntry = _entry(state, to_wire(state.value))
+    return entry
 
 
 def encode_entry(state: PVState | None) -> bytes:

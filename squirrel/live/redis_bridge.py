@@ -20,8 +20,8 @@ import structlog
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
-from squirrel.epics.cache import PVCache, PVState
 from squirrel.live.broadcaster import Broadcaster
+from squirrel.pv import PVCache, PVState
 
 log = structlog.get_logger(__name__)
 DEFAULT_NAMESPACE = "squirrel"

@@ -1,10 +1,11 @@
-"""What this package needs of the services' cache and circuit breakers (structural types: no import)."""
+"""What this package needs of the services' circuit breakers (a structural type: no import), and the
+cache it fills (squirrel.pv's, below this layer)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from squirrel.pva.values import State
+from squirrel.pv import PVCache, PVState
 
 
 class Breakers(Protocol):
@@ -16,18 +17,5 @@ class Breakers(Protocol):
     def server_up(self, server: str) -> None: ...
 
 
-class Entry(State, Protocol):
-    connected: bool
-    server: str | None
-    connected_at: float | None
-    updated_at: float | None
-    update_count: int
-
-
-class Cache(Protocol):
-    total_updates: int
-
-    def ensure(self, address: str) -> Entry: ...
-    def discard(self, address: str) -> None: ...
-    def mark_dirty(self, address: str) -> None: ...
-    def set_connected(self, address: str, connected: bool, server: str | None = None) -> None: ...
+Entry = PVState
+Cache = PVCache

@@ -8,8 +8,9 @@ Python ints/floats/bools/strings.
 
 from __future__ import annotations
 
-import math
-from typing import Any, Protocol
+from typing import Any
+
+from squirrel.pv import PVState, parse_float
 
 TYPE_NAMES = {
     "?": "boolean",
@@ -37,29 +38,6 @@ _INT_RANGES = {
 }
 # PVA alarm status codes (pvData AlarmStatus), by index.
 STATUS_NAMES = ("NONE", "DEVICE", "DRIVER", "RECORD", "DB", "CONF", "UNDEFINED", "CLIENT")
-NON_FINITE = {"nan": math.nan, "infinity": math.inf, "inf": math.inf, "-infinity": -math.inf, "-inf": -math.inf}
-
-
-class State(Protocol):
-    """The cache entry fields this module fills (squirrel.epics.cache.PVState has them all)."""
-
-    value: Any
-    type: str | None
-    enum_index: int | None
-    status: str
-    severity: int
-    alarm_message: str | None
-    timestamp: float | None
-    timestamp_ns: int | None
-    units: str | None
-    precision: int | None
-    upper_ctrl_limit: float | None
-    lower_ctrl_limit: float | None
-    upper_disp_limit: float | None
-    lower_disp_limit: float | None
-    enum_strings: list[str] | None
-    has_value: bool
-    error: str | None
 
 
 class Kind:
@@ -104,7 +82,7 @@ class Kind:
         self.meta_fields = tuple(f for f in ("display", "control") if f in fields)
 
 
-def mark_unsupported(state: State, kind: Kind) -> None:
+def mark_unsupported(state: PVState, kind: Kind) -> None:
     """A structure Squirrel cannot store: no value, and the reason where a snapshot records it as missing."""
     state.value = None
     state.type = None
@@ -114,7 +92,7 @@ def mark_unsupported(state: State, kind: Kind) -> None:
     state.error = kind.unsupported
 
 
-def apply(state: State, v: Any, kind: Kind, meta: bool = True) -> None:
+def apply(state: PVState, v: Any, kind: Kind, meta: bool = True) -> None:
     """Decode one Value into `state` (the monitor's hot path: a few field reads, no dict building).
 
     `meta` False skips display and control (a monitor update that did not change them)."""
@@ -192,18 +170,8 @@ def _scalar(code: str, value: Any) -> Any:
             return value.lower() == "true"
         raise ValueError(f"expected a boolean, got {value!r}")
     if code in ("f", "d"):
-        if isinstance(value, bool):
-            raise ValueError(f"expected a number, got {value!r}")
-        if isinstance(value, (int, float)):
-            return float(value)
-        if isinstance(value, str):
-            special = NON_FINITE.get(value.strip().lower())
-            if special is not None:
-                return special
-            try:
-                return float(value)
-            except ValueError:
-                pass
+        if isinstance(value, int | float | str):
+            return parse_float(value)  # refuses bools and non-numeric text
         raise ValueError(f"expected a number, got {value!r}")
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValueError(f"expected an integer, got {value!r}")

@@ -18,12 +18,10 @@ from psycopg import AsyncConnection
 from squirrel.db import compare as compare_db
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
-from squirrel.epics.cache import PVState
-from squirrel.epics.values import to_wire
 from squirrel.errors import NotFoundError, ValidationError
 from squirrel.model import CompareDifferenceDTO, CompareResultDTO
+from squirrel.pv import PVState, ValueOnly, decode_value_only, to_wire
 from squirrel.services.context import ServiceContext
-from squirrel.services.snapshots.codec import ValueOnly, decode_value_only
 
 Tolerance = tuple[float, float]
 Side = Literal["setpoint", "readback"]

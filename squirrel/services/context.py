@@ -7,7 +7,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from squirrel.epics.cache import PVCache
+from squirrel.pv import PVCache
 from squirrel.settings import Settings
 
 

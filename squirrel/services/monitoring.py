@@ -14,10 +14,10 @@ from squirrel.addresses import protocol_of
 from squirrel.db import monitor as monitor_db
 from squirrel.db.pool import connection
 from squirrel.epics.breaker import BreakerSet
-from squirrel.epics.cache import PVState
 from squirrel.epics.monitor import Monitor
 from squirrel.errors import NotFoundError, ValidationError
 from squirrel.model import Principal
+from squirrel.pv import PVState
 from squirrel.pva.monitor import PvaMonitor
 from squirrel.services import audit
 from squirrel.services.context import ServiceContext

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from squirrel.addresses import protocol_of
-from squirrel.epics.cache import PVState
 from squirrel.errors import UnavailableError
+from squirrel.pv import PVState
 
 
 def _ca() -> Any:

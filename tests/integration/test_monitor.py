@@ -13,7 +13,7 @@ import pytest
 
 from squirrel.epics import channels
 from squirrel.epics.ca import write_many
-from squirrel.epics.cache import PVCache
+from squirrel.pv import PVCache
 from squirrel.tools.sim import SimHandle
 from tests.conftest import Api
 

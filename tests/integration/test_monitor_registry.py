@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from squirrel.epics.cache import PVCache
+from squirrel.pv import PVCache
 from tests.conftest import Api
 
 pytestmark = pytest.mark.usefixtures("ca_purge")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from squirrel.epics.cache import PVCache
+from squirrel.pv import PVCache
 from squirrel.pva import client
 from tests.conftest import Api
 from tests.support.pva_server import SCALARS, PvaServer

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from redis import asyncio as aioredis
 
-from squirrel.epics.cache import PVCache
 from squirrel.live.broadcaster import Broadcaster
 from squirrel.live.redis_bridge import RedisConsumer, RedisKeys, RedisPublisher
+from squirrel.pv import PVCache
 from tests.support.server import feed
 
 KEYS = RedisKeys.of()

@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from squirrel.epics.ca import read_many, write_many
-from squirrel.services.snapshots.codec import decode_side
+from squirrel.pv import decode_side
 from squirrel.tools.sim import free_port
 from tests.integration.test_jobs import _wait_blocked
 from tests.support import ioc as _ioc  # noqa: F401  (sets EPICS_CA_ADDR_LIST first; we append ours)

@@ -7,7 +7,7 @@ import math
 import time
 from typing import Any
 
-from squirrel.epics.cache import PVCache
+from squirrel.pv import PVCache
 from tests.conftest import Api
 
 WORKER = {"roles": ["api", "worker"]}

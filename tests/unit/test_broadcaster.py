@@ -6,10 +6,10 @@ import asyncio
 import json
 from typing import Any
 
-from squirrel.epics.cache import PVCache
 from squirrel.live.broadcaster import Broadcaster
 from squirrel.live.entries import EntryEncoder
 from squirrel.live.sse import live_stream
+from squirrel.pv import PVCache
 from tests.support.server import feed
 
 

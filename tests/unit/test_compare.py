@@ -7,8 +7,8 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from squirrel.pv import ValueOnly
 from squirrel.services.compare import Entry, compare, delta, page, sides_equal, values_equal
-from squirrel.services.snapshots.codec import ValueOnly
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import math
 from typing import Any
 from uuid import uuid4
 
-from squirrel.epics.cache import PVState
+from squirrel.pv import PVState
 from squirrel.services.compare import values_equal
 from squirrel.services.restore import plan as rp
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from squirrel.epics.cache import PVState
+from squirrel.pv import PVState
 from squirrel.services.restore import plan as rp
 from squirrel.services.restore.source import incomplete_error, lacking
 

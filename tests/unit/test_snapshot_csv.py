@@ -9,8 +9,8 @@ from uuid import uuid4
 import pytest
 
 from squirrel.errors import ValidationError
+from squirrel.pv import StoredSide
 from squirrel.services.snapshots import importing as snapshot_csv
-from squirrel.services.snapshots.codec import StoredSide
 from squirrel.services.snapshots.dedupe import digest
 from squirrel.services.snapshots.read import StoredPV
 

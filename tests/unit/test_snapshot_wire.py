@@ -1,4 +1,4 @@
-"""The GET body's own structs encode exactly like the model's DTOs they stand in for."""
+"""The GET body's own struct encodes exactly like the model DTO it stands in for (its sides ARE EpicsValueDTO)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,14 @@ from uuid import uuid4
 import msgspec
 
 from squirrel.model import EpicsValueDTO, PVValueDTO, TagRef
-from squirrel.services.snapshots.read import WireSide, WireValue
+from squirrel.services.snapshots.read import WireValue
 
 
 def _layout(cls: type[msgspec.Struct]) -> list[tuple[str, str]]:
     return [(f.name, f.encode_name) for f in msgspec.structs.fields(cls)]
 
 
-def test_wire_structs_mirror_the_model_dtos() -> None:
-    assert _layout(WireSide) == _layout(EpicsValueDTO)
+def test_wire_struct_mirrors_the_model_dto() -> None:
     assert _layout(WireValue) == _layout(PVValueDTO)
 
 
@@ -32,5 +31,5 @@ def test_wire_json_is_the_dto_json() -> None:
         pv_id=pv_id, pv_name="A:SP", setpoint_name="A:SP", readback_name=None, setpoint_value=dto_side,
         readback_value=None, status="NO_ALARM", severity=0, timestamp=ts, tags=[tag],
     )  # fmt: skip
-    wire = WireValue(str(pv_id), "A:SP", "A:SP", None, WireSide(*side), None, "NO_ALARM", 0, ts, [tag])
+    wire = WireValue(str(pv_id), "A:SP", "A:SP", None, EpicsValueDTO(*side), None, "NO_ALARM", 0, ts, [tag])
     assert msgspec.json.encode(wire) == msgspec.json.encode(dto)

@@ -6,35 +6,17 @@ import ctypes
 import math
 from typing import Any
 
-import msgspec
 import numpy as np
 import pytest
 from epicscorelibs.ca import dbr
 
 from squirrel.epics import values as V
-from squirrel.epics.cache import PVState
+from squirrel.pv import PVState
 
 
 def test_type_names() -> None:
     assert [V.type_name(d, 1) for d in range(7)] == ["string", "short", "float", "enum", "char", "long", "double"]
     assert V.type_name(V.DBF_DOUBLE, 10) == "double[]" and V.type_name(V.DBF_CHAR, 64) == "char[]"
-
-
-def test_from_ca_keeps_fidelity() -> None:
-    assert math.isnan(V.from_ca(np.float64("nan"), V.DBF_DOUBLE, 1, None)[0])
-    assert V.from_ca(np.float64("-inf"), V.DBF_DOUBLE, 1, None) == (-math.inf, None)
-    assert V.from_ca(2, V.DBF_ENUM, 1, ["Off", "On", "Fault"]) == ("Fault", 2)
-    assert V.from_ca(7, V.DBF_ENUM, 1, ["Off"]) == ("7", 7)  # index beyond the labels stays visible
-    assert V.from_ca(np.array([1.0, 2.5]), V.DBF_DOUBLE, 2, None) == ([1.0, 2.5], None)
-    assert V.from_ca(np.frombuffer(b"hi\0junk", np.uint8), V.DBF_CHAR, 64, None) == ("hi", None)
-    assert V.from_ca(np.int32(5), V.DBF_LONG, 1, None) == (5, None)
-
-
-def test_to_wire_is_valid_json() -> None:
-    wire = V.to_wire([1.0, math.nan, math.inf, -math.inf, 2])
-    assert wire == [1.0, "NaN", "Infinity", "-Infinity", 2]
-    assert V.to_wire(math.nan) == "NaN" and V.to_wire("NaN") == "NaN" and V.to_wire(3.5) == 3.5
-    msgspec.json.encode(wire)
 
 
 def test_to_ca_conversions() -> None:
@@ -143,16 +125,3 @@ def test_enum_payloads() -> None:
     assert (enum.value, enum.enum_strings) == ("On", ["Off", "On"])
     V.apply_time_bytes(enum, _payload(dbr.DBR_TIME_ENUM, 7), V.DBF_ENUM, 1, 1)
     assert (enum.value, enum.enum_index) == ("7", 7)  # an index beyond the labels stays visible
-
-
-def test_to_wire_non_finite_everywhere() -> None:
-    import math as m
-
-    from squirrel.epics.values import to_wire
-
-    assert to_wire(m.nan) == "NaN" and to_wire(m.inf) == "Infinity" and to_wire(-m.inf) == "-Infinity"
-    assert to_wire(1.5) == 1.5 and to_wire("NaN") == "NaN" and to_wire(3) == 3
-    assert to_wire([1.0, m.nan, -m.inf]) == [1.0, "NaN", "-Infinity"]
-    assert to_wire([1e308, 1e308]) == [1e308, 1e308]  # the sum overflows, the values do not
-    assert to_wire([1, 2.0, m.inf]) == [1, 2.0, "Infinity"]  # mixed lists are checked element by element
-    assert to_wire(["a", "b"]) == ["a", "b"] and to_wire([]) == []

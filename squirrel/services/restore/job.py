@@ -20,8 +20,6 @@ import structlog
 from squirrel.db import jobs as jobs_db
 from squirrel.db import restore as restore_db
 from squirrel.db.pool import connection
-from squirrel.epics.cache import PVState
-from squirrel.epics.values import to_wire
 from squirrel.errors import ConflictError, NotFoundError, ValidationError
 from squirrel.jobs.progress import JobCancelled, JobContext, JobOutcome
 from squirrel.model import (
@@ -33,6 +31,7 @@ from squirrel.model import (
     RestoreResult,
     RestoreResultItem,
 )
+from squirrel.pv import PVState, to_wire
 from squirrel.services import audit
 from squirrel.services import pv_io as ca  # CA and pva:// addresses, dispatched by protocol
 from squirrel.services.compare import values_equal

@@ -13,8 +13,7 @@ from uuid import UUID
 
 import msgspec
 
-from squirrel.epics.cache import PVState
-from squirrel.epics.values import parse_float
+from squirrel.pv import FLOAT_TYPES, INTEGER_TYPES, PVState, base_type, from_wire
 
 Action = Literal["write", "equal", "read_only", "disconnected", "no_value", "not_in_registry", "out_of_limits"]
 ACTIONS: tuple[Action, ...] = (
@@ -44,9 +43,7 @@ SUCCESS: frozenset[str] = frozenset({"written", "verified", "equal"})
 FAILURE: frozenset[str] = frozenset({"mismatch", "disconnected", "timeout", "failed", "out_of_limits"})
 # Plan actions that end the PV without a write; their outcome has the same name. `equal` only with skipEqual.
 SKIP_ACTIONS: frozenset[str] = frozenset({"read_only", "disconnected", "not_in_registry", "out_of_limits"})
-_FLOAT_TYPES = frozenset({"double", "float"})
-_NUMERIC_TYPES = frozenset({"double", "float", "long", "short", "char", "int"})
-_NUMERIC_TYPES |= {"byte", "ubyte", "ushort", "uint", "ulong"}  # PVA's integer names beside CA's
+_NUMERIC_TYPES = FLOAT_TYPES | INTEGER_TYPES
 
 # (stored value, live value, abs tolerance, rel tolerance) -> within tolerance; the compare service's rule.
 Equality = Callable[[Any, Any, float, float], bool]
@@ -101,32 +98,14 @@ def write_value(target: RestoreTarget) -> Any:
     """The value to put in its native form: enums by index, non-finite floats as floats."""
     if target.enum_index is not None and (target.value_type or "").startswith("enum"):
         return target.enum_index
-    return native(target.value, target.value_type)
-
-
-def native(value: Any, value_type: str | None) -> Any:
-    """Undo the wire encoding of non-finite floats ("NaN", "Infinity") for float types."""
-    base = (value_type or "").removesuffix("[]")
-    if base in _FLOAT_TYPES:
-        if isinstance(value, str):
-            return _float(value)
-        if isinstance(value, list):
-            return [_float(v) if isinstance(v, str) else v for v in value]
-    return value
-
-
-def _float(text: str) -> Any:
-    try:
-        return parse_float(text)
-    except ValueError:
-        return text  # not a number after all: let the CA layer refuse it with its own message
+    return from_wire(target.value, target.value_type)
 
 
 def comparable(value: Any, value_type: str | None, enum_index: int | None) -> Any:
     """What equality looks at: the enum index for enums, the native value otherwise."""
     if enum_index is not None and (value_type or "").startswith("enum"):
         return enum_index
-    return native(value, value_type)
+    return from_wire(value, value_type)
 
 
 def live_comparable(state: PVState) -> Any:
@@ -144,10 +123,9 @@ def out_of_limits(target: RestoreTarget, state: PVState | None) -> bool:
     lo, hi = state.lower_ctrl_limit, state.upper_ctrl_limit
     if lo is None or hi is None or lo == hi:
         return False
-    base = (target.value_type or "").removesuffix("[]")
-    if base not in _NUMERIC_TYPES:
+    if base_type(target.value_type) not in _NUMERIC_TYPES:
         return False
-    value = native(target.value, target.value_type)
+    value = from_wire(target.value, target.value_type)
     values = value if isinstance(value, list) else [value]
     for v in values:
         if isinstance(v, bool) or not isinstance(v, int | float) or math.isnan(v):

@@ -16,9 +16,8 @@ import structlog
 
 from squirrel.db import restore as restore_db
 from squirrel.db.pool import connection
-from squirrel.epics.cache import PVState
-from squirrel.epics.values import to_wire
 from squirrel.jobs.progress import JobCancelled, JobContext
+from squirrel.pv import PVState, to_wire
 from squirrel.services import pv_io as ca  # CA and pva:// addresses, dispatched by protocol
 from squirrel.services.compare import values_equal
 from squirrel.services.context import ServiceContext

@@ -18,15 +18,13 @@ from psycopg import AsyncConnection
 from squirrel.db import restore as restore_db
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
-from squirrel.epics.cache import PVState
 from squirrel.jobs.progress import JobContext
+from squirrel.pv import PVState, StoredSide, decode_side
 from squirrel.services import audit
 from squirrel.services.context import ServiceContext
 from squirrel.services.restore import plan as rp
 from squirrel.services.snapshots.codec import (
     MissingTally,
-    StoredSide,
-    decode_side,
     missing_state,
     sides_writer,
     tally_states,

@@ -17,8 +17,8 @@ import msgspec
 
 from squirrel.db import snapshot_import as import_db
 from squirrel.errors import ConflictError
+from squirrel.pv import StoredSide
 from squirrel.services.context import ServiceContext
-from squirrel.services.snapshots.codec import StoredSide
 from squirrel.services.snapshots.importing import value_text
 from squirrel.services.snapshots.read import stored_values
 

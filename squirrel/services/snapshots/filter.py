@@ -16,9 +16,9 @@ from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
 from squirrel.db.queries import q as query
 from squirrel.errors import NotFoundError
+from squirrel.pv import StoredSide, ValueOnly, decode_side
 from squirrel.services import compare as compare_service
 from squirrel.services.context import ServiceContext
-from squirrel.services.snapshots.codec import StoredSide, ValueOnly, decode_side
 from squirrel.services.snapshots.read import _chunks, _encode, _tag_refs, with_matched
 from squirrel.services.snapshots.take import summary
 

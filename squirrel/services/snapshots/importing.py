@@ -23,9 +23,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from squirrel.epics.values import parse_float, to_wire
 from squirrel.errors import ValidationError
-from squirrel.services.snapshots.codec import StoredSide, ns_to_datetime
+from squirrel.pv import FLOAT_TYPES, INTEGER_TYPES, SEVERITY_NAMES, StoredSide, parse_float, to_wire
+from squirrel.services.snapshots.codec import ns_to_datetime
 from squirrel.services.snapshots.read import StoredPV
 
 COLUMNS = (
@@ -33,9 +33,7 @@ COLUMNS = (
     "READBACK", "READBACK_VALUE", "DELTA", "READ_ONLY",
 )  # fmt: skip
 REQUIRED = ("PV", "VALUE_TYPE", "VALUE")
-SEVERITY = ("NO_ALARM", "MINOR", "MAJOR", "INVALID")
-_INT_TYPES = {"long", "short", "char", "int", "byte", "ubyte", "ushort", "uint", "ulong", "boolean"}
-_FLOAT_TYPES = {"double", "float"}
+_INT_TYPES = INTEGER_TYPES | {"boolean"}
 
 
 # --- export -----------------------------------------------------------------------------------------
@@ -77,7 +75,7 @@ def row(v: StoredPV, read_only: bool) -> list[str]:
         "1",
         timestamp_text(main.timestamp_ns if main is not None else None),
         main.status if main is not None else "UDF",
-        SEVERITY[severity] if 0 <= severity < len(SEVERITY) else str(severity),
+        SEVERITY_NAMES[severity] if 0 <= severity < len(SEVERITY_NAMES) else str(severity),
         type_text(main.type if main is not None else None),
         value_text(sp),
         v.readback_name or "",
@@ -118,13 +116,13 @@ def _type(text: str, line: int) -> str | None:
     base = text.strip().lower()
     is_array = base.endswith("_array")
     base = base.removesuffix("_array")
-    if base not in _INT_TYPES | _FLOAT_TYPES | {"string", "enum"}:
+    if base not in _INT_TYPES | FLOAT_TYPES | {"string", "enum"}:
         raise ValidationError(f"CSV line {line}: VALUE_TYPE {text!r} is not a known type (e.g. DOUBLE, ENUM)")
     return base + ("[]" if is_array else "")
 
 
 def _scalar(text: str, base: str) -> Any:
-    if base in _FLOAT_TYPES:
+    if base in FLOAT_TYPES:
         return parse_float(text)
     if base in _INT_TYPES:
         return int(text)
@@ -165,11 +163,11 @@ def _timestamp(text: str, line: int) -> int | None:
 
 def _severity(text: str, line: int) -> int:
     text = text.strip().upper()
-    if text in SEVERITY:
-        return SEVERITY.index(text)
+    if text in SEVERITY_NAMES:
+        return SEVERITY_NAMES.index(text)
     if text.isdigit():
         return int(text)
-    raise ValidationError(f"CSV line {line}: SEVERITY {text!r} is not one of {', '.join(SEVERITY)}")
+    raise ValidationError(f"CSV line {line}: SEVERITY {text!r} is not one of {', '.join(SEVERITY_NAMES)}")
 
 
 def parse(text: str, enum_labels: Callable[[str], list[str] | None]) -> list[CsvPV]:

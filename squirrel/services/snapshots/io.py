@@ -1,7 +1,8 @@
 """Snapshot export and import, in both forms: JSON (exact) and CSV (Phoebus save-and-restore columns).
 
 The JSON form is exact: doubles use the shortest round-trip text, non-finite floats are the strings
-"NaN"/"Infinity"/"-Infinity" (read back as floats for float types only), timestamps are integer ns.
+"NaN"/"Infinity"/"-Infinity" (read back as floats for float types only: squirrel.pv.from_wire),
+timestamps are integer ns. Its side is squirrel.pv.ExportSide, the stored side's fields in camelCase.
 The CSV form carries less (see snapshot_csv). An import that duplicates a snapshot we have is a 409
 naming it (snapshot_dedupe).
 """
@@ -18,16 +19,16 @@ import msgspec
 from squirrel.db import snapshot_import as import_db
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
-from squirrel.epics.values import to_wire
 from squirrel.errors import ValidationError
 from squirrel.model import NewSnapshotBody, Principal, SnapshotSummaryDTO
+from squirrel.pv import ExportSide, StoredSide, encode_side, export_side, import_side
 from squirrel.services import audit
 from squirrel.services.context import ServiceContext
 from squirrel.services.csvio import decode as decode_csv
 from squirrel.services.snapshots import dedupe as snapshot_dedupe
 from squirrel.services.snapshots import importing as snapshot_csv
 from squirrel.services.snapshots import take as snap_service
-from squirrel.services.snapshots.codec import StoredSide, encode_side, native_value, tally_stored
+from squirrel.services.snapshots.codec import tally_stored
 from squirrel.services.snapshots.read import StoredPV, stored_values
 
 FORMAT = "squirrel-snapshot/1"
@@ -35,25 +36,7 @@ CSV_TITLE = "Imported CSV"  # a CSV carries no title: `?title=` names the import
 _FOREIGN = UUID("5e7a11c0-0000-4000-8000-5a5a5a5a5a5a")  # namespace of ids for addresses not in the registry
 
 
-# gc=False (no reference cycles): an export builds 150K of these, which must not trigger full collections.
-class ExportSide(msgspec.Struct, rename="camel", kw_only=True, gc=False):
-    value: Any
-    type: str | None
-    enum_index: int | None = None
-    connected: bool = False
-    status: str = "UDF"
-    severity: int = 3
-    timestamp_ns: int | None = None
-    units: str | None = None
-    precision: int | None = None
-    upper_ctrl_limit: Any = None
-    lower_ctrl_limit: Any = None
-    enum_strings: list[str] | None = None
-    age_seconds: float | None = None
-    has_value: bool = True
-    alarm_message: str | None = None
-
-
+# gc=False (no reference cycles): an export builds 50K of these, which must not trigger full collections.
 class ExportValue(msgspec.Struct, rename="camel", kw_only=True, gc=False):
     pv_id: UUID
     setpoint_name: str | None = None
@@ -80,51 +63,12 @@ class ExportDocument(msgspec.Struct, rename="camel", kw_only=True):
     values: list[ExportValue]
 
 
-_Side = TypeVar("_Side", StoredSide, ExportSide)
-
-
-def _copy_side(
-    side: StoredSide | ExportSide | None,
-    into: type[_Side],
-    value: Callable[[Any, str | None], Any],
-    limit: Callable[[Any], Any],
-) -> _Side | None:
-    """The side in the other form: the same fields, the value converted by `value`, the limits by `limit`."""
-    if side is None:
-        return None
-    return into(
-        value=value(side.value, side.type),
-        type=side.type,
-        enum_index=side.enum_index,
-        connected=side.connected,
-        status=side.status,
-        severity=side.severity,
-        timestamp_ns=side.timestamp_ns,
-        units=side.units,
-        precision=side.precision,
-        upper_ctrl_limit=limit(side.upper_ctrl_limit),
-        lower_ctrl_limit=limit(side.lower_ctrl_limit),
-        enum_strings=side.enum_strings,
-        age_seconds=side.age_seconds,
-        has_value=side.has_value,
-        alarm_message=side.alarm_message,
-    )
-
-
-def _wire_value(value: Any, _type: str | None) -> Any:
-    return to_wire(value)
-
-
-def _native_limit(value: Any) -> Any:
-    return native_value(value, "double")
-
-
 def _side_out(side: StoredSide | None) -> ExportSide | None:
-    return _copy_side(side, ExportSide, _wire_value, to_wire)
+    return None if side is None else export_side(side)
 
 
 def _side_in(side: ExportSide | None) -> StoredSide | None:
-    return _copy_side(side, StoredSide, native_value, _native_limit)
+    return None if side is None else import_side(side)
 
 
 _PV = TypeVar("_PV", StoredPV, ExportValue)

@@ -15,11 +15,11 @@ import msgspec
 
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
-from squirrel.epics.values import to_wire
 from squirrel.errors import NotFoundError
-from squirrel.model import SnapshotHeaderDTO, SnapshotSummaryDTO, TagRef
+from squirrel.model import EpicsValueDTO, SnapshotHeaderDTO, SnapshotSummaryDTO, TagRef
+from squirrel.pv import StoredSide, decode_side, epics_value, to_wire
 from squirrel.services.context import ServiceContext
-from squirrel.services.snapshots.codec import StoredSide, decode_side, ns_to_datetime
+from squirrel.services.snapshots.codec import ns_to_datetime
 from squirrel.services.snapshots.take import stored_header, summary
 
 _CHUNK = 5000
@@ -74,27 +74,6 @@ async def stored_values(ctx: ServiceContext, snapshot_id: UUID) -> tuple[Snapsho
     return stored_header(head), values
 
 
-class WireSide(msgspec.Struct, rename="camel", gc=False):
-    """model.EpicsValueDTO field for field (same JSON), built positionally and untracked by the GC: the
-    GET of 50K values builds 100K of them (a test keeps the two in step)."""
-
-    value: Any
-    type: str | None
-    status: str
-    severity: int
-    timestamp: datetime | None
-    units: str | None
-    precision: int | None
-    upper_ctrl_limit: float | None = msgspec.field(name="upper_ctrl_limit")
-    lower_ctrl_limit: float | None = msgspec.field(name="lower_ctrl_limit")
-    connected: bool
-    enum_index: int | None = None
-    enum_strings: list[str] | None = msgspec.field(default=None, name="enum_strings")
-    age_seconds: float | None = None
-    timestamp_ns: int | None = None
-    alarm_message: str | None = None
-
-
 class WireValue(msgspec.Struct, rename="camel", gc=False):
     """model.PVValueDTO field for field (same JSON); the PV id comes as text straight from PostgreSQL."""
 
@@ -102,8 +81,8 @@ class WireValue(msgspec.Struct, rename="camel", gc=False):
     pv_name: str
     setpoint_name: str | None
     readback_name: str | None
-    setpoint_value: WireSide | None
-    readback_value: WireSide | None
+    setpoint_value: EpicsValueDTO | None
+    readback_value: EpicsValueDTO | None
     status: str
     severity: int
     timestamp: datetime | None
@@ -120,7 +99,7 @@ def _wire_values(rows: list[snap_db.TextRow], tags: dict[str, list[TagRef]]) -> 
     out: list[WireValue] = []
     append = out.append
     for pv_id, sp_name, rb_name, sp_raw, rb_raw in rows:
-        sides: list[WireSide | None] = []
+        sides: list[EpicsValueDTO | None] = []
         for raw in (sp_raw, rb_raw):
             if raw is None:
                 sides.append(None)
@@ -133,25 +112,7 @@ def _wire_values(rows: list[snap_db.TextRow], tags: dict[str, list[TagRef]]) -> 
             v = s.value
             if (v.__class__ is float and (v != v or v in _INF)) or v.__class__ is list:
                 v = to_wire(v)
-            sides.append(
-                WireSide(
-                    v,
-                    s.type,
-                    s.status,
-                    s.severity,
-                    ts,
-                    s.units,
-                    s.precision,
-                    s.upper_ctrl_limit,
-                    s.lower_ctrl_limit,
-                    s.connected,
-                    s.enum_index,
-                    s.enum_strings,
-                    s.age_seconds,
-                    ns,
-                    s.alarm_message,
-                )
-            )
+            sides.append(epics_value(s, v, ts))
         sp, rb = sides
         main = sp or rb
         append(

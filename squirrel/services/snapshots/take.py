@@ -17,7 +17,6 @@ from psycopg import AsyncConnection
 from squirrel.addresses import protocol_of
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
-from squirrel.epics.cache import PVState
 from squirrel.errors import ConflictError, NotFoundError, PermissionDeniedError, UnavailableError, ValidationError
 from squirrel.jobs.progress import JobContext, JobOutcome
 from squirrel.model import (
@@ -30,6 +29,7 @@ from squirrel.model import (
     SnapshotSummaryDTO,
     UpdateSnapshotBody,
 )
+from squirrel.pv import PVState
 from squirrel.services import audit
 from squirrel.services.context import ServiceContext
 from squirrel.services.snapshots.codec import (

@@ -56,7 +56,7 @@ def start_pva_iocs(pvs: int, iocs: int, prefix: str = "PB:") -> tuple[IocSet, di
 
 # --- Squirrel's side (squirrel.pva, in this process) ----------------------------------------------------
 async def measure_squirrel(iocs: IocSet, settle: float) -> dict[str, Any]:
-    from squirrel.epics.cache import PVCache, PVState
+    from squirrel.pv import PVCache, PVState
     from squirrel.pva import bulk, client
     from squirrel.pva.monitor import PvaMonitor
 
@@ -100,7 +100,7 @@ async def measure_squirrel(iocs: IocSet, settle: float) -> dict[str, Any]:
 
 async def _ingest(iocs: IocSet, monitor: Any, timeout: float, settle: float) -> dict[str, Any]:
     """Drive load blocks up to INGEST_OFFERED updates/s; the monitor's applied updates/s against that."""
-    from squirrel.epics.cache import PVState
+    from squirrel.pv import PVState
     from squirrel.pva import bulk
 
     offered = iocs.background_rate

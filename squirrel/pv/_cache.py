@@ -1,4 +1,4 @@
-"""The PV cache: one PVState per CA address, plain in-memory data with no I/O.
+"""The PV cache: one PVState per address, plain in-memory data with no I/O.
 
 Writers (the monitor) update entries in place and mark them dirty; readers (snapshots from cache,
 live REST, SSE, compare-with-live, restore skip-equal, health) read entries. The broadcaster drains
@@ -9,40 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from typing import Any
 
-import msgspec
-
-
-class PVState(msgspec.Struct, kw_only=True):
-    """Latest known state of one address. `value` is already JSON-able except non-finite floats."""
-
-    address: str
-    value: Any = None
-    type: str | None = None  # double float long short char string enum, with [] for arrays
-    enum_index: int | None = None
-    connected: bool = False
-    status: str = "UDF"
-    severity: int = 3
-    alarm_message: str | None = None  # PVA alarm.message (CA has none)
-    timestamp: float | None = None  # EPICS timestamp, epoch seconds
-    timestamp_ns: int | None = None  # the same with full nanosecond precision
-    units: str | None = None
-    precision: int | None = None
-    upper_ctrl_limit: float | None = None
-    lower_ctrl_limit: float | None = None
-    upper_disp_limit: float | None = None
-    lower_disp_limit: float | None = None
-    enum_strings: list[str] | None = None
-    updated_at: float | None = None  # when we last heard of it (value or connection), epoch seconds
-    connected_at: float | None = None
-    has_value: bool = False  # a value arrived since the last (re)connect
-    server: str | None = None  # CA server host:port of the circuit, as libca reports it (PVA: its circuit key)
-    error: str | None = None
-    update_count: int = 0
+from squirrel.pv._records import PVState
 
 
 class PVCache:
+    """Every monitored address's state, and the set of addresses changed since the last drain."""
+
     def __init__(self) -> None:
         self._entries: dict[str, PVState] = {}
         self._dirty: set[str] = set()

@@ -1,0 +1,72 @@
+"""The PV value, on the ground floor: below epics/, pva/, live/ and services/, above model and errors.
+
+- records: `PVState` (one address's latest state), `CtrlMeta` (CTRL metadata), the names they hold;
+- `PVCache`: the states the monitor writes and everyone else reads (plain data, no I/O);
+- the one wire encoding `to_wire` and its one inverse `from_wire` (and `parse_float` for user text);
+- the stored codec: `SideFields` declares a stored side's fields once; `StoredSide`, `ValueOnly`,
+  `ExportSide` and the builders of rows and `model.EpicsValueDTO` all follow it.
+"""
+
+from squirrel.pv._cache import PVCache
+from squirrel.pv._codec import (
+    FIELDS,
+    VALUE_ONLY,
+    VALUE_ONLY_AT,
+    WIRE_FORM,
+    Encoded,
+    ExportSide,
+    SideFields,
+    StoredSide,
+    ValueOnly,
+    decode_side,
+    decode_value_only,
+    encode_into,
+    encode_side,
+    epics_value,
+    export_side,
+    import_side,
+    state_row,
+)
+from squirrel.pv._project import builder
+from squirrel.pv._records import (
+    ALARM_STATUS,
+    FLOAT_TYPES,
+    INTEGER_TYPES,
+    SEVERITY_NAMES,
+    CtrlMeta,
+    PVState,
+    base_type,
+)
+from squirrel.pv._wire import from_wire, parse_float, to_wire
+
+__all__ = [
+    "ALARM_STATUS",
+    "FIELDS",
+    "FLOAT_TYPES",
+    "INTEGER_TYPES",
+    "SEVERITY_NAMES",
+    "VALUE_ONLY",
+    "VALUE_ONLY_AT",
+    "WIRE_FORM",
+    "CtrlMeta",
+    "Encoded",
+    "ExportSide",
+    "PVCache",
+    "PVState",
+    "SideFields",
+    "StoredSide",
+    "ValueOnly",
+    "base_type",
+    "builder",
+    "decode_side",
+    "decode_value_only",
+    "encode_into",
+    "encode_side",
+    "epics_value",
+    "export_side",
+    "from_wire",
+    "import_side",
+    "parse_float",
+    "state_row",
+    "to_wire",
+]
