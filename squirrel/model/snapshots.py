@@ -12,8 +12,10 @@ import msgspec
 from squirrel.model.registry import TagRef
 
 
-class EpicsValueDTO(msgspec.Struct, rename="camel", kw_only=True):
-    """One side (setpoint or readback) of a stored value; non-finite floats are "NaN"/"Infinity"/"-Infinity"."""
+class EpicsValueDTO(msgspec.Struct, rename="camel", gc=False):
+    """One side (setpoint or readback) of a stored value; non-finite floats are "NaN"/"Infinity"/"-Infinity".
+
+    Positional and untracked by the GC: the snapshot GET builds 100K of them (squirrel.pv.epics_value)."""
 
     value: Any
     type: str | None
