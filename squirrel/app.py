@@ -13,6 +13,7 @@ from litestar.config.cors import CORSConfig
 from squirrel import __version__
 from squirrel.api import docs, strict
 from squirrel.api.auth import scope_guard
+from squirrel.api.deps import DEPENDENCIES
 from squirrel.api.methods import http_methods
 from squirrel.api.middleware import envelope_middleware, request_log_middleware
 from squirrel.api.problems import EXCEPTION_HANDLERS
@@ -45,6 +46,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=route_handlers,
         lifespan=[lifespan],
         guards=[scope_guard],
+        dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=middleware,
         cors_config=cors_config(settings),
