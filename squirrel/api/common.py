@@ -1,4 +1,4 @@
-"""Small helpers shared by controllers: the service context, the caller, paging checks."""
+"""Small helpers shared by controllers: the caller, paging checks, ids (services come by DI: api.deps)."""
 
 from __future__ import annotations
 
