@@ -13,15 +13,12 @@ from litestar.config.cors import CORSConfig
 from squirrel import __version__
 from squirrel.api import docs, strict
 from squirrel.api.auth import scope_guard
+from squirrel.api.deps import DEPENDENCIES
 from squirrel.api.methods import http_methods
 from squirrel.api.middleware import envelope_middleware, request_log_middleware
 from squirrel.api.problems import EXCEPTION_HANDLERS
 from squirrel.api.routes import all_routes
-from squirrel.db.embedded import EmbeddedPostgres
-from squirrel.db.migrate import migrate
-from squirrel.db.pool import SquirrelPool, make_pool, open_pool
-from squirrel.db.supervisor import EmbeddedSupervisor
-from squirrel.services.context import ServiceContext
+from squirrel.services.context import ServiceContext, build_context
 from squirrel.services.keys import KeyService
 from squirrel.settings import Settings, apply_ca_environment
 from squirrel.ui import template_config, ui_routes
@@ -30,47 +27,11 @@ log = structlog.get_logger(__name__)
 DEFAULT_BODY_LIMIT = 1_000_000  # 1 MB; bulk routes raise it to 64 MB on the handler
 
 
-async def resolve_database(settings: Settings, stack: AsyncExitStack) -> str:
-    """The conninfo to use: SQUIRREL_DATABASE_URL, or the embedded server (started here, stopped on exit)."""
-    conninfo, _ = await open_database(settings, stack)
-    return conninfo
-
-
-async def open_database(settings: Settings, stack: AsyncExitStack) -> tuple[str, EmbeddedPostgres | None]:
-    """resolve_database, plus the embedded server when it is ours (None with SQUIRREL_DATABASE_URL)."""
-    if settings.database_url:
-        return settings.database_url, None
-    embedded = EmbeddedPostgres(settings.data_path)
-    uri = await embedded.start_async()
-    stack.callback(embedded.stop)
-    return uri, embedded
-
-
-async def supervise(embedded: EmbeddedPostgres, pool: SquirrelPool, stack: AsyncExitStack) -> EmbeddedSupervisor:
-    """Restart the embedded server if it dies (stopped before the server is, on exit); the pool learns of
-    the outage at once (fast 503s) and drops its dead connections once the server is back."""
-    supervisor = EmbeddedSupervisor(embedded)
-    supervisor.on_down.append(pool.mark_down)
-    supervisor.on_up.extend([pool.mark_up, pool.drain])
-    supervisor.start()
-    stack.push_async_callback(supervisor.stop)
-    return supervisor
-
-
 def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            conninfo, embedded = await open_database(settings, stack)
-            if settings.migrate_on_start:
-                await migrate(conninfo)
-            pool = make_pool(conninfo, settings.db_pool_min, settings.db_pool_max)
-            await open_pool(pool)
-            stack.push_async_callback(pool.close)
-            ctx = ServiceContext(settings=settings, pool=pool)
-            ctx.extras["conninfo"] = conninfo
-            if embedded is not None:
-                ctx.extras["db_supervisor"] = await supervise(embedded, pool, stack)
+            ctx = await stack.enter_async_context(build_context(settings))
             app.state.ctx = ctx
             app.state.key_service = KeyService(ctx)
             apply_ca_environment(settings)  # before the first CA call makes the context
@@ -85,6 +46,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=route_handlers,
         lifespan=[lifespan],
         guards=[scope_guard],
+        dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=middleware,
         cors_config=cors_config(settings),
@@ -118,9 +80,8 @@ def cors_config(settings: Settings) -> CORSConfig | None:
 
 async def start_roles(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     """Start the monitor, live broadcaster and job worker for the roles this process runs."""
-    from squirrel.services.monitoring import ensure_breakers, start_monitor
+    from squirrel.services.monitoring import start_monitor
 
-    ensure_breakers(ctx)  # one BreakerSet shared by the monitor, bulk reads and writes
     if ctx.settings.has_role("monitor"):
         await start_monitor(ctx, stack)
     # Live values: the broadcaster for api processes, plus the Redis bridge when SQUIRREL_REDIS_URL is set.

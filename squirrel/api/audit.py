@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Request, get
+from litestar import get
 from litestar.params import QueryParameter
 
-from squirrel.api.common import check_offset, check_page, ctx_of, limit_param, offset_param
+from squirrel.api.common import check_offset, check_page, limit_param, offset_param
+from squirrel.api.deps import CtxDep
 from squirrel.errors import ValidationError
 from squirrel.model import AuditEntry
 from squirrel.services import audit
@@ -50,7 +51,7 @@ def parse_since(raw: str) -> datetime:
 
 @get("/v1/audit", opt={"scope": "admin"}, tags=["audit"], summary="Who did what, when")
 async def list_audit(
-    request: Request[Any, Any, Any],
+    ctx: CtxDep,
     since: Annotated[
         str | None, QueryParameter(name="since", description=_SINCE_DOC, schema_extra=_SINCE_SCHEMA)
     ] = None,
@@ -61,7 +62,7 @@ async def list_audit(
 ) -> AuditPage:
     lim, off = check_page("limit", limit, 100), check_offset(offset)
     since_at = parse_since(since) if since else None
-    rows, total = await audit.list_entries(ctx_of(request), since_at, actor, action, lim, off)
+    rows, total = await audit.list_entries(ctx, since_at, actor, action, lim, off)
     return AuditPage(rows, total, lim, off)
 
 

@@ -16,10 +16,10 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from squirrel.api.cookie_auth import check_cookie_request
+from squirrel.api.deps import ctx_of, key_service_of
 from squirrel.api.strict import check_body, check_query
 from squirrel.errors import AuthenticationError, PermissionDeniedError, TooManyRequestsError
 from squirrel.model import Principal
-from squirrel.services.context import ServiceContext
 from squirrel.services.keys import KeyService
 
 ANONYMOUS_READ = Principal(name="anonymous", scopes=frozenset({"read"}))
@@ -64,8 +64,7 @@ def credential(connection: ASGIConnection[Any, Any, Any, Any], allow_query: bool
 
 
 async def resolve_principal(connection: ASGIConnection[Any, Any, Any, Any], allow_query: bool) -> Principal | None:
-    ctx: ServiceContext = connection.app.state.ctx
-    keys: KeyService = connection.app.state.key_service
+    ctx, keys = ctx_of(connection), key_service_of(connection)
     cred = credential(connection, allow_query)
     if cred is None:
         return ANONYMOUS_READ if ctx.settings.anonymous == "read" else None

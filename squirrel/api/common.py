@@ -1,16 +1,13 @@
-"""Small helpers shared by controllers: the service context, the caller, paging checks."""
+"""Small helpers shared by controllers: the caller, paging checks, ids (services come by DI: api.deps)."""
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-from litestar.connection import ASGIConnection
 from litestar.params import ParameterKwarg, QueryParameter
 
 from squirrel.api.auth import principal_of
 from squirrel.errors import NotFoundError, ValidationError
-from squirrel.services.context import ServiceContext
 
 MAX_PAGE = 1000
 INT32_MAX = 2**31 - 1  # API.md: offsets and limits are int32; larger values are refused, never wrapped
@@ -30,11 +27,6 @@ def offset_param() -> ParameterKwarg:
     return QueryParameter(
         name="offset", ge=0, le=INT32_MAX, description=f"rows to skip, 0..{INT32_MAX}", schema_extra={"minimum": 0}
     )
-
-
-def ctx_of(connection: ASGIConnection[Any, Any, Any, Any]) -> ServiceContext:
-    ctx: ServiceContext = connection.app.state.ctx
-    return ctx
 
 
 def check_page(name: str, value: int | None, default: int, maximum: int = MAX_PAGE) -> int:
@@ -81,7 +73,6 @@ __all__ = [
     "UUID_ITEMS",
     "check_offset",
     "check_page",
-    "ctx_of",
     "limit_param",
     "offset_param",
     "path_uuid",

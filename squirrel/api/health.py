@@ -8,7 +8,7 @@ from litestar import Request, get
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect, Response
 
-from squirrel.api.common import ctx_of
+from squirrel.api.deps import CtxDep
 from squirrel.services import health
 
 
@@ -30,8 +30,8 @@ _READY = "{ready, checks: {database, monitor, worker}}"
         503: ResponseSpec(dict[str, Any], description=f"not ready: {_READY}", generate_examples=False),
     },
 )
-async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-    report = await health.readiness(ctx_of(request))
+async def readyz(ctx: CtxDep) -> Response[dict[str, Any]]:
+    report = await health.readiness(ctx)
     return Response(report, status_code=200 if report["ready"] else 503)
 
 

@@ -7,7 +7,8 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.params import FromPath
 
-from squirrel.api.common import ctx_of, principal_of
+from squirrel.api.common import principal_of
+from squirrel.api.deps import CtxDep
 from squirrel.services import monitoring
 
 
@@ -20,34 +21,33 @@ from squirrel.services import monitoring
     "ticks once a second, `age_seconds` is the time since its last tick (null without a monitor in this process) "
     "and `alive` is true when the monitor runs and `age_seconds < 5`.",
 )
-async def heartbeat(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    ctx = ctx_of(request)
+async def heartbeat(ctx: CtxDep) -> dict[str, Any]:
     return monitoring.heartbeat(ctx, gui_dialect=ctx.settings.api_envelope)
 
 
 @get("/v1/health/summary", tags=["health"], summary="PV connection counts, stale PVs, update rate, uptime")
-async def summary(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    return monitoring.summary(ctx_of(request))
+async def summary(ctx: CtxDep) -> dict[str, Any]:
+    return monitoring.summary(ctx)
 
 
 @get("/v1/health/monitor", tags=["health"], summary="The monitor's own figures")
-async def monitor(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    return monitoring.monitor_status(ctx_of(request))
+async def monitor(ctx: CtxDep) -> dict[str, Any]:
+    return monitoring.monitor_status(ctx)
 
 
 @get("/v1/health/disconnected", tags=["health"], summary="Addresses that are not connected")
-async def disconnected(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    return monitoring.disconnected(ctx_of(request))
+async def disconnected(ctx: CtxDep) -> dict[str, Any]:
+    return monitoring.disconnected(ctx)
 
 
 @get("/v1/health/stale", tags=["health"], summary="Connected addresses without a value (or too old, if configured)")
-async def stale(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    return monitoring.stale(ctx_of(request))
+async def stale(ctx: CtxDep) -> dict[str, Any]:
+    return monitoring.stale(ctx)
 
 
 @get("/v1/health/circuits", tags=["health"], summary="Per-IOC circuit breakers")
-async def circuits(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    return monitoring.circuits(ctx_of(request))
+async def circuits(ctx: CtxDep) -> dict[str, Any]:
+    return monitoring.circuits(ctx)
 
 
 @post(
@@ -57,8 +57,8 @@ async def circuits(request: Request[Any, Any, Any]) -> dict[str, Any]:
     tags=["health"],
     summary="Force a circuit open (its PVs are skipped)",
 )
-async def open_circuit(request: Request[Any, Any, Any], name: FromPath[str]) -> dict[str, Any]:
-    return await monitoring.force_circuit(ctx_of(request), principal_of(request), name, "open")
+async def open_circuit(request: Request[Any, Any, Any], name: FromPath[str], ctx: CtxDep) -> dict[str, Any]:
+    return await monitoring.force_circuit(ctx, principal_of(request), name, "open")
 
 
 @post(
@@ -68,8 +68,8 @@ async def open_circuit(request: Request[Any, Any, Any], name: FromPath[str]) -> 
     tags=["health"],
     summary="Force a circuit closed",
 )
-async def close_circuit(request: Request[Any, Any, Any], name: FromPath[str]) -> dict[str, Any]:
-    return await monitoring.force_circuit(ctx_of(request), principal_of(request), name, "close")
+async def close_circuit(request: Request[Any, Any, Any], name: FromPath[str], ctx: CtxDep) -> dict[str, Any]:
+    return await monitoring.force_circuit(ctx, principal_of(request), name, "close")
 
 
 ROUTES = [heartbeat, summary, monitor, disconnected, stale, circuits, open_circuit, close_circuit]

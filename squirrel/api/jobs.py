@@ -11,7 +11,8 @@ from litestar import Controller, Request, delete, get
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
-from squirrel.api.common import check_page, ctx_of, limit_param, path_uuid, principal_of
+from squirrel.api.common import check_page, limit_param, path_uuid, principal_of
+from squirrel.api.deps import CtxDep
 from squirrel.api.revocation import until_revoked
 from squirrel.model import JobDTO
 from squirrel.services import jobs as jobs_service
@@ -34,7 +35,7 @@ class JobsController(Controller):
     @get("/", summary="Recent jobs, newest first")
     async def list_jobs(
         self,
-        request: Request[Any, Any, Any],
+        ctx: CtxDep,
         status: Annotated[
             str | None, QueryParameter(description="job status", schema_extra={"enum": list(jobs_service.JOB_STATUSES)})
         ] = None,
@@ -44,11 +45,11 @@ class JobsController(Controller):
         ] = None,
         limit: Annotated[int | None, limit_param()] = None,
     ) -> list[JobDTO]:
-        return await jobs_service.list_jobs(ctx_of(request), status, job_type, check_page("limit", limit, 100))
+        return await jobs_service.list_jobs(ctx, status, job_type, check_page("limit", limit, 100))
 
     @get("/{job_id:str}", summary="One job")
-    async def get_job(self, request: Request[Any, Any, Any], job_id: FromPath[str]) -> JobDTO:
-        return await jobs_service.get_job(ctx_of(request), path_uuid(job_id, "job"))
+    async def get_job(self, ctx: CtxDep, job_id: FromPath[str]) -> JobDTO:
+        return await jobs_service.get_job(ctx, path_uuid(job_id, "job"))
 
     @delete(
         "/{job_id:str}",
@@ -57,8 +58,8 @@ class JobsController(Controller):
         summary="Cancel a pending or running job",
         description="Needs the write scope (restore scope for restore jobs); 409 when the job already finished.",
     )
-    async def cancel_job(self, request: Request[Any, Any, Any], job_id: FromPath[str]) -> JobDTO:
-        return await jobs_service.cancel_job(ctx_of(request), path_uuid(job_id, "job"), principal_of(request))
+    async def cancel_job(self, request: Request[Any, Any, Any], ctx: CtxDep, job_id: FromPath[str]) -> JobDTO:
+        return await jobs_service.cancel_job(ctx, path_uuid(job_id, "job"), principal_of(request))
 
     @get(
         "/{job_id:str}/events",
@@ -68,8 +69,7 @@ class JobsController(Controller):
         description="`progress` events carry the JobDTO whenever it changes; one `done` event ends the stream. "
         "The stream also ends (without `done`) when its key is revoked.",
     )
-    async def job_events(self, request: Request[Any, Any, Any], job_id: FromPath[str]) -> Stream:
-        ctx = ctx_of(request)
+    async def job_events(self, request: Request[Any, Any, Any], ctx: CtxDep, job_id: FromPath[str]) -> Stream:
         jid = path_uuid(job_id, "job")
         await jobs_service.get_job(ctx, jid)  # 404 before the stream starts
         return Stream(

@@ -9,9 +9,9 @@ from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from squirrel.api.common import path_uuid, principal_of
+from squirrel.api.deps import KeyServiceDep
 from squirrel.errors import ValidationError
 from squirrel.model import ApiKey
-from squirrel.services.keys import KeyService
 
 
 class CreateKeyBody(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
@@ -37,11 +37,6 @@ def _scopes(body: CreateKeyBody) -> list[str]:
     return scopes
 
 
-def _keys(request: Request[Any, Any, Any]) -> KeyService:
-    keys: KeyService = request.app.state.key_service
-    return keys
-
-
 class KeysController(Controller):
     path = "/v1/api-keys"
     tags = ["api-keys"]
@@ -50,19 +45,23 @@ class KeysController(Controller):
     @get("/", summary="List API keys")
     async def list_keys(
         self,
-        request: Request[Any, Any, Any],
+        key_service: KeyServiceDep,
         include_inactive: Annotated[bool, QueryParameter(name="includeInactive")] = False,
     ) -> list[ApiKey]:
-        return await _keys(request).list(include_inactive)
+        return await key_service.list(include_inactive)
 
     @get("/count", summary="Count API keys")
-    async def count_keys(self, request: Request[Any, Any, Any]) -> dict[str, int]:
-        return await _keys(request).count()
+    async def count_keys(self, key_service: KeyServiceDep) -> dict[str, int]:
+        return await key_service.count()
 
     @post("/", summary="Create an API key; the token is shown only in this answer")
-    async def create_key(self, request: Request[Any, Any, Any], data: JSONBody[CreateKeyBody]) -> ApiKey:
-        return await _keys(request).create(principal_of(request), data.app_name, _scopes(data))
+    async def create_key(
+        self, request: Request[Any, Any, Any], key_service: KeyServiceDep, data: JSONBody[CreateKeyBody]
+    ) -> ApiKey:
+        return await key_service.create(principal_of(request), data.app_name, _scopes(data))
 
     @delete("/{key_id:str}", status_code=200, summary="Revoke an API key")
-    async def revoke_key(self, request: Request[Any, Any, Any], key_id: FromPath[str]) -> ApiKey:
-        return await _keys(request).revoke(principal_of(request), path_uuid(key_id, "API key"))
+    async def revoke_key(
+        self, request: Request[Any, Any, Any], key_service: KeyServiceDep, key_id: FromPath[str]
+    ) -> ApiKey:
+        return await key_service.revoke(principal_of(request), path_uuid(key_id, "API key"))

@@ -15,11 +15,13 @@ from litestar.params import JSONBody, QueryParameter
 from litestar.response import Response, Stream
 from litestar.status_codes import WS_1008_POLICY_VIOLATION
 
-from squirrel.api.common import UUID_ITEMS, ctx_of, query_uuids
+from squirrel.api.common import UUID_ITEMS, query_uuids
+from squirrel.api.deps import CtxDep
 from squirrel.api.openapi_models import LiveCache, LiveValues
 from squirrel.api.revocation import watch_key
 from squirrel.live.ws import WsSession
 from squirrel.services import live
+from squirrel.services.context import ServiceContext
 
 _JSON = "application/json"
 _READ_STREAM = {"scope": "read", "query_key": True}
@@ -55,10 +57,10 @@ def _json(body: bytes) -> Response[bytes]:
     responses=_LIVE_VALUES,
 )
 async def get_live(
-    request: Request[Any, Any, Any],
+    ctx: CtxDep,
     pv_names: Annotated[list[str], QueryParameter(name="pv_names", description="addresses")],
 ) -> Response[bytes]:
-    return _json(await live.live_values(ctx_of(request), live.split_names(pv_names)))
+    return _json(await live.live_values(ctx, live.split_names(pv_names)))
 
 
 @post(
@@ -69,20 +71,20 @@ async def get_live(
     summary="Live values of some addresses (names in the body)",
     responses=_LIVE_VALUES,
 )
-async def post_live(request: Request[Any, Any, Any], data: JSONBody[LiveRequest]) -> Response[bytes]:
+async def post_live(ctx: CtxDep, data: JSONBody[LiveRequest]) -> Response[bytes]:
     names = data.pv_names if data.pv_names is not None else data.pv_names_camel
-    return _json(await live.live_values(ctx_of(request), live.split_names(names or [])))
+    return _json(await live.live_values(ctx, live.split_names(names or [])))
 
 
 @get("/v1/pvs/live/all", opt={"scope": "read"}, tags=["live"], summary="The whole live cache", responses=_LIVE_CACHE)
-async def get_live_all(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def get_live_all(ctx: CtxDep) -> Response[bytes]:
     """`{values: {address: entry}, count}`."""
-    return _json(await live.all_live_values(ctx_of(request)))
+    return _json(await live.all_live_values(ctx))
 
 
 @get("/v1/pvs/cache/status", opt={"scope": "read"}, tags=["live"], summary="Live cache status")
-async def get_cache_status(request: Request[Any, Any, Any]) -> CacheStatus:
-    return msgspec.convert(live.cache_status(ctx_of(request)), CacheStatus)
+async def get_cache_status(ctx: CtxDep) -> CacheStatus:
+    return msgspec.convert(live.cache_status(ctx), CacheStatus)
 
 
 _SSE_DOC = """Server-Sent Events of live values. Select with `pvs` (comma list or repeated), `tags` (tag ids,
@@ -106,24 +108,25 @@ cookie. The stream ends when its key is revoked (within the key cache's lifetime
 )
 async def live_events(
     request: Request[Any, Any, Any],
+    ctx: CtxDep,
     pvs: Annotated[list[str] | None, QueryParameter(name="pvs", description="addresses")] = None,
     tags: Annotated[
         list[str] | None, QueryParameter(name="tags", description="tag ids", schema_extra=UUID_ITEMS)
     ] = None,
     select_all: Annotated[bool, QueryParameter(name="all", description="every cached address")] = False,
 ) -> Stream:
-    ctx = ctx_of(request)
     selection = await live.resolve_selection(ctx, live.split_names(pvs), query_uuids("tags", tags), select_all)
     return Stream(
-        _sse_stream(request, selection),
+        _sse_stream(request, ctx, selection),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-async def _sse_stream(request: Request[Any, Any, Any], selection: set[str] | None) -> AsyncIterator[bytes]:
+async def _sse_stream(
+    request: Request[Any, Any, Any], ctx: ServiceContext, selection: set[str] | None
+) -> AsyncIterator[bytes]:
     # Subscribed here rather than in the handler: a generator that never starts never runs its finally.
-    ctx = ctx_of(request)
     sub = live.subscribe(ctx, selection, kind="sse")
     watch = watch_key(request, lambda: live.unsubscribe(ctx, sub))  # revoking the key ends the stream
     try:
@@ -143,8 +146,7 @@ async def _sse_stream(request: Request[Any, Any, Any], selection: set[str] | Non
     "`squirrel_key` cookie, the handshake must come from this site (Origin) or an origin in "
     "SQUIRREL_CORS_ORIGINS.",
 )
-async def ws_pvs(socket: WebSocket[Any, Any, Any]) -> None:
-    ctx = ctx_of(socket)
+async def ws_pvs(socket: WebSocket[Any, Any, Any], ctx: CtxDep) -> None:
     await socket.accept()
 
     async def send(data: bytes) -> None:

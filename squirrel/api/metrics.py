@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Request, get
+from litestar import get
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from squirrel.api.common import ctx_of
+from squirrel.api.deps import CtxDep
 from squirrel.errors import NotFoundError
 from squirrel.services import metrics
 
@@ -27,8 +25,7 @@ _MEDIA = CONTENT_TYPE_LATEST.split(";")[0] + "".join(
     description="404 when SQUIRREL_METRICS_ENABLED=false.",
     responses={200: ResponseSpec(str, media_type="text/plain", description="Prometheus text format")},
 )
-async def get_metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
-    ctx = ctx_of(request)
+async def get_metrics(ctx: CtxDep) -> Response[bytes]:
     if not ctx.settings.metrics_enabled:
         raise NotFoundError("metrics are disabled (SQUIRREL_METRICS_ENABLED=false)")
     return Response(metrics.render(ctx), media_type=_MEDIA)

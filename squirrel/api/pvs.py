@@ -14,13 +14,13 @@ from squirrel.api.common import (
     UUID_ITEMS,
     check_offset,
     check_page,
-    ctx_of,
     limit_param,
     offset_param,
     path_uuid,
     principal_of,
     query_uuids,
 )
+from squirrel.api.deps import CtxDep, RegistryDep
 from squirrel.errors import ValidationError
 from squirrel.model import (
     DeletedDTO,
@@ -32,7 +32,6 @@ from squirrel.model import (
     UpdatePVElementDTO,
 )
 from squirrel.services import registry_check
-from squirrel.services.registry import RegistryService
 from squirrel.services.registry_check import PVImportCheck
 
 BULK_LIMIT = 64_000_000
@@ -54,10 +53,6 @@ _IMPORT_BODY = {
         },
     },
 }
-
-
-def _registry(request: Request[Any, Any, Any]) -> RegistryService:
-    return RegistryService(ctx_of(request))
 
 
 async def _csv_body(request: Request[Any, Any, Any]) -> bytes:
@@ -88,9 +83,9 @@ class PVController(Controller):
 
     @get("/", summary="PVs whose address contains pvName (first 1000, compat)")
     async def list_pvs(
-        self, request: Request[Any, Any, Any], pv_name: Annotated[str | None, QueryParameter(name="pvName")] = None
+        self, registry: RegistryDep, pv_name: Annotated[str | None, QueryParameter(name="pvName")] = None
     ) -> list[PVElementDTO]:
-        return (await _registry(request).page(pv_name, 1000, None, None)).results
+        return (await registry.page(pv_name, 1000, None, None)).results
 
     @get(
         "/paged",
@@ -100,14 +95,14 @@ class PVController(Controller):
     )
     async def paged(
         self,
-        request: Request[Any, Any, Any],
+        registry: RegistryDep,
         pv_name: Annotated[str | None, QueryParameter(name="pvName")] = None,
         page_size: Annotated[int | None, limit_param("pageSize")] = None,
         token: Annotated[str | None, QueryParameter(name="continuationToken")] = None,
         tag_filters: Annotated[str | None, QueryParameter(name="tagFilters")] = None,
     ) -> PVPage:
         size = check_page("pageSize", page_size, 100)
-        return await _registry(request).page(pv_name, size, token, tag_filters)
+        return await registry.page(pv_name, size, token, tag_filters)
 
     @get(
         "/search",
@@ -117,7 +112,7 @@ class PVController(Controller):
     )
     async def search(
         self,
-        request: Request[Any, Any, Any],
+        registry: RegistryDep,
         q: Annotated[str | None, QueryParameter(name="q")] = None,
         devices: Annotated[list[str] | None, QueryParameter(name="devices")] = None,
         tags: Annotated[
@@ -129,11 +124,11 @@ class PVController(Controller):
     ) -> PVSearchResult:
         lim, off = check_page("limit", limit, 100), check_offset(offset)
         tag_ids = query_uuids("tags", tags)
-        return await _registry(request).search(q, devices or [], tag_ids, lim, off, include_live_values)
+        return await registry.search(q, devices or [], tag_ids, lim, off, include_live_values)
 
     @get("/devices", summary="Sorted distinct devices")
-    async def devices(self, request: Request[Any, Any, Any]) -> list[str]:
-        return await _registry(request).devices()
+    async def devices(self, registry: RegistryDep) -> list[str]:
+        return await registry.devices()
 
     @get(
         "/export",
@@ -144,22 +139,24 @@ class PVController(Controller):
     )
     async def export(
         self,
-        request: Request[Any, Any, Any],
+        registry: RegistryDep,
         fmt: Annotated[Literal["csv", "json"], QueryParameter(name="format")] = "json",
     ) -> Response[Any]:
-        data = await _registry(request).export(fmt)
+        data = await registry.export(fmt)
         if isinstance(data, str):
             headers = {"content-disposition": 'attachment; filename="pvs.csv"'}
             return Response(data, media_type="text/csv", headers=headers)
         return Response(data)
 
     @get("/{pv_id:str}", summary="One PV")
-    async def get_pv(self, request: Request[Any, Any, Any], pv_id: FromPath[str]) -> PVElementDTO:
-        return await _registry(request).get(path_uuid(pv_id, "PV"))
+    async def get_pv(self, registry: RegistryDep, pv_id: FromPath[str]) -> PVElementDTO:
+        return await registry.get(path_uuid(pv_id, "PV"))
 
     @post("/", summary="Create a PV (409 when the setpoint address exists)")
-    async def create(self, request: Request[Any, Any, Any], data: JSONBody[NewPVElementDTO]) -> PVElementDTO:
-        return await _registry(request).create(principal_of(request), data)
+    async def create(
+        self, request: Request[Any, Any, Any], registry: RegistryDep, data: JSONBody[NewPVElementDTO]
+    ) -> PVElementDTO:
+        return await registry.create(principal_of(request), data)
 
     @post(
         "/multi",
@@ -167,9 +164,9 @@ class PVController(Controller):
         summary="Create many PVs, all or nothing (up to 64 MB)",
     )
     async def create_many(
-        self, request: Request[Any, Any, Any], data: JSONBody[list[NewPVElementDTO]]
+        self, request: Request[Any, Any, Any], registry: RegistryDep, data: JSONBody[list[NewPVElementDTO]]
     ) -> list[PVElementDTO]:
-        return await _registry(request).create_many(principal_of(request), data)
+        return await registry.create_many(principal_of(request), data)
 
     @post(
         "/import",
@@ -189,19 +186,27 @@ class PVController(Controller):
     async def import_csv(
         self,
         request: Request[Any, Any, Any],
+        registry: RegistryDep,
+        ctx: CtxDep,
         validate_only: Annotated[bool, QueryParameter(name="validateOnly", description=_VALIDATE_ONLY)] = False,
     ) -> Response[PVImportResult | PVImportCheck]:
         body = await _csv_body(request)
         if validate_only:
-            return Response(await registry_check.check_csv(ctx_of(request), body), status_code=200)
-        return Response(await _registry(request).import_csv(principal_of(request), body), status_code=201)
+            return Response(await registry_check.check_csv(ctx, body), status_code=200)
+        return Response(await registry.import_csv(principal_of(request), body), status_code=201)
 
     @put("/{pv_id:str}", summary="Update a PV (absent fields are kept; tags replaces the set)")
     async def update(
-        self, request: Request[Any, Any, Any], pv_id: FromPath[str], data: JSONBody[UpdatePVElementDTO]
+        self,
+        request: Request[Any, Any, Any],
+        registry: RegistryDep,
+        pv_id: FromPath[str],
+        data: JSONBody[UpdatePVElementDTO],
     ) -> PVElementDTO:
-        return await _registry(request).update(principal_of(request), path_uuid(pv_id, "PV"), data)
+        return await registry.update(principal_of(request), path_uuid(pv_id, "PV"), data)
 
     @delete("/{pv_id:str}", status_code=200, summary="Remove a PV from the registry (snapshots keep its values)")
-    async def delete_pv(self, request: Request[Any, Any, Any], pv_id: FromPath[str]) -> DeletedDTO:
-        return await _registry(request).delete(principal_of(request), path_uuid(pv_id, "PV"))
+    async def delete_pv(
+        self, request: Request[Any, Any, Any], registry: RegistryDep, pv_id: FromPath[str]
+    ) -> DeletedDTO:
+        return await registry.delete(principal_of(request), path_uuid(pv_id, "PV"))

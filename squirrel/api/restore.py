@@ -8,7 +8,8 @@ from litestar import Request, Response, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from squirrel.api.common import ctx_of, path_uuid, principal_of
+from squirrel.api.common import path_uuid, principal_of
+from squirrel.api.deps import CtxDep
 from squirrel.model import JobQueued, RestorePlan, RestoreRequest
 from squirrel.services.restore import job as restore_service
 
@@ -39,11 +40,11 @@ from squirrel.services.restore import job as restore_service
 )
 async def restore_snapshot(
     request: Request[Any, Any, Any],
+    ctx: CtxDep,
     snapshot_id: FromPath[str],
     data: JSONBody[RestoreRequest | None] = None,
     dry_run: Annotated[bool, QueryParameter(name="dryRun")] = False,
 ) -> Response[RestorePlan | JobQueued]:
-    ctx = ctx_of(request)
     principal = principal_of(request)
     sid = path_uuid(snapshot_id, "snapshot")
     body = data or RestoreRequest()

@@ -13,8 +13,9 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 
+from squirrel.api.deps import key_service_of
 from squirrel.model import Principal
-from squirrel.services.keys import KeyService, KeyWatch
+from squirrel.services.keys import KeyWatch
 
 
 def watch_key(connection: ASGIConnection[Any, Any, Any, Any], on_revoke: Callable[[], None]) -> KeyWatch | None:
@@ -22,8 +23,7 @@ def watch_key(connection: ASGIConnection[Any, Any, Any, Any], on_revoke: Callabl
     principal: Principal | None = connection.state.get("principal")
     if principal is None or principal.key_id is None:
         return None
-    keys: KeyService = connection.app.state.key_service
-    return keys.watch(principal.key_id, on_revoke)
+    return key_service_of(connection).watch(principal.key_id, on_revoke)
 
 
 async def until_revoked(

@@ -14,13 +14,13 @@ from squirrel.api.common import (
     UUID_ITEMS,
     check_offset,
     check_page,
-    ctx_of,
     limit_param,
     offset_param,
     path_uuid,
     principal_of,
     query_uuids,
 )
+from squirrel.api.deps import CtxDep
 from squirrel.model import (
     CompareResultDTO,
     DeletedDTO,
@@ -99,7 +99,7 @@ class SnapshotsController(Controller):
     @get("/", summary="Snapshots, newest first")
     async def list_snapshots(
         self,
-        request: Request[Any, Any, Any],
+        ctx: CtxDep,
         title: Annotated[str | None, QueryParameter(description="substring of the title")] = None,
         tags: Annotated[
             list[str] | None, QueryParameter(description="tag ids: a PV carried one", schema_extra=UUID_ITEMS)
@@ -110,7 +110,7 @@ class SnapshotsController(Controller):
     ) -> list[SnapshotSummaryDTO]:
         label_list = [p.strip() for raw in labels or [] for p in raw.split(",") if p.strip()]
         return await snap_service.list_snapshots(
-            ctx_of(request), title, query_uuids("tags", tags), label_list, check_page("limit", limit, 100),
+            ctx, title, query_uuids("tags", tags), label_list, check_page("limit", limit, 100),
             check_offset(offset),
         )  # fmt: skip
 
@@ -133,6 +133,7 @@ class SnapshotsController(Controller):
     async def create_snapshot(
         self,
         request: Request[Any, Any, Any],
+        ctx: CtxDep,
         data: JSONBody[NewSnapshotBody],
         run_async: Annotated[bool, QueryParameter(name="async")] = True,
         use_cache: Annotated[bool, QueryParameter(name="use_cache")] = True,
@@ -140,7 +141,6 @@ class SnapshotsController(Controller):
             bool, QueryParameter(name="requireComplete", description="store nothing unless every PV has a value")
         ] = False,
     ) -> Response[JobQueued | SnapshotSummaryDTO]:
-        ctx = ctx_of(request)
         actor = principal_of(request)
         spec = snap_service.spec_from_body(data, use_cache, actor, require_complete)
         if run_async:
@@ -164,10 +164,11 @@ class SnapshotsController(Controller):
     async def import_snapshot(
         self,
         request: Request[Any, Any, Any],
+        ctx: CtxDep,
         title: Annotated[str | None, QueryParameter(description=_IMPORT_TITLE)] = None,
     ) -> SnapshotSummaryDTO:
         raw = await request.body()
-        ctx, actor = ctx_of(request), principal_of(request)
+        actor = principal_of(request)
         if _import_format(request, raw) == "csv":
             return await snapshot_io.import_csv(ctx, raw, actor, title)
         return await snapshot_io.import_json(ctx, raw, actor, title)
@@ -179,7 +180,7 @@ class SnapshotsController(Controller):
     )
     async def get_snapshot(
         self,
-        request: Request[Any, Any, Any],
+        ctx: CtxDep,
         snapshot_id: FromPath[str],
         limit: Annotated[int | None, limit_param(doc="absent = every value")] = None,
         offset: Annotated[int | None, offset_param()] = None,
@@ -200,22 +201,26 @@ class SnapshotsController(Controller):
         device_list = [p.strip() for raw in devices or [] for p in raw.split(",") if p.strip()]
         filters = SnapshotFilter(q or None, device_list, query_uuids("tags", tags), only_missing, different_from_live)
         if filters.active:
-            body = await snapshot_filter.filtered_body(ctx_of(request), sid, limit, check_offset(offset), filters)
+            body = await snapshot_filter.filtered_body(ctx, sid, limit, check_offset(offset), filters)
         else:
-            body = await snapshot_read.snapshot_body(ctx_of(request), sid, limit, check_offset(offset))
+            body = await snapshot_read.snapshot_body(ctx, sid, limit, check_offset(offset))
         return Stream(body, media_type="application/json")
 
     @put("/{snapshot_id:str}", summary="Update title, description, comment, labels ('golden' needs admin)")
     async def update_snapshot(
-        self, request: Request[Any, Any, Any], snapshot_id: FromPath[str], data: JSONBody[UpdateSnapshotBody]
+        self,
+        request: Request[Any, Any, Any],
+        ctx: CtxDep,
+        snapshot_id: FromPath[str],
+        data: JSONBody[UpdateSnapshotBody],
     ) -> SnapshotSummaryDTO:
-        return await snap_service.update(
-            ctx_of(request), path_uuid(snapshot_id, "snapshot"), data, principal_of(request)
-        )
+        return await snap_service.update(ctx, path_uuid(snapshot_id, "snapshot"), data, principal_of(request))
 
     @delete("/{snapshot_id:str}", status_code=200, summary="Delete a snapshot (a 'golden' one needs admin)")
-    async def delete_snapshot(self, request: Request[Any, Any, Any], snapshot_id: FromPath[str]) -> DeletedDTO:
-        return await snap_service.delete(ctx_of(request), path_uuid(snapshot_id, "snapshot"), principal_of(request))
+    async def delete_snapshot(
+        self, request: Request[Any, Any, Any], ctx: CtxDep, snapshot_id: FromPath[str]
+    ) -> DeletedDTO:
+        return await snap_service.delete(ctx, path_uuid(snapshot_id, "snapshot"), principal_of(request))
 
     @get(
         "/{snapshot_id:str}/compare/live",
@@ -224,7 +229,7 @@ class SnapshotsController(Controller):
     )
     async def compare_live(
         self,
-        request: Request[Any, Any, Any],
+        ctx: CtxDep,
         snapshot_id: FromPath[str],
         abs_tolerance: Annotated[float | None, QueryParameter(name="absTolerance", ge=0, description=_TOL)] = None,
         rel_tolerance: Annotated[float | None, QueryParameter(name="relTolerance", ge=0, description=_TOL)] = None,
@@ -234,7 +239,7 @@ class SnapshotsController(Controller):
     ) -> CompareResultDTO:
         sid = path_uuid(snapshot_id, "snapshot")
         query = _compare_query(abs_tolerance, rel_tolerance, side, limit, offset)
-        return await compare_service.compare_live(ctx_of(request), sid, query)
+        return await compare_service.compare_live(ctx, sid, query)
 
     @get(
         "/{snapshot_id:str}/compare/{second_id:str}",
@@ -243,7 +248,7 @@ class SnapshotsController(Controller):
     )
     async def compare_snapshots(
         self,
-        request: Request[Any, Any, Any],
+        ctx: CtxDep,
         snapshot_id: FromPath[str],
         second_id: FromPath[str],
         abs_tolerance: Annotated[float | None, QueryParameter(name="absTolerance", ge=0, description=_TOL)] = None,
@@ -255,7 +260,7 @@ class SnapshotsController(Controller):
         first = path_uuid(snapshot_id, "snapshot")
         second = path_uuid(second_id, "snapshot")
         query = _compare_query(abs_tolerance, rel_tolerance, side, limit, offset)
-        return await compare_service.compare_snapshots(ctx_of(request), first, second, query)
+        return await compare_service.compare_snapshots(ctx, first, second, query)
 
     @get(
         "/{snapshot_id:str}/export",
@@ -265,12 +270,11 @@ class SnapshotsController(Controller):
     )
     async def export_snapshot(
         self,
-        request: Request[Any, Any, Any],
+        ctx: CtxDep,
         snapshot_id: FromPath[str],
         fmt: Annotated[Literal["csv", "json"], QueryParameter(name="format")] = "json",
     ) -> Response[bytes]:
         sid = path_uuid(snapshot_id, "snapshot")
-        ctx = ctx_of(request)
         if fmt == "csv":
             body, media, ext = await snapshot_io.export_csv(ctx, sid), "text/csv", "csv"
         else:

@@ -8,7 +8,8 @@ from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from squirrel.api.common import ctx_of, path_uuid, principal_of
+from squirrel.api.common import path_uuid, principal_of
+from squirrel.api.deps import TagServiceDep
 from squirrel.model import (
     AddTagResult,
     BulkTagsBody,
@@ -19,11 +20,6 @@ from squirrel.model import (
     TagGroupDTO,
     TagGroupSummaryDTO,
 )
-from squirrel.services.tags import TagService
-
-
-def _tags(request: Request[Any, Any, Any]) -> TagService:
-    return TagService(ctx_of(request))
 
 
 class TagController(Controller):
@@ -31,30 +27,40 @@ class TagController(Controller):
     tags = ["tags"]
 
     @get("/", summary="Tag groups with their tag counts")
-    async def list_groups(self, request: Request[Any, Any, Any]) -> list[TagGroupSummaryDTO]:
-        return await _tags(request).list_groups()
+    async def list_groups(self, tag_service: TagServiceDep) -> list[TagGroupSummaryDTO]:
+        return await tag_service.list_groups()
 
     @post("/", summary="Create a tag group (409 when the name exists, case-insensitive)")
-    async def create_group(self, request: Request[Any, Any, Any], data: JSONBody[NameDescriptionBody]) -> TagGroupDTO:
-        return await _tags(request).create_group(principal_of(request), data)
+    async def create_group(
+        self, request: Request[Any, Any, Any], tag_service: TagServiceDep, data: JSONBody[NameDescriptionBody]
+    ) -> TagGroupDTO:
+        return await tag_service.create_group(principal_of(request), data)
 
     @post("/bulk", summary="Get-or-create groups and tags by name: {groups: {group: [tag, ...]}}")
-    async def bulk(self, request: Request[Any, Any, Any], data: JSONBody[BulkTagsBody]) -> BulkTagsResult:
-        return await _tags(request).bulk(principal_of(request), data.groups)
+    async def bulk(
+        self, request: Request[Any, Any, Any], tag_service: TagServiceDep, data: JSONBody[BulkTagsBody]
+    ) -> BulkTagsResult:
+        return await tag_service.bulk(principal_of(request), data.groups)
 
     @get("/{group_id:str}", summary="One tag group with its tags (a one-element array, compat)")
-    async def get_group(self, request: Request[Any, Any, Any], group_id: FromPath[str]) -> list[TagGroupDTO]:
-        return [await _tags(request).get_group(path_uuid(group_id, "tag group"))]
+    async def get_group(self, tag_service: TagServiceDep, group_id: FromPath[str]) -> list[TagGroupDTO]:
+        return [await tag_service.get_group(path_uuid(group_id, "tag group"))]
 
     @put("/{group_id:str}", summary="Rename or describe a tag group")
     async def update_group(
-        self, request: Request[Any, Any, Any], group_id: FromPath[str], data: JSONBody[NameDescriptionPatch]
+        self,
+        request: Request[Any, Any, Any],
+        tag_service: TagServiceDep,
+        group_id: FromPath[str],
+        data: JSONBody[NameDescriptionPatch],
     ) -> TagGroupDTO:
-        return await _tags(request).update_group(principal_of(request), path_uuid(group_id, "tag group"), data)
+        return await tag_service.update_group(principal_of(request), path_uuid(group_id, "tag group"), data)
 
     @delete("/{group_id:str}", status_code=200, summary="Delete a tag group; its tags leave every PV")
-    async def delete_group(self, request: Request[Any, Any, Any], group_id: FromPath[str]) -> TagGroupDeleted:
-        return await _tags(request).delete_group(principal_of(request), path_uuid(group_id, "tag group"))
+    async def delete_group(
+        self, request: Request[Any, Any, Any], tag_service: TagServiceDep, group_id: FromPath[str]
+    ) -> TagGroupDeleted:
+        return await tag_service.delete_group(principal_of(request), path_uuid(group_id, "tag group"))
 
     @post(
         "/{group_id:str}/tags",
@@ -69,11 +75,12 @@ class TagController(Controller):
     async def add_tag(
         self,
         request: Request[Any, Any, Any],
+        tag_service: TagServiceDep,
         group_id: FromPath[str],
         data: JSONBody[NameDescriptionBody],
         skip_duplicates: Annotated[bool, QueryParameter(name="skip_duplicates")] = False,
     ) -> Response[AddTagResult]:
-        result = await _tags(request).add_tag(
+        result = await tag_service.add_tag(
             principal_of(request), path_uuid(group_id, "tag group"), data, skip_duplicates
         )
         return Response(result, status_code=201 if result.was_created else 200)
@@ -82,16 +89,21 @@ class TagController(Controller):
     async def update_tag(
         self,
         request: Request[Any, Any, Any],
+        tag_service: TagServiceDep,
         group_id: FromPath[str],
         tag_id: FromPath[str],
         data: JSONBody[NameDescriptionPatch],
     ) -> TagGroupDTO:
         gid, tid = path_uuid(group_id, "tag group"), path_uuid(tag_id, "tag")
-        return await _tags(request).update_tag(principal_of(request), gid, tid, data)
+        return await tag_service.update_tag(principal_of(request), gid, tid, data)
 
     @delete("/{group_id:str}/tags/{tag_id:str}", status_code=200, summary="Delete a tag (it leaves every PV)")
     async def delete_tag(
-        self, request: Request[Any, Any, Any], group_id: FromPath[str], tag_id: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        tag_service: TagServiceDep,
+        group_id: FromPath[str],
+        tag_id: FromPath[str],
     ) -> TagGroupDTO:
         gid, tid = path_uuid(group_id, "tag group"), path_uuid(tag_id, "tag")
-        return await _tags(request).delete_tag(principal_of(request), gid, tid)
+        return await tag_service.delete_tag(principal_of(request), gid, tid)

@@ -8,9 +8,9 @@ import importlib
 import json
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING
 
 from squirrel.errors import ConfigError, SquirrelError
 from squirrel.logsetup import configure_logging
@@ -32,23 +32,6 @@ def _settings(args: argparse.Namespace) -> Settings:
         "database_url": getattr(args, "database_url", None),
     }
     return load_settings(**overrides)
-
-
-@asynccontextmanager
-async def service_context(settings: Settings) -> AsyncIterator[Any]:
-    """A ServiceContext for one-shot commands: same database resolution and migrations as serve."""
-    from squirrel.app import resolve_database
-    from squirrel.db.migrate import migrate
-    from squirrel.db.pool import make_pool, open_pool
-    from squirrel.services.context import ServiceContext
-
-    async with AsyncExitStack() as stack:
-        conninfo = await resolve_database(settings, stack)
-        await migrate(conninfo)
-        pool = make_pool(conninfo, 1, 2)
-        await open_pool(pool)
-        stack.push_async_callback(pool.close)
-        yield ServiceContext(settings=settings, pool=pool)
 
 
 def check_database(settings: Settings) -> None:
@@ -120,8 +103,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from squirrel.app import resolve_database
     from squirrel.db.migrate import migrate
+    from squirrel.services.context import resolve_database
 
     settings = _settings(args)
     check_database(settings)
@@ -162,6 +145,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 def cmd_keys(args: argparse.Namespace) -> int:
     from uuid import UUID
 
+    from squirrel.services.context import build_context
     from squirrel.services.keys import SYSTEM, KeyService
 
     settings = _settings(args)
@@ -169,7 +153,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
     configure_logging("warning", settings.log_json)
 
     async def run() -> int:
-        async with service_context(settings) as ctx:
+        async with build_context(settings, for_command=True) as ctx:
             keys = KeyService(ctx)
             if args.keys_command == "create":
                 key = await keys.create(SYSTEM, args.name, [s.strip() for s in args.scopes.split(",") if s.strip()])

@@ -1,6 +1,6 @@
 """The job queue: our `job` table is the record, SAQ on PostgreSQL dispatches, the worker runs in-process.
 
-Every process gets a JobQueue (ctx.queue) so it can enqueue; only the `worker` role runs the SAQ
+Every process gets a JobQueue so it can enqueue; only the `worker` role runs the SAQ
 worker, the recovery pass (stale 'running'/'pending' jobs after a crash are re-dispatched) and the
 periodic upkeep (job retention purge, registered callbacks such as the schedule loop), and the sweep of
 SAQ rows left 'active' by a worker that is gone (a SIGKILLed process never finishes its dispatch).
@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
@@ -31,9 +31,6 @@ from squirrel.jobs.progress import ProgressHub
 from squirrel.jobs.tasks import TaskFn, TaskSpec, run_job
 from squirrel.model import Principal
 
-if TYPE_CHECKING:
-    from squirrel.services.context import ServiceContext
-
 log = structlog.get_logger(__name__)
 SAQ_FUNCTION = "squirrel_job"
 QUEUE_NAME = "squirrel"
@@ -51,8 +48,13 @@ class _InProcessWorker(Worker[Context]):
 
 
 class JobQueue:
-    def __init__(self, ctx: ServiceContext, *, run_worker: bool, concurrency: int = 4) -> None:
-        self.ctx = ctx
+    def __init__(
+        self, pool: AsyncConnectionPool, conninfo: str, *, run_worker: bool, retention_days: int, concurrency: int = 4
+    ) -> None:
+        # The services wire the queue in: it takes the pool and database it needs, never their context.
+        self.pool = pool
+        self.conninfo = conninfo
+        self.retention_days = retention_days
         self.run_worker = run_worker
         self.concurrency = concurrency
         self.hub = ProgressHub()
@@ -68,7 +70,8 @@ class JobQueue:
 
     # --- configuration ----------------------------------------------------------------------
     def register(self, job_type: str, fn: TaskFn, timeout: float, *, attempts: int = 3) -> None:
-        """Register the task for a job type; `timeout` bounds one attempt, `attempts` counts all tries."""
+        """Register the task for a job type (bound to what it needs, e.g. with functools.partial);
+        `timeout` bounds one attempt, `attempts` counts all tries."""
         self.tasks[job_type] = TaskSpec(fn=fn, timeout=timeout, attempts=max(1, attempts))
 
     def add_periodic(self, name: str, fn: Callable[[], Awaitable[object]], interval: float) -> None:
@@ -77,7 +80,7 @@ class JobQueue:
 
     # --- life cycle -------------------------------------------------------------------------
     async def start(self) -> None:
-        conninfo: str = self.ctx.extras["conninfo"]
+        conninfo = self.conninfo
         # SAQ forces autocommit on its pool: it gets its own, small one. Each connection is checked as it
         # leaves the pool, so one left dead by a database restart is replaced instead of failing SAQ's call.
         self._saq_pool = AsyncConnectionPool(
@@ -143,7 +146,7 @@ class JobQueue:
         if spec is None:
             raise ValidationError(f"unknown job type {job_type!r}")
         job_id = uuid4()
-        async with connection(self.ctx.pool) as conn:
+        async with connection(self.pool) as conn:
             job_id, created = await jobs_db.insert(conn, job_id, job_type, job_data, actor.name, key, spec.attempts)
         if created:
             # Should this fail, the pending row stays and a worker's recovery pass dispatches it.
@@ -175,7 +178,7 @@ class JobQueue:
     # --- advisory locks (held on one dedicated connection per worker process) ------------------
     async def try_lock(self, job_id: UUID) -> bool:
         if self.locks is None:  # only the worker opens them at start; anyone else on first use
-            self.locks = JobLocks(self.ctx.extras["conninfo"])
+            self.locks = JobLocks(self.conninfo)
         return await self.locks.try_lock(job_id)
 
     async def unlock(self, job_id: UUID) -> None:
@@ -187,7 +190,7 @@ class JobQueue:
         """Re-dispatch unfinished jobs that no worker holds and SAQ is not about to run; returns how many."""
         if self._saq is None:
             return 0
-        async with connection(self.ctx.pool) as conn:
+        async with connection(self.pool) as conn:
             rows = await jobs_db.unfinished(conn, RECOVERY_MIN_AGE)
         count = 0
         for row in rows:
@@ -202,7 +205,7 @@ class JobQueue:
             if spec is None:
                 continue
             saq_key = f"{job_id}:{uuid4().hex[:12]}"
-            async with connection(self.ctx.pool) as conn:
+            async with connection(self.pool) as conn:
                 await jobs_db.set_saq_key(conn, job_id, saq_key)
             await self._dispatch(job_id, spec, saq_key)
             log.warning("recovered unfinished job", job_id=str(job_id), status=row["status"])
@@ -232,10 +235,10 @@ class JobQueue:
         return count
 
     async def purge(self) -> None:
-        async with connection(self.ctx.pool) as conn:
-            removed = await jobs_db.purge(conn, self.ctx.settings.job_retention_days)
+        async with connection(self.pool) as conn:
+            removed = await jobs_db.purge(conn, self.retention_days)
         if removed:
-            log.info("purged finished jobs", count=removed, retention_days=self.ctx.settings.job_retention_days)
+            log.info("purged finished jobs", count=removed, retention_days=self.retention_days)
 
     async def _every(self, name: str, fn: Callable[[], Awaitable[Any]], interval: float) -> None:
         while True:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import psycopg
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-TaskFn = Callable[[Any, JobContext], Awaitable[JobOutcome]]
+TaskFn = Callable[[JobContext], Awaitable[JobOutcome]]
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ async def run_job(queue: JobQueue, job_id: UUID) -> None:
 
 
 async def _run_locked(queue: JobQueue, job_id: UUID) -> None:
-    pool = queue.ctx.pool
+    pool = queue.pool
     async with connection(pool) as conn:
         row = await jobs_db.start(conn, job_id)
     if row is None:
@@ -89,7 +89,7 @@ async def _run_locked(queue: JobQueue, job_id: UUID) -> None:
     timer = asyncio.timeout(spec.timeout)
     try:
         async with timer:
-            outcome = await spec.fn(queue.ctx, jctx)
+            outcome = await spec.fn(jctx)
         if not jctx.completed:
             async with connection(pool) as conn:
                 await jctx.complete_in(conn, outcome)
@@ -119,7 +119,7 @@ async def _run_locked(queue: JobQueue, job_id: UUID) -> None:
 async def _fail(queue: JobQueue, job_id: UUID, error: str) -> None:
     log.warning("job failed", job_id=str(job_id), error=error)
     try:
-        async with connection(queue.ctx.pool) as conn:
+        async with connection(queue.pool) as conn:
             await jobs_db.fail(conn, job_id, f"Failed: {error}"[:2000], error)
     except (SquirrelError, psycopg.Error) as exc:
         log.error("could not record job failure", job_id=str(job_id), error=str(exc))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +16,9 @@ from squirrel.jobs.queue import JobQueue
 from squirrel.model import JobDTO, Principal
 from squirrel.services import audit
 from squirrel.services.context import ServiceContext
+from squirrel.services.restore import job as restore
+from squirrel.services.schedules import run_due_schedules
+from squirrel.services.snapshots import take as snapshots
 
 JOB_TYPES = ("snapshot_create", "snapshot_restore")
 JOB_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
@@ -22,19 +26,12 @@ TERMINAL = ("completed", "failed", "cancelled")
 _POLL = 1.0  # seconds between re-reads when no in-process wake-up came (the worker may run elsewhere)
 
 
-def register_job_types(queue: JobQueue) -> None:
-    """Register every job type's task (in every process: enqueueing needs the type's timeout and attempts)."""
-    from squirrel.services.snapshots import take as snapshots
-
-    queue.register(snapshots.JOB_TYPE, snapshots.snapshot_job, snapshots.JOB_TIMEOUT)
-    try:
-        from squirrel.services.restore import job as restore
-    except ImportError:
-        return
-    task = getattr(restore, "restore_job", None)
-    if task is not None:
-        timeout = float(getattr(restore, "RESTORE_JOB_TIMEOUT", 3600.0))
-        queue.register("snapshot_restore", task, timeout, attempts=int(getattr(restore, "RESTORE_JOB_ATTEMPTS", 3)))
+def register_job_types(queue: JobQueue, ctx: ServiceContext) -> None:
+    """Register every job type's task, bound to the context (in every process: enqueueing needs the
+    type's timeout and attempts)."""
+    queue.register(snapshots.JOB_TYPE, partial(snapshots.snapshot_job, ctx), snapshots.JOB_TIMEOUT)
+    restore_task = partial(restore.restore_job, ctx)
+    queue.register(restore.JOB_TYPE, restore_task, restore.RESTORE_JOB_TIMEOUT, attempts=restore.RESTORE_JOB_ATTEMPTS)
 
 
 def to_dto(row: dict[str, Any]) -> JobDTO:
@@ -92,7 +89,7 @@ async def cancel_job(ctx: ServiceContext, job_id: UUID, actor: Principal) -> Job
             )
         await audit.record(conn, actor, "job.cancel", "job", job_id, f"{row['type']} job cancelled")
         updated = await jobs_db.get(conn, job_id)
-    if isinstance(ctx.queue, JobQueue):
+    if ctx.queue is not None:
         ctx.queue.hub.mark_cancelled(job_id)
     assert updated is not None
     return to_dto(updated)
@@ -101,7 +98,7 @@ async def cancel_job(ctx: ServiceContext, job_id: UUID, actor: Principal) -> Job
 async def job_events(ctx: ServiceContext, job_id: UUID) -> AsyncIterator[tuple[str, JobDTO]]:
     """("progress", job) whenever the job row changes, then ("done", job) once it is finished."""
     first = await get_job(ctx, job_id)
-    queue = ctx.queue if isinstance(ctx.queue, JobQueue) else None
+    queue = ctx.queue
     with queue.hub.subscribe(job_id) if queue is not None else contextlib.nullcontext() as wake:
         last: JobDTO | None = None
         job = first
@@ -122,10 +119,13 @@ async def job_events(ctx: ServiceContext, job_id: UUID) -> AsyncIterator[tuple[s
 
 async def start_job_queue(ctx: ServiceContext, stack: contextlib.AsyncExitStack) -> JobQueue:
     """ctx.queue for this process: enqueue-only, or (role `worker`) also running jobs and schedules."""
-    queue = JobQueue(ctx, run_worker=ctx.settings.has_role("worker"))
-    register_job_types(queue)
-    from squirrel.services.schedules import run_due_schedules
-
+    queue = JobQueue(
+        ctx.pool,
+        ctx.conninfo,
+        run_worker=ctx.settings.has_role("worker"),
+        retention_days=ctx.settings.job_retention_days,
+    )
+    register_job_types(queue, ctx)
     queue.add_periodic("schedules", lambda: run_due_schedules(ctx), 5.0)
     ctx.queue = queue
     await queue.start()

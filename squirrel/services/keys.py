@@ -84,7 +84,7 @@ class KeyService:
         self._watches: dict[UUID, set[KeyWatch]] = {}
         self._watcher: asyncio.Task[None] | None = None
         self.failures = FailedAttemptLimiter()
-        ctx.extras["auth_failures"] = self.failures  # read by /metrics
+        ctx.auth_failures = self.failures  # read by /metrics
 
     async def create(self, actor: Principal, app_name: str, scopes: list[str]) -> ApiKey:
         name = app_name.strip()

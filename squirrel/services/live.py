@@ -39,25 +39,28 @@ async def start_live(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     else:
         bridge = RedisConsumer(ctx.cache, broadcaster, settings.redis_url, keys)
     bridge.start()
-    ctx.extras["redis_bridge"] = bridge
+    ctx.redis_bridge = bridge
     stack.push_async_callback(bridge.stop)
 
 
 def _local_monitor_alive(ctx: ServiceContext) -> bool:
-    return ctx.monitor is not None and bool(getattr(ctx.monitor, "running", False))
+    return ctx.monitor is not None and ctx.monitor.running
 
 
 def monitor_alive(ctx: ServiceContext) -> bool:
-    """Is a monitor feeding this process's cache: our own, or the remote one behind Redis?"""
+    """Is a monitor feeding this process's cache: our own, or the remote one behind Redis?
+
+    A publisher's `monitor_alive` is a callable reporting on our own monitor, so it says nothing once
+    that monitor is gone: only a consumer speaks for a remote one."""
     if ctx.monitor is not None:
         return _local_monitor_alive(ctx)
-    bridge = ctx.extras.get("redis_bridge")
+    bridge = ctx.redis_bridge
     return isinstance(bridge, RedisConsumer) and bridge.monitor_alive
 
 
 def broadcaster_of(ctx: ServiceContext) -> Broadcaster:
     broadcaster = ctx.broadcaster
-    if not isinstance(broadcaster, Broadcaster):
+    if broadcaster is None:
         raise UnavailableError("live values are not served by this instance (it does not run the api role)")
     return broadcaster
 
@@ -80,7 +83,7 @@ def split_names(values: list[str] | None) -> list[str]:
 # --- REST ------------------------------------------------------------------------------------
 def _encoder(ctx: ServiceContext) -> EntryEncoder:
     broadcaster = ctx.broadcaster
-    return broadcaster.encoder if isinstance(broadcaster, Broadcaster) else EntryEncoder(ctx.cache)
+    return broadcaster.encoder if broadcaster is not None else EntryEncoder(ctx.cache)
 
 
 async def live_values(ctx: ServiceContext, names: list[str]) -> bytes:
@@ -97,7 +100,7 @@ async def all_live_values(ctx: ServiceContext) -> bytes:
 def cache_status(ctx: ServiceContext) -> dict[str, Any]:
     """`{cachedPvCount, status, error}`: status "ok" while a monitor (ours or via Redis) feeds the cache."""
     error: str | None = None
-    bridge = ctx.extras.get("redis_bridge")
+    bridge = ctx.redis_bridge
     if ctx.monitor is None and isinstance(bridge, RedisConsumer):
         if not bridge.connected:
             error = bridge.last_error or "connecting to redis"

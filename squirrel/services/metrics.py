@@ -10,11 +10,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from squirrel.addresses import PROTOCOLS, protocol_of
-from squirrel.live.broadcaster import Broadcaster
 from squirrel.live.redis_bridge import RedisConsumer, RedisPublisher
 from squirrel.services.context import ServiceContext
 from squirrel.services.live import monitor_alive
-from squirrel.services.ratelimit import FailedAttemptLimiter
 
 _CIRCUIT_STATES = ("closed", "half_open", "open")
 
@@ -61,12 +59,12 @@ class SquirrelCollector(Collector):
             "squirrel_monitor_merged",
             "IOC updates replaced by a newer value of the same PV before the monitor applied them "
             "(overload: the newest value is kept)",
-            value=getattr(monitor, "merged", 0),
+            value=monitor.merged,
         )
         yield GaugeMetricFamily(
             "squirrel_monitor_applied_per_second",
             "IOC updates the monitor applied per second (the last ~10 s)",
-            value=float(getattr(monitor, "updates_per_s", 0.0)),
+            value=monitor.updates_per_s,
         )
 
     def _protocols(self) -> Iterator[Metric]:
@@ -81,8 +79,8 @@ class SquirrelCollector(Collector):
         for (protocol, st), n in counts.items():
             pvs.add_metric([protocol, st], n)
         yield pvs
-        pva = self.ctx.extras.get("pva_monitor")
-        pva_updates = int(getattr(pva, "total_updates", 0))
+        pva = self.ctx.pva_monitor
+        pva_updates = pva.total_updates if pva is not None else 0
         updates = CounterMetricFamily(
             "squirrel_protocol_pv_updates", "Monitor updates applied to the cache by protocol", labels=["protocol"]
         )
@@ -92,7 +90,7 @@ class SquirrelCollector(Collector):
 
     def _live(self) -> Iterator[Metric]:
         broadcaster = self.ctx.broadcaster
-        if not isinstance(broadcaster, Broadcaster):
+        if broadcaster is None:
             return
         clients = GaugeMetricFamily("squirrel_live_clients", "Open live-value streams", labels=["transport"])
         drops = CounterMetricFamily(
@@ -130,14 +128,11 @@ class SquirrelCollector(Collector):
 
     def _breakers(self) -> Iterator[Metric]:
         breakers = self.ctx.breakers
-        states_of = getattr(breakers, "states", None)
-        if states_of is None:
-            return
         family = GaugeMetricFamily(
             "squirrel_circuit_state", "1 for the current state of each IOC circuit", labels=["server", "state"]
         )
         open_count = 0
-        for item in states_of():
+        for item in breakers.states():
             name, state = _circuit(item)
             open_count += state == "open"
             for candidate in _CIRCUIT_STATES:
@@ -151,7 +146,7 @@ class SquirrelCollector(Collector):
             yield GaugeMetricFamily(f"squirrel_db_pool_{key}", f"psycopg pool statistic {key}", value=value)
 
     def _redis(self) -> Iterator[Metric]:
-        bridge = self.ctx.extras.get("redis_bridge")
+        bridge = self.ctx.redis_bridge
         if isinstance(bridge, RedisPublisher):
             yield GaugeMetricFamily("squirrel_redis_connected", "1 while Redis answers", value=int(bridge.connected))
             yield CounterMetricFamily("squirrel_redis_published", "Diff messages published", value=bridge.published)
@@ -167,8 +162,8 @@ class SquirrelCollector(Collector):
             yield CounterMetricFamily("squirrel_redis_errors", "Redis connection failures", value=bridge.errors)
 
     def _auth(self) -> Iterator[Metric]:
-        limiter = self.ctx.extras.get("auth_failures")
-        if not isinstance(limiter, FailedAttemptLimiter):
+        limiter = self.ctx.auth_failures
+        if limiter is None:
             return
         yield CounterMetricFamily(
             "squirrel_auth_failures", "Requests with an unknown or revoked API key", value=limiter.failures
@@ -191,9 +186,9 @@ def _circuit(item: Any) -> tuple[str, str]:
 
 def render(ctx: ServiceContext) -> bytes:
     """The Prometheus text exposition for this app (its own registry, never the process-global one)."""
-    registry = ctx.extras.get("metrics_registry")
-    if not isinstance(registry, CollectorRegistry):
+    registry = ctx.metrics_registry
+    if registry is None:
         registry = CollectorRegistry(auto_describe=False)
         registry.register(SquirrelCollector(ctx))
-        ctx.extras["metrics_registry"] = registry
+        ctx.metrics_registry = registry
     return generate_latest(registry)

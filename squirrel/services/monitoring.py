@@ -13,7 +13,6 @@ from typing import Any
 from squirrel.addresses import protocol_of
 from squirrel.db import monitor as monitor_db
 from squirrel.db.pool import connection
-from squirrel.epics.breaker import BreakerSet
 from squirrel.epics.monitor import Monitor
 from squirrel.errors import NotFoundError, ValidationError
 from squirrel.model import Principal
@@ -21,23 +20,16 @@ from squirrel.pv import PVState
 from squirrel.pva.monitor import PvaMonitor
 from squirrel.services import audit
 from squirrel.services.context import ServiceContext
+from squirrel.services.live import monitor_alive
 
 _STARTED = time.time()
 TICK_INTERVAL = 1.0  # the monitor ticks once a second, whether or not PVs update
 ALIVE_WITHIN = 5.0  # the heartbeat's `alive`: the last tick is younger than this
-_TICK = "monitor_tick"  # ctx.extras key: time.time() of the monitor's last tick
-
-
-def ensure_breakers(ctx: ServiceContext) -> BreakerSet:
-    """The one BreakerSet of this process, shared by the monitor, bulk reads and writes."""
-    if not isinstance(ctx.breakers, BreakerSet):
-        ctx.breakers = BreakerSet(ctx.settings.breaker_failures, ctx.settings.breaker_cooldown)
-    return ctx.breakers
 
 
 async def start_monitor(ctx: ServiceContext, stack: AsyncExitStack) -> Monitor:
     """Start the monitor on the registry (LISTEN squirrel_registry + periodic resync); stopped on exit."""
-    breakers = ensure_breakers(ctx)
+    breakers = ctx.breakers
 
     async def load(ids: list[str] | None) -> list[tuple[str, str | None, str | None]]:
         # Channel Access keys only: a pva:// address is the PVA monitor's (a row re-addressed to
@@ -48,15 +40,15 @@ async def start_monitor(ctx: ServiceContext, stack: AsyncExitStack) -> Monitor:
         rows = await monitor_db.monitored_rows(ctx.pool, None)
         return {a for _, sp, rb in rows for a in (sp, rb) if a and protocol_of(a) == "pva"}
 
-    monitor = Monitor(ctx.cache, breakers, load_rows=load, conninfo=ctx.extras.get("conninfo"))
+    monitor = Monitor(ctx.cache, breakers, load_rows=load, conninfo=ctx.conninfo)
     await monitor.start()
     ctx.monitor = monitor
     ticker = asyncio.create_task(_tick(ctx, monitor))
     stack.push_async_callback(_stop, ctx, monitor, ticker)
     # The PVA peer (pva:// keys): p4p is imported only once such a key is registered.
-    pva = PvaMonitor(ctx.cache, breakers, load_addresses=load_pva, conninfo=ctx.extras.get("conninfo"))
+    pva = PvaMonitor(ctx.cache, breakers, load_addresses=load_pva, conninfo=ctx.conninfo)
     await pva.start()
-    ctx.extras["pva_monitor"] = pva
+    ctx.pva_monitor = pva
     stack.push_async_callback(_stop_pva, ctx, pva)
     return monitor
 
@@ -67,18 +59,13 @@ def _ca(address: str | None) -> str | None:
 
 async def _stop_pva(ctx: ServiceContext, monitor: PvaMonitor) -> None:
     await monitor.stop()
-    ctx.extras.pop("pva_monitor", None)
-
-
-def pva_monitor(ctx: ServiceContext) -> PvaMonitor | None:
-    m = ctx.extras.get("pva_monitor")
-    return m if isinstance(m, PvaMonitor) else None
+    ctx.pva_monitor = None
 
 
 async def _tick(ctx: ServiceContext, monitor: Monitor) -> None:
     """Stamp the time once a second while the monitor runs: a quiet registry is still alive, a stuck loop is not."""
     while monitor.running:
-        ctx.extras[_TICK] = time.time()
+        ctx.monitor_tick = time.time()
         await asyncio.sleep(TICK_INTERVAL)
 
 
@@ -88,7 +75,7 @@ async def _stop(ctx: ServiceContext, monitor: Monitor, ticker: asyncio.Task[None
         await ticker
     await monitor.stop()
     ctx.monitor = None
-    ctx.extras.pop(_TICK, None)
+    ctx.monitor_tick = None
 
 
 async def wait_warm(
@@ -102,7 +89,7 @@ async def wait_warm(
     monitor start). An address not subscribed yet (registered a moment ago) is waited for at most the
     warm-up from now. `on_wait(n)` is told once how many are cold when there is a wait at all.
     Returns the addresses still cold ([] = warm; also when no monitor runs here)."""
-    m = _monitor(ctx)
+    m = ctx.monitor
     warmup = ctx.settings.snapshot_warmup
     if m is None:
         return []
@@ -124,18 +111,6 @@ async def wait_warm(
     return pending
 
 
-def _monitor(ctx: ServiceContext) -> Monitor | None:
-    return ctx.monitor if isinstance(ctx.monitor, Monitor) else None
-
-
-def monitor_alive(ctx: ServiceContext) -> bool:
-    m = _monitor(ctx)
-    if m is not None:
-        return m.running
-    bridge = ctx.extras.get("redis_bridge")  # an API-only instance fed by a remote monitor
-    return bool(getattr(bridge, "monitor_alive", False))
-
-
 def is_stale(state: PVState, now: float, max_age: float) -> bool:
     """Connected but no value since the (re)connect, or (when configured) no news for max_age seconds.
 
@@ -150,9 +125,8 @@ def is_stale(state: PVState, now: float, max_age: float) -> bool:
 
 def tick_age(ctx: ServiceContext, now: float) -> float | None:
     """Seconds since the local monitor's last tick; None when this process runs no monitor."""
-    m = _monitor(ctx)
-    tick = ctx.extras.get(_TICK)
-    if m is None or not isinstance(tick, float):
+    tick = ctx.monitor_tick
+    if ctx.monitor is None or tick is None:
         return None
     return max(0.0, now - tick)
 
@@ -164,7 +138,7 @@ def heartbeat(ctx: ServiceContext, gui_dialect: bool = False) -> dict[str, Any]:
     """
     now = time.time()
     age = tick_age(ctx, now)
-    m = _monitor(ctx)
+    m = ctx.monitor
     alive = m is not None and m.running and age is not None and age < ALIVE_WITHIN
     beat: dict[str, Any] = {"timestamp": now, "alive": alive, "age_seconds": round(age, 3) if age is not None else None}
     if gui_dialect:
@@ -174,9 +148,8 @@ def heartbeat(ctx: ServiceContext, gui_dialect: bool = False) -> dict[str, Any]:
 
 def summary(ctx: ServiceContext) -> dict[str, Any]:
     now = time.time()
-    m, p = _monitor(ctx), pva_monitor(ctx)
-    breakers = ctx.breakers if isinstance(ctx.breakers, BreakerSet) else None
-    counts = _summary_counts(ctx, breakers, now)
+    m, p = ctx.monitor, ctx.pva_monitor
+    counts = _summary_counts(ctx, now)
     total, connected = counts["total_pvs"], counts["connected"]
     return {
         "status": "ok" if monitor_alive(ctx) and connected == total else "degraded",
@@ -186,15 +159,15 @@ def summary(ctx: ServiceContext) -> dict[str, Any]:
         "monitor_alive": monitor_alive(ctx),
         "updates_per_s": round((m.updates_per_s if m else 0.0) + (p.updates_per_s if p else 0.0), 1),
         "total_updates": ctx.cache.total_updates,
-        "open_circuits": breakers.open_count() if breakers else 0,
+        "open_circuits": ctx.breakers.open_count(),
         "uptime_s": round(now - _STARTED, 1),
     }
 
 
-def _summary_counts(ctx: ServiceContext, breakers: BreakerSet | None, now: float) -> dict[str, int]:
+def _summary_counts(ctx: ServiceContext, now: float) -> dict[str, int]:
     """Connection counts; `suspect`: connected PVs of an IOC whose direct reads/writes time out."""
-    max_age = ctx.settings.stale_max_age
-    suspect_servers = breakers.suspect_servers() if breakers is not None else set()
+    max_age, breakers = ctx.settings.stale_max_age, ctx.breakers
+    suspect_servers = breakers.suspect_servers()
     total = connected = stale = suspect = 0
     for state in ctx.cache:
         total += 1
@@ -202,7 +175,7 @@ def _summary_counts(ctx: ServiceContext, breakers: BreakerSet | None, now: float
             connected += 1
             if is_stale(state, now, max_age):
                 stale += 1
-            if suspect_servers and breakers is not None:
+            if suspect_servers:
                 suspect += (state.server or breakers.server_of(state.address)) in suspect_servers
     return {
         "total_pvs": total,
@@ -214,11 +187,11 @@ def _summary_counts(ctx: ServiceContext, breakers: BreakerSet | None, now: float
 
 
 def monitor_status(ctx: ServiceContext) -> dict[str, Any]:
-    m = _monitor(ctx)
+    m = ctx.monitor
     counts = ctx.cache.counts()
     out: dict[str, Any] = {
         "monitor_alive": monitor_alive(ctx),
-        "role": "local" if m is not None else ("remote" if ctx.extras.get("redis_bridge") else "none"),
+        "role": "local" if m is not None else ("remote" if ctx.redis_bridge is not None else "none"),
         "total_pvs": counts["total"],
         "connected": counts["connected"],
         "disconnected": counts["disconnected"],
@@ -239,7 +212,7 @@ def monitor_status(ctx: ServiceContext) -> dict[str, Any]:
             full_resyncs=m.full_resyncs,
             incremental_applies=m.incremental_applies,
         )
-    p = pva_monitor(ctx)
+    p = ctx.pva_monitor
     if p is not None:
         out["pva"] = p.status()  # PVAccess subscriptions, including structures marked unsupported
     return out
@@ -257,13 +230,13 @@ def stale(ctx: ServiceContext) -> dict[str, Any]:
 
 
 def circuits(ctx: ServiceContext) -> dict[str, Any]:
-    states = ensure_breakers(ctx).states()
+    states = ctx.breakers.states()
     return {"circuits": states, "count": len(states), "open": sum(1 for c in states if c["state"] == "open")}
 
 
 async def force_circuit(ctx: ServiceContext, principal: Principal, name: str, action: str) -> dict[str, Any]:
     """Force a circuit open or closed (admin); audited. Unknown circuit names are a 404."""
-    breakers = ensure_breakers(ctx)
+    breakers = ctx.breakers
     if name not in breakers:
         known = ", ".join(b["name"] for b in breakers.states()) or "none"
         raise NotFoundError(f"circuit {name!r} not found (known circuits: {known})")

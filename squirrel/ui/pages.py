@@ -10,7 +10,8 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from squirrel.api.auth import ANONYMOUS_READ, COOKIE
-from squirrel.api.common import ctx_of, path_uuid
+from squirrel.api.common import path_uuid
+from squirrel.api.deps import ctx_of
 from squirrel.model import Principal
 from squirrel.ui.session import PUBLIC, principal_from_cookie
 

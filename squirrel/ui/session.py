@@ -13,8 +13,8 @@ from litestar.response import Redirect, Template
 
 from squirrel.api.auth import COOKIE
 from squirrel.api.cookie_auth import CSRF_COOKIE, origin_allowed
+from squirrel.api.deps import CtxDep, KeyServiceDep, key_service_of
 from squirrel.model import Principal
-from squirrel.services.keys import KeyService
 
 PUBLIC = {"scope": "public"}
 
@@ -41,8 +41,7 @@ async def principal_from_cookie(request: Request[Any, Any, Any]) -> Principal | 
     token = request.cookies.get(COOKIE)
     if not token:
         return None
-    keys: KeyService = request.app.state.key_service
-    return await keys.authenticate(token)
+    return await key_service_of(request).authenticate(token)
 
 
 def _signin_page(message: str | None, status: int) -> Template:
@@ -62,19 +61,20 @@ class SessionController(Controller):
         return Template("signin.html", context={"message": message}, cookies=cleared_cookies() if expired else [])
 
     @post("/signin", opt=PUBLIC, status_code=303)
-    async def signin(self, request: Request[Any, Any, Any]) -> Redirect | Template:
+    async def signin(
+        self, request: Request[Any, Any, Any], ctx: CtxDep, key_service: KeyServiceDep
+    ) -> Redirect | Template:
         # Another site must not sign the operator in with its own key (login CSRF): browsers send Origin.
         origin = request.headers.get("origin")
-        cors = request.app.state.ctx.settings.cors_origins
+        cors = ctx.settings.cors_origins
         if origin is not None and not origin_allowed(origin, request.headers.get("host", ""), cors):
             return _signin_page(f"Sign-in refused: the form was sent from another site ({origin}).", 403)
         form = await request.form()
         token = str(form.get("key", "")).strip()
-        keys: KeyService = request.app.state.key_service
-        principal = await keys.authenticate(token) if token else None
+        principal = await key_service.authenticate(token) if token else None
         if principal is None:
             address = request.client.host if request.client else "unknown"
-            retry_after = keys.failures.fail(address)
+            retry_after = key_service.failures.fail(address)
             if retry_after is not None:
                 return _signin_page(f"Too many failed attempts from {address}; retry in {retry_after} s.", 429)
             return _signin_page("That API key is unknown or revoked.", 401)

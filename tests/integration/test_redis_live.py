@@ -52,7 +52,7 @@ async def test_api_only_instance_serves_live_values_from_redis(
     monitor_settings = make_settings(database_url, roles=["api", "monitor"], redis_url=redis_url, sse_heartbeat=0.5)
     api_settings = make_settings(database_url, roles=["api"], redis_url=redis_url, sse_heartbeat=0.5)
     async with run_server(monitor_settings) as a:
-        assert isinstance(a.ctx.extras["redis_bridge"], RedisPublisher)
+        assert isinstance(a.ctx.redis_bridge, RedisPublisher)
         await sql(database_url, [("INSERT INTO pv (setpoint_address) VALUES (%s)", (n,)) for n in names])
         await write_many([(x["double"], 7.5)], timeout=5)
 
@@ -65,7 +65,7 @@ async def test_api_only_instance_serves_live_values_from_redis(
         # B starts after A has values: it loads them from the mirrored hash, then follows the diffs.
         async with run_server(api_settings, tokens=False) as b:
             b.tokens = a.tokens  # same database, same keys
-            bridge = b.ctx.extras["redis_bridge"]
+            bridge = b.ctx.redis_bridge
             assert isinstance(bridge, RedisConsumer) and b.ctx.monitor is None
             async with b.client() as client:
 
@@ -110,7 +110,7 @@ async def test_api_only_instance_serves_live_values_from_redis(
                     return bool(r.json()[names[3]] == {"connected": False, "error": "not monitored"})
 
                 await eventually(b_forgot, 10, "B forgetting the removed PV")
-                publisher = a.ctx.extras["redis_bridge"]
+                publisher = a.ctx.redis_bridge
                 # Batched: at most one message per broadcaster tick (plus the initial mirror), never one per PV.
                 assert 0 < publisher.published <= a.ctx.broadcaster.ticks + 1
                 assert bridge.applied > 0 and bridge.errors == 0

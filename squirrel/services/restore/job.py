@@ -20,7 +20,7 @@ import structlog
 from squirrel.db import jobs as jobs_db
 from squirrel.db import restore as restore_db
 from squirrel.db.pool import connection
-from squirrel.errors import ConflictError, NotFoundError, ValidationError
+from squirrel.errors import ConflictError, NotFoundError, UnavailableError, ValidationError
 from squirrel.jobs.progress import JobCancelled, JobContext, JobOutcome
 from squirrel.model import (
     JobQueued,
@@ -194,6 +194,9 @@ async def start(ctx: ServiceContext, actor: Principal, snapshot_id: UUID, req: R
         "force": req.force,
         "allowIncompleteBackup": req.allow_incomplete_backup,
     }
+    if ctx.queue is None:
+        raise UnavailableError("the job queue is not running in this process")
+    queue = ctx.queue
     async with connection(ctx.pool) as conn:
         # The partial unique index on job is the guarantee; this lock makes the 409 carry the id.
         await restore_db.lock_start(conn, _START_LOCK)
@@ -201,7 +204,7 @@ async def start(ctx: ServiceContext, actor: Principal, snapshot_id: UUID, req: R
         if running is not None:
             raise _busy(running)
         try:
-            job_id = await ctx.queue.enqueue(JOB_TYPE, data, actor)
+            job_id = await queue.enqueue(JOB_TYPE, data, actor)
         except ConflictError:
             running = await restore_db.active_restore_job(conn)
             raise _busy(running) from None
