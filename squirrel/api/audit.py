@@ -6,14 +6,13 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated
 
-import msgspec
 from litestar import get
 from litestar.params import QueryParameter
 
 from squirrel.api.common import check_offset, check_page, limit_param, offset_param
 from squirrel.api.deps import CtxDep
 from squirrel.errors import ValidationError
-from squirrel.model import AuditEntry
+from squirrel.model import AuditPage
 from squirrel.services import audit
 
 # ISO 8601 / RFC 3339 date-time: date, time (seconds optional), optional fraction and offset (none = UTC).
@@ -24,13 +23,6 @@ _DATE_TIME = re.compile(
 )
 _SINCE_DOC = "ISO 8601 date-time (2026-01-31T12:00:00Z); without an offset it is UTC; empty: no filter"
 _SINCE_SCHEMA = {"type": "string", "pattern": f"^({_DATE_TIME.pattern})?$"}  # exactly what parse_since takes
-
-
-class AuditPage(msgspec.Struct, rename="camel"):
-    results: list[AuditEntry]
-    total_count: int
-    limit: int
-    offset: int
 
 
 def parse_since(raw: str) -> datetime:

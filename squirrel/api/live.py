@@ -20,6 +20,7 @@ from squirrel.api.deps import CtxDep
 from squirrel.api.openapi_models import LiveCache, LiveValues
 from squirrel.api.revocation import watch_key
 from squirrel.live.ws import WsSession
+from squirrel.model import CacheStatus
 from squirrel.services import live
 from squirrel.services.context import ServiceContext
 
@@ -35,12 +36,6 @@ class LiveRequest(msgspec.Struct, forbid_unknown_fields=True):
 
     pv_names: list[str] | None = None
     pv_names_camel: list[str] | None = msgspec.field(default=None, name="pvNames")
-
-
-class CacheStatus(msgspec.Struct):
-    cachedPvCount: int
-    status: str
-    error: str | None
 
 
 def _json(body: bytes) -> Response[bytes]:

@@ -9,7 +9,7 @@ from squirrel.client.calls import Call, Id, as_json, json_call, operation, query
 from squirrel.model import ApiKey
 
 if TYPE_CHECKING:
-    from squirrel.api.audit import AuditPage
+    from squirrel.model import AuditPage
 
 _Body = dict[str, Any]
 
@@ -47,7 +47,7 @@ class AdminRoutes:
         limit: int | None = None,
         offset: int | None = None,
     ) -> Call[AuditPage]:
-        from squirrel.api.audit import AuditPage
+        from squirrel.model import AuditPage
 
         stamp = since.isoformat() if since else None
         params = query(since=stamp, actor=actor, action=action, limit=limit, offset=offset)

@@ -26,7 +26,7 @@ from squirrel.model import (
 )
 
 if TYPE_CHECKING:
-    from squirrel.api.live import CacheStatus
+    from squirrel.model import CacheStatus
 
 
 def _first_group(body: bytes) -> TagGroupDTO:
@@ -118,7 +118,7 @@ class RegistryRoutes:
 
     @operation
     def cache_status(self) -> Call[CacheStatus]:
-        from squirrel.api.live import CacheStatus
+        from squirrel.model import CacheStatus
 
         return Call("GET", "/v1/pvs/cache/status", as_json(CacheStatus))
 

@@ -1,9 +1,10 @@
 """msgspec Structs shared across layers (the DTOs of the HTTP contract), one module a concept.
 Wire names are camelCase (rename="camel"). Import from here: `from squirrel.model import PVElementDTO`."""
 
-from squirrel.model.auth import SCOPES, ApiKey, AuditEntry, Principal, Scope, expand_scopes
+from squirrel.model.auth import SCOPES, ApiKey, AuditEntry, AuditPage, Principal, Scope, expand_scopes
 from squirrel.model.jobs import JobDTO, JobQueued, NewScheduleBody, ScheduleDTO, UpdateScheduleBody
 from squirrel.model.registry import (
+    CacheStatus,
     DeletedDTO,
     Int32,
     NewPVElementDTO,
@@ -45,8 +46,10 @@ __all__ = [
     "AddTagResult",
     "ApiKey",
     "AuditEntry",
+    "AuditPage",
     "BulkTagsBody",
     "BulkTagsResult",
+    "CacheStatus",
     "CompareDifferenceDTO",
     "CompareResultDTO",
     "DeletedDTO",

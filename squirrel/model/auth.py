@@ -53,3 +53,12 @@ class AuditEntry(msgspec.Struct, rename="camel", kw_only=True):
     resource_type: str
     resource_id: str | None
     summary: str
+
+
+class AuditPage(msgspec.Struct, rename="camel"):
+    """One page of the audit log (GET /v1/audit)."""
+
+    results: list[AuditEntry]
+    total_count: int
+    limit: int
+    offset: int

@@ -99,3 +99,11 @@ class PVImportResult(msgspec.Struct, rename="camel", kw_only=True):
 class DeletedDTO(msgspec.Struct, rename="camel", kw_only=True):
     id: UUID
     deleted: bool = True
+
+
+class CacheStatus(msgspec.Struct):
+    """The live cache's state for the GUI (GET /v1/pvs/live/status): names are the GUI's own."""
+
+    cachedPvCount: int
+    status: str
+    error: str | None
