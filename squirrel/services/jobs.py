@@ -11,12 +11,13 @@ from uuid import UUID
 from squirrel.db import jobs as jobs_db
 from squirrel.db.pool import connection
 from squirrel.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from squirrel.jobs.payloads import PAYLOADS
 from squirrel.jobs.queue import JobQueue
 from squirrel.model import JobDTO, Principal
 from squirrel.services import audit
 from squirrel.services.context import ServiceContext
 
-JOB_TYPES = ("snapshot_create", "snapshot_restore")
+JOB_TYPES = tuple(PAYLOADS)
 JOB_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 TERMINAL = ("completed", "failed", "cancelled")
 _POLL = 1.0  # seconds between re-reads when no in-process wake-up came (the worker may run elsewhere)
@@ -24,17 +25,13 @@ _POLL = 1.0  # seconds between re-reads when no in-process wake-up came (the wor
 
 def register_job_types(queue: JobQueue) -> None:
     """Register every job type's task (in every process: enqueueing needs the type's timeout and attempts)."""
+    from squirrel.services.restore import job as restore
     from squirrel.services.snapshots import take as snapshots
 
     queue.register(snapshots.JOB_TYPE, snapshots.snapshot_job, snapshots.JOB_TIMEOUT)
-    try:
-        from squirrel.services.restore import job as restore
-    except ImportError:
-        return
-    task = getattr(restore, "restore_job", None)
-    if task is not None:
-        timeout = float(getattr(restore, "RESTORE_JOB_TIMEOUT", 3600.0))
-        queue.register("snapshot_restore", task, timeout, attempts=int(getattr(restore, "RESTORE_JOB_ATTEMPTS", 3)))
+    queue.register(
+        restore.JOB_TYPE, restore.restore_job, restore.RESTORE_JOB_TIMEOUT, attempts=restore.RESTORE_JOB_ATTEMPTS
+    )
 
 
 def to_dto(row: dict[str, Any]) -> JobDTO:
