@@ -47,10 +47,11 @@ async def copy_selected(conn: Conn, snapshot_id: UUID, pvs: Sequence[PVRow], wri
 
 async def copy_raw(conn: Conn, snapshot_id: UUID, rows: Sequence[StoreRow]) -> int:
     """Store rows whose sides are already encoded (imports, backups of stored rows)."""
-    return await _copy_values(conn, snapshot_id, rows, _encoded_sides)
+    return await _copy_values(conn, snapshot_id, rows, write_encoded_sides)
 
 
-def _encoded_sides(buf: bytearray, row: StoreRow) -> None:
+def write_encoded_sides(buf: bytearray, row: StoreRow) -> None:
+    """The SidesWriter of rows whose four sides are already encoded bytes (or None)."""
     for blob in (row[3], row[5], row[4], row[6]):  # the COPY's column order
         if blob is None:
             buf += NULL
