@@ -1,8 +1,15 @@
-"""One exception tree for the whole service; the API renders each as an RFC 9457 problem."""
+"""One exception tree for the whole service; the API renders each as an RFC 9457 problem.
+
+Each class carries its HTTP status, its problem type slug and its title: the problem body is built
+from them (`SquirrelError.problem`), so no other table restates them.
+"""
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any, ClassVar
+
+PROBLEM_TYPE_BASE = "https://squirrel.dev/problems/"
 
 
 class SquirrelError(Exception):
@@ -17,6 +24,20 @@ class SquirrelError(Exception):
         self.extra = extra
         self.headers: dict[str, str] = {}  # HTTP headers the problem response carries (Retry-After)
         super().__init__(self.detail)
+
+    @classmethod
+    def type_uri(cls) -> str:
+        return PROBLEM_TYPE_BASE + cls.type_slug
+
+    @classmethod
+    def problem_body(cls, detail: str, **extra: Any) -> dict[str, Any]:
+        """The RFC 9457 body of this class: type, title, status, detail, then the extra members set."""
+        body: dict[str, Any] = {"type": cls.type_uri(), "title": cls.title, "status": cls.status, "detail": detail}
+        body.update({k: v for k, v in extra.items() if v is not None})
+        return body
+
+    def problem(self) -> dict[str, Any]:
+        return self.problem_body(self.detail, **self.extra)
 
 
 class ConfigError(SquirrelError):
@@ -58,6 +79,14 @@ class NotFoundError(SquirrelError):
     title = "Not Found"
 
 
+class MethodNotAllowedError(SquirrelError):
+    """The resource does not take this HTTP method."""
+
+    status = 405
+    type_slug = "method-not-allowed"
+    title = "Method Not Allowed"
+
+
 class ConflictError(SquirrelError):
     """The request conflicts with stored state."""
 
@@ -80,6 +109,13 @@ class UnsupportedMediaTypeError(SquirrelError):
     status = 415
     type_slug = "unsupported-media-type"
     title = "Unsupported Media Type"
+
+
+class UnprocessableContentError(ValidationError):
+    """The request is well-formed but cannot be processed."""
+
+    status = 422
+    title = "Unprocessable Content"
 
 
 class TooManyRequestsError(SquirrelError):
@@ -108,3 +144,15 @@ class EpicsError(SquirrelError):
     status = 502
     type_slug = "epics-error"
     title = "Bad Gateway"
+
+
+def error_for_status(status: int) -> type[SquirrelError] | None:
+    """The most general class of the tree answering with `status` (ValidationError for 400, the root
+    for 500), or None when no class does; for errors raised outside the tree (the web framework's)."""
+    todo: deque[type[SquirrelError]] = deque([SquirrelError])
+    while todo:
+        cls = todo.popleft()
+        if cls.status == status:
+            return cls
+        todo.extend(cls.__subclasses__())
+    return None

@@ -5,59 +5,41 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-import psycopg
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from squirrel.api.strict import wire_name
-from squirrel.db.pool import translate
-from squirrel.errors import SquirrelError, UnavailableError
+from squirrel.errors import (
+    PROBLEM_TYPE_BASE,
+    NotFoundError,
+    SquirrelError,
+    UnavailableError,
+    ValidationError,
+    error_for_status,
+)
 
 log = structlog.get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
-_TITLES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    409: "Conflict",
-    413: "Payload Too Large",
-    415: "Unsupported Media Type",
-    422: "Unprocessable Content",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
-_SLUGS = {
-    400: "validation-error",
-    401: "unauthenticated",
-    403: "forbidden",
-    404: "not-found",
-    405: "method-not-allowed",
-    409: "conflict",
-    413: "payload-too-large",
-    415: "unsupported-media-type",
-    422: "validation-error",
-    429: "too-many-requests",
-    500: "internal-error",
-    503: "unavailable",
-}
 
 
-def problem(
-    status: int, detail: str, slug: str | None = None, title: str | None = None, **extra: Any
-) -> Response[bytes]:
-    body: dict[str, Any] = {
-        "type": f"https://squirrel.dev/problems/{slug or _SLUGS.get(status, 'error')}",
-        "title": title or _TITLES.get(status, "Error"),
-        "status": status,
-        "detail": detail,
-    }
-    body.update({k: v for k, v in extra.items() if v is not None})
-    return Response(content=msgspec.json.encode(body), status_code=status, media_type=PROBLEM_JSON)
+def _response(body: dict[str, Any]) -> Response[bytes]:
+    return Response(content=msgspec.json.encode(body), status_code=body["status"], media_type=PROBLEM_JSON)
+
+
+def problem_response(exc: SquirrelError) -> Response[bytes]:
+    """The error's RFC 9457 body (its class gives type, title and status) with its headers."""
+    response = _response(exc.problem())
+    response.headers.update(exc.headers)
+    return response
+
+
+def _http_problem(status: int, detail: str) -> Response[bytes]:
+    """A framework error: the body of our class for its status, or a generic type when none has it."""
+    cls = error_for_status(status)
+    if cls is not None:
+        return _response(cls.problem_body(detail))
+    return _response({"type": f"{PROBLEM_TYPE_BASE}error", "title": "Error", "status": status, "detail": detail})
 
 
 def _validation_detail(
@@ -87,28 +69,19 @@ def _validation_detail(
 def squirrel_error_handler(_: Request[Any, Any, Any], exc: SquirrelError) -> Response[bytes]:
     if exc.status >= 500:
         log.error("request failed", error=exc.detail, error_type=type(exc).__name__)
-    response = problem(exc.status, exc.detail, exc.type_slug, exc.title, **exc.extra)
-    response.headers.update(exc.headers)
-    return response
+    return problem_response(exc)
 
 
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     if isinstance(exc, ValidationException):
         detail, errors = _validation_detail(request, exc)
-        return problem(400, detail, errors=errors)
+        return _response(ValidationError.problem_body(detail, errors=errors))
     if isinstance(exc, NotFoundException):
-        return problem(404, exc.detail if exc.detail != "Not Found" else "no such resource")
+        return _response(NotFoundError.problem_body(exc.detail if exc.detail != "Not Found" else "no such resource"))
     status = exc.status_code
     if status >= 500:
         log.error("request failed", error=exc.detail)
-    return problem(status, str(exc.detail))
-
-
-def psycopg_error_handler(request: Request[Any, Any, Any], exc: psycopg.Error) -> Response[bytes]:
-    translated = translate(exc)
-    if isinstance(translated, SquirrelError):
-        return squirrel_error_handler(request, translated)
-    return internal_error_handler(request, exc)
+    return _http_problem(status, str(exc.detail))
 
 
 def timeout_handler(request: Request[Any, Any, Any], exc: TimeoutError) -> Response[bytes]:
@@ -117,15 +90,14 @@ def timeout_handler(request: Request[Any, Any, Any], exc: TimeoutError) -> Respo
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.exception("unhandled error", path=request.url.path, method=request.method)
-    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal error; see the server log")
+    return problem_response(SquirrelError("internal error; see the server log"))
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     SquirrelError: squirrel_error_handler,
     HTTPException: http_exception_handler,
-    psycopg.Error: psycopg_error_handler,
     TimeoutError: timeout_handler,
     Exception: internal_error_handler,
 }
 
-__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem"]
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem_response"]

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from psycopg import AsyncConnection
-from psycopg.rows import dict_row
-
-from squirrel.db.queries import q
+from squirrel.db.rows import Conn, Row, execute, fetch_all, fetch_scalar
 
 
 async def insert(
-    conn: AsyncConnection[Any], actor: str, action: str, resource_type: str, resource_id: str | None, summary: str
+    conn: Conn, actor: str, action: str, resource_type: str, resource_id: str | None, summary: str
 ) -> None:
-    await conn.execute(
-        q("insert_audit"),
+    await execute(
+        conn,
+        "insert_audit",
         {
             "actor": actor,
             "action": action,
@@ -27,12 +24,9 @@ async def insert(
 
 
 async def page(
-    conn: AsyncConnection[Any], since: datetime | None, actor: str | None, action: str | None, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], int]:
+    conn: Conn, since: datetime | None, actor: str | None, action: str | None, limit: int, offset: int
+) -> tuple[list[Row], int]:
     params = {"since": since, "actor": actor, "action": action, "limit": limit, "offset": offset}
-    cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(q("list_audit"), params)
-    rows = await cur.fetchall()
-    total_cur = await conn.execute(q("count_audit"), params)
-    total_row = await total_cur.fetchone()
-    return rows, int(total_row[0]) if total_row else 0
+    rows = await fetch_all(conn, "list_audit", params)
+    total = await fetch_scalar(conn, "count_audit", params)
+    return rows, int(total or 0)

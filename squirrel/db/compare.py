@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-from psycopg import AsyncConnection
-
-from squirrel.db.queries import q
+from squirrel.db.rows import Conn, fetch_tuples
 
 # (raw pv id, sp name 1, rb name 1, sp name 2, rb name 2, sp 1, rb 1, sp 2, rb 2, in 1, in 2, abs, rel)
 SideRow = tuple[
@@ -27,8 +24,6 @@ SideRow = tuple[
 ]
 
 
-async def differing_rows(conn: AsyncConnection[Any], first: UUID, second: UUID) -> list[SideRow]:
+async def differing_rows(conn: Conn, first: UUID, second: UUID) -> list[SideRow]:
     """Rows only one snapshot has or whose value-only sides differ byte-wise, with addresses and tolerances."""
-    cur = conn.cursor(binary=True)
-    await cur.execute(q("compare_snapshot_sides"), {"first": first, "second": second})
-    return await cur.fetchall()  # type: ignore[return-value]
+    return await fetch_tuples(conn, "compare_snapshot_sides", {"first": first, "second": second}, binary=True)

@@ -5,17 +5,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from psycopg import AsyncConnection
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from squirrel.db.queries import q
-
-Row = dict[str, Any]
+from squirrel.db.rows import Conn, Row, execute, fetch_all, fetch_one, fetch_scalar
 
 
 async def insert(
-    conn: AsyncConnection[Any],
+    conn: Conn,
     job_id: UUID,
     job_type: str,
     job_data: dict[str, Any],
@@ -33,51 +29,41 @@ async def insert(
         "key": key,
         "max_attempts": max_attempts,
     }
-    cur = await conn.execute(q("insert_job"), params)
-    row = await cur.fetchone()
-    if row is not None:
-        return row[0], True
-    cur = await conn.execute(q("job_id_by_key"), {"key": key})
-    existing = await cur.fetchone()
+    inserted: UUID | None = await fetch_scalar(conn, "insert_job", params)
+    if inserted is not None:
+        return inserted, True
+    existing: UUID | None = await fetch_scalar(conn, "job_id_by_key", {"key": key})
     assert existing is not None
-    return existing[0], False
+    return existing, False
 
 
-async def set_saq_key(conn: AsyncConnection[Any], job_id: UUID, saq_key: str) -> None:
-    await conn.execute(q("set_job_saq_key"), {"id": job_id, "saq_key": saq_key})
+async def set_saq_key(conn: Conn, job_id: UUID, saq_key: str) -> None:
+    await execute(conn, "set_job_saq_key", {"id": job_id, "saq_key": saq_key})
 
 
-async def get(conn: AsyncConnection[Any], job_id: UUID) -> Row | None:
-    cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(q("get_job"), {"id": job_id})
-    return await cur.fetchone()
+async def get(conn: Conn, job_id: UUID) -> Row | None:
+    return await fetch_one(conn, "get_job", {"id": job_id})
 
 
-async def list_jobs(conn: AsyncConnection[Any], status: str | None, job_type: str | None, limit: int) -> list[Row]:
-    cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(q("list_jobs"), {"status": status, "type": job_type, "limit": limit})
-    return await cur.fetchall()
+async def list_jobs(conn: Conn, status: str | None, job_type: str | None, limit: int) -> list[Row]:
+    return await fetch_all(conn, "list_jobs", {"status": status, "type": job_type, "limit": limit})
 
 
-async def start(conn: AsyncConnection[Any], job_id: UUID) -> Row | None:
-    cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(q("start_job"), {"id": job_id})
-    return await cur.fetchone()
+async def start(conn: Conn, job_id: UUID) -> Row | None:
+    return await fetch_one(conn, "start_job", {"id": job_id})
 
 
-async def progress(conn: AsyncConnection[Any], job_id: UUID, percent: int, message: str) -> bool:
+async def progress(conn: Conn, job_id: UUID, percent: int, message: str) -> bool:
     """False when the job is no longer running (cancelled meanwhile)."""
-    cur = await conn.execute(q("job_progress"), {"id": job_id, "progress": percent, "message": message})
-    return cur.rowcount > 0
+    return await execute(conn, "job_progress", {"id": job_id, "progress": percent, "message": message}) > 0
 
 
-async def checkpoint(conn: AsyncConnection[Any], job_id: UUID, data: dict[str, Any]) -> bool:
-    cur = await conn.execute(q("job_checkpoint"), {"id": job_id, "checkpoint": Jsonb(data)})
-    return cur.rowcount > 0
+async def checkpoint(conn: Conn, job_id: UUID, data: dict[str, Any]) -> bool:
+    return await execute(conn, "job_checkpoint", {"id": job_id, "checkpoint": Jsonb(data)}) > 0
 
 
 async def complete(
-    conn: AsyncConnection[Any],
+    conn: Conn,
     job_id: UUID,
     message: str,
     result_id: UUID | None,
@@ -91,47 +77,37 @@ async def complete(
         "result": None if result is None else Jsonb(result),
         "warnings": list(warnings or []),
     }
-    cur = await conn.execute(q("complete_job"), params)
-    return cur.rowcount > 0
+    return await execute(conn, "complete_job", params) > 0
 
 
-async def fail(conn: AsyncConnection[Any], job_id: UUID, message: str, error: str) -> bool:
-    cur = await conn.execute(q("fail_job"), {"id": job_id, "message": message, "error": error})
-    return cur.rowcount > 0
+async def fail(conn: Conn, job_id: UUID, message: str, error: str) -> bool:
+    return await execute(conn, "fail_job", {"id": job_id, "message": message, "error": error}) > 0
 
 
-async def requeue(conn: AsyncConnection[Any], job_id: UUID, message: str, error: str) -> bool:
-    cur = await conn.execute(q("requeue_job"), {"id": job_id, "message": message, "error": error})
-    return cur.rowcount > 0
+async def requeue(conn: Conn, job_id: UUID, message: str, error: str) -> bool:
+    return await execute(conn, "requeue_job", {"id": job_id, "message": message, "error": error}) > 0
 
 
-async def cancel(conn: AsyncConnection[Any], job_id: UUID) -> bool:
-    cur = await conn.execute(q("cancel_job"), {"id": job_id})
-    return await cur.fetchone() is not None
+async def cancel(conn: Conn, job_id: UUID) -> bool:
+    return await fetch_one(conn, "cancel_job", {"id": job_id}) is not None
 
 
-async def status(conn: AsyncConnection[Any], job_id: UUID) -> tuple[str, str] | None:
-    cur = await conn.execute(q("job_status"), {"id": job_id})
-    row = await cur.fetchone()
-    return None if row is None else (row[0], row[1])
+async def status(conn: Conn, job_id: UUID) -> tuple[str, str] | None:
+    row = await fetch_one(conn, "job_status", {"id": job_id})
+    return None if row is None else (row["status"], row["type"])
 
 
-async def unfinished(conn: AsyncConnection[Any], min_age: float) -> list[Row]:
-    cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(q("unfinished_jobs"), {"min_age": min_age})
-    return await cur.fetchall()
+async def unfinished(conn: Conn, min_age: float) -> list[Row]:
+    return await fetch_all(conn, "unfinished_jobs", {"min_age": min_age})
 
 
-async def purge(conn: AsyncConnection[Any], days: int) -> int:
-    cur = await conn.execute(q("purge_jobs"), {"days": days})
-    return cur.rowcount
+async def purge(conn: Conn, days: int) -> int:
+    return await execute(conn, "purge_jobs", {"days": days})
 
 
-async def try_lock(conn: AsyncConnection[Any], key: int) -> bool:
-    cur = await conn.execute(q("try_job_lock"), {"key": key})
-    row = await cur.fetchone()
-    return bool(row and row[0])
+async def try_lock(conn: Conn, key: int) -> bool:
+    return bool(await fetch_scalar(conn, "try_job_lock", {"key": key}))
 
 
-async def unlock(conn: AsyncConnection[Any], key: int) -> None:
-    await conn.execute(q("job_unlock"), {"key": key})
+async def unlock(conn: Conn, key: int) -> None:
+    await execute(conn, "job_unlock", {"key": key})

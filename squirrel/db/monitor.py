@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from psycopg_pool import AsyncConnectionPool
 
 from squirrel.db.pool import connection
-from squirrel.db.queries import q
+from squirrel.db.rows import fetch_tuples
 
 
 async def monitored_rows(
@@ -16,8 +14,7 @@ async def monitored_rows(
     """(id, setpoint, readback) of every live PV, or of the live ones among `ids` (a registry change)."""
     async with connection(pool) as conn:
         if ids is None:
-            cur = await conn.execute(q("monitored_rows"))
+            rows = await fetch_tuples(conn, "monitored_rows")
         else:
-            cur = await conn.execute(q("monitored_rows_by_id"), {"ids": ids})
-        rows: list[Any] = await cur.fetchall()
+            rows = await fetch_tuples(conn, "monitored_rows_by_id", {"ids": ids})
         return [(row[0], row[1], row[2]) for row in rows]

@@ -12,10 +12,15 @@ import psycopg
 from psycopg import errors as pgerr
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from squirrel.errors import ConflictError, NotFoundError, UnavailableError, ValidationError
+from squirrel.db.rows import Conn
+from squirrel.errors import ConflictError, NotFoundError, SquirrelError, UnavailableError, ValidationError
+
+# What a database call can raise outside `connection` (a dedicated connection): callers above db catch
+# it by this name, so psycopg stays a db detail.
+DatabaseError = psycopg.Error
 
 
-async def _configure(conn: psycopg.AsyncConnection[object]) -> None:
+async def _configure(conn: Conn) -> None:
     await conn.execute("SET TIME ZONE 'UTC'")
     await conn.commit()
 
@@ -130,8 +135,9 @@ async def open_pool(pool: AsyncConnectionPool, timeout: float = 30.0) -> None:
     await pool.open(wait=True, timeout=timeout)
 
 
-def translate(exc: psycopg.Error) -> Exception:
-    """Map a psycopg error to the service's error tree (unique violation → 409, ...)."""
+def translate(exc: psycopg.Error) -> SquirrelError | None:
+    """Map a psycopg error to the service's error tree (unique violation → 409, ...); None for the rest
+    (a bug such as an SQL syntax error: it stays a psycopg error and leaves as a 500)."""
     diag = exc.diag
     if isinstance(exc, pgerr.UniqueViolation):
         return ConflictError(_constraint_message(diag.constraint_name, diag.message_detail, "already exists"))
@@ -149,7 +155,12 @@ def translate(exc: psycopg.Error) -> Exception:
         return NotFoundError(diag.message_primary or str(exc))
     if isinstance(exc, psycopg.OperationalError | pgerr.AdminShutdown | pgerr.CannotConnectNow):
         return UnavailableError(f"database unavailable: {diag.message_primary or exc}")
-    return exc
+    return None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """The database went away (restart, terminated backend): the same work may well succeed later."""
+    return isinstance(exc, UnavailableError | psycopg.OperationalError | pgerr.AdminShutdown)
 
 
 def _constraint_message(constraint: str | None, detail: str | None, fallback: str) -> str:
@@ -159,7 +170,7 @@ def _constraint_message(constraint: str | None, detail: str | None, fallback: st
 
 
 @asynccontextmanager
-async def connection(pool: AsyncConnectionPool) -> AsyncIterator[psycopg.AsyncConnection[object]]:
+async def connection(pool: AsyncConnectionPool) -> AsyncIterator[Conn]:
     """A pooled connection in a transaction; psycopg errors leave as SquirrelErrors.
 
     A SquirrelPool's wait for a connection ends early when the database is down (see SquirrelPool), so
@@ -173,6 +184,6 @@ async def connection(pool: AsyncConnectionPool) -> AsyncIterator[psycopg.AsyncCo
         translated = translate(exc)
         if isinstance(translated, UnavailableError) and isinstance(pool, SquirrelPool):
             pool.mark_down()
-        if translated is exc:
+        if translated is None:
             raise
         raise translated from exc

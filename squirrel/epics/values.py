@@ -224,7 +224,8 @@ def apply_meta(state: PVState, meta: CtrlMeta, dbf: int, element_count: int) -> 
 
 
 def apply_ctrl_bytes(state: PVState, data: bytes, dbf: int, count: int, element_count: int) -> CtrlMeta:
-    """apply_ctrl from the bytes of a DBR_CTRL_<dbf> payload; returns the metadata for caching."""
+    """Decode a DBR_CTRL_<dbf> payload into a state: metadata (apply_meta), and value and alarm while it
+    has no value yet; returns the metadata for caching."""
     meta, status, severity, value = decode_ctrl(data, dbf, count, element_count)
     apply_meta(state, meta, dbf, element_count)
     if not state.has_value:

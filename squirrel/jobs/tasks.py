@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-import psycopg
 import structlog
 
 from squirrel.db import jobs as jobs_db
-from squirrel.db.pool import connection
-from squirrel.errors import SquirrelError, UnavailableError
+from squirrel.db.pool import DatabaseError, connection, is_transient
+from squirrel.errors import SquirrelError
 from squirrel.jobs.progress import JobCancelled, JobContext, JobOutcome
 
 if TYPE_CHECKING:
@@ -39,11 +38,6 @@ class TaskSpec:
 def lock_key(job_id: UUID) -> int:
     """The advisory lock id of a job (64 bits of its UUID)."""
     return int.from_bytes(job_id.bytes[:8], "big", signed=True)
-
-
-def _retryable(exc: BaseException) -> bool:
-    # The database went away (restart, terminated backend): the same work may well succeed later.
-    return isinstance(exc, UnavailableError | psycopg.OperationalError | psycopg.errors.AdminShutdown)
 
 
 async def run_job(queue: JobQueue, job_id: UUID) -> None:
@@ -100,12 +94,12 @@ async def _run_locked(queue: JobQueue, job_id: UUID) -> None:
         reason = f"timed out after {spec.timeout:g} s" if timer.expired() else f"timed out: {exc}"
         await _fail(queue, job_id, reason)
     except Exception as exc:
-        if _retryable(exc) and row["attempt"] < row["max_attempts"]:
+        if is_transient(exc) and row["attempt"] < row["max_attempts"]:
             log.warning("job attempt failed; will retry", job_id=str(job_id), error=str(exc))
             try:
                 async with connection(pool) as conn:
                     await jobs_db.requeue(conn, job_id, f"Attempt {row['attempt']} failed; retrying", str(exc))
-            except (SquirrelError, psycopg.Error):
+            except (SquirrelError, DatabaseError):
                 # Still down: the row stays 'running' with no lock holder, and recovery re-dispatches it.
                 pass
             raise
@@ -121,5 +115,5 @@ async def _fail(queue: JobQueue, job_id: UUID, error: str) -> None:
     try:
         async with connection(queue.pool) as conn:
             await jobs_db.fail(conn, job_id, f"Failed: {error}"[:2000], error)
-    except (SquirrelError, psycopg.Error) as exc:
+    except (SquirrelError, DatabaseError) as exc:
         log.error("could not record job failure", job_id=str(job_id), error=str(exc))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from squirrel.db import health as health_db
 from squirrel.db.pool import connection
 from squirrel.errors import SquirrelError
 from squirrel.services.context import ServiceContext
@@ -25,7 +26,7 @@ async def _database(ctx: ServiceContext) -> str:
         return str(supervisor.reason)
     try:
         async with connection(ctx.pool) as conn:
-            await conn.execute("SELECT 1")
+            await health_db.ping(conn)
     except SquirrelError as exc:
         return exc.detail
     return "ok"

@@ -12,6 +12,7 @@ from uuid import UUID
 from squirrel.db import jobs as jobs_db
 from squirrel.db.pool import connection
 from squirrel.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from squirrel.jobs.payloads import PAYLOADS
 from squirrel.jobs.queue import JobQueue
 from squirrel.model import JobDTO, Principal
 from squirrel.services import audit
@@ -20,7 +21,7 @@ from squirrel.services.restore import job as restore
 from squirrel.services.schedules import run_due_schedules
 from squirrel.services.snapshots import take as snapshots
 
-JOB_TYPES = ("snapshot_create", "snapshot_restore")
+JOB_TYPES = tuple(PAYLOADS)
 JOB_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 TERMINAL = ("completed", "failed", "cancelled")
 _POLL = 1.0  # seconds between re-reads when no in-process wake-up came (the worker may run elsewhere)

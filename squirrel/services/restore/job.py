@@ -21,6 +21,7 @@ from squirrel.db import jobs as jobs_db
 from squirrel.db import restore as restore_db
 from squirrel.db.pool import connection
 from squirrel.errors import ConflictError, NotFoundError, UnavailableError, ValidationError
+from squirrel.jobs.payloads import RESTORE_JOB, RestorePayload, job_data, parse
 from squirrel.jobs.progress import JobCancelled, JobContext, JobOutcome
 from squirrel.model import (
     JobQueued,
@@ -42,7 +43,7 @@ from squirrel.services.restore.run import Done, StageRunner
 from squirrel.services.restore.source import decode_setpoint, holds_value
 
 log = structlog.get_logger(__name__)
-JOB_TYPE = "snapshot_restore"
+JOB_TYPE = RESTORE_JOB
 # One attempt bounds the backup plus every stage; retries resume from the recorded outcomes.
 RESTORE_JOB_TIMEOUT = 3600.0
 RESTORE_JOB_ATTEMPTS = 3
@@ -54,7 +55,7 @@ async def load_targets(ctx: ServiceContext, snapshot_id: UUID, pv_ids: Sequence[
     """The snapshot's rows to restore (all, or those in pv_ids) joined with the live registry."""
     _check_pv_ids(pv_ids)
     async with connection(ctx.pool) as conn:
-        rows = await restore_db.fetch_dicts(conn, "restore_targets", {"snapshot_id": snapshot_id})
+        rows = await restore_db.targets(conn, snapshot_id)
         if not rows and not await restore_db.snapshot_exists(conn, snapshot_id):
             raise NotFoundError(f"snapshot {snapshot_id} not found")
     targets = [_target(row) for row in rows]
@@ -146,7 +147,7 @@ async def live_states(
     return states
 
 
-def _options(req: RestoreRequest) -> rp.RestoreOptions:
+def _options(req: RestoreRequest | RestorePayload) -> rp.RestoreOptions:
     return rp.RestoreOptions(
         skip_equal=req.skip_equal,
         verify=req.verify,
@@ -185,15 +186,15 @@ async def start(ctx: ServiceContext, actor: Principal, snapshot_id: UUID, req: R
     """Check the request, refuse while another restore is queued or running (409 + its jobId), enqueue."""
     # The job loads the values; here only what makes the request valid is checked (cheap at 50K).
     total = await check_request(ctx, snapshot_id, req.pv_ids)
-    data: dict[str, Any] = {
-        "snapshotId": str(snapshot_id),
-        "pvIds": None if req.pv_ids is None else [str(i) for i in req.pv_ids],
-        "skipEqual": req.skip_equal,
-        "verify": req.verify,
-        "backup": req.backup,
-        "force": req.force,
-        "allowIncompleteBackup": req.allow_incomplete_backup,
-    }
+    payload = RestorePayload(
+        snapshot_id=snapshot_id,
+        pv_ids=req.pv_ids,
+        skip_equal=req.skip_equal,
+        verify=req.verify,
+        backup=req.backup,
+        force=req.force,
+        allow_incomplete_backup=req.allow_incomplete_backup,
+    )
     if ctx.queue is None:
         raise UnavailableError("the job queue is not running in this process")
     queue = ctx.queue
@@ -204,7 +205,7 @@ async def start(ctx: ServiceContext, actor: Principal, snapshot_id: UUID, req: R
         if running is not None:
             raise _busy(running)
         try:
-            job_id = await queue.enqueue(JOB_TYPE, data, actor)
+            job_id = await queue.enqueue(JOB_TYPE, job_data(payload), actor)
         except ConflictError:
             running = await restore_db.active_restore_job(conn)
             raise _busy(running) from None
@@ -239,16 +240,9 @@ class _Prepared(msgspec.Struct):
 
 async def restore_job(ctx: ServiceContext, job: JobContext) -> JobOutcome:
     """The snapshot_restore task (registered by services/jobs.register_job_types)."""
-    data = job.job_data
-    snapshot_id = UUID(data["snapshotId"])
-    pv_ids = None if data.get("pvIds") is None else [UUID(i) for i in data["pvIds"]]
-    options = rp.RestoreOptions(
-        skip_equal=bool(data.get("skipEqual")),
-        verify=bool(data.get("verify")),
-        backup=bool(data.get("backup", True)),
-        force=bool(data.get("force")),
-        allow_incomplete_backup=bool(data.get("allowIncompleteBackup")),
-    )
+    payload = parse(job.job_data, RestorePayload)
+    snapshot_id, pv_ids = payload.snapshot_id, payload.pv_ids
+    options = _options(payload)
     targets = await load_targets(ctx, snapshot_id, pv_ids)
     async with connection(ctx.pool) as conn:
         backup_id = await restore_db.ensure_run(conn, job.job_id, snapshot_id)

@@ -12,12 +12,14 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import msgspec
-from psycopg import AsyncConnection
 
 from squirrel.addresses import protocol_of
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
+from squirrel.db.rows import Conn
 from squirrel.errors import ConflictError, NotFoundError, PermissionDeniedError, UnavailableError, ValidationError
+from squirrel.jobs.payloads import SNAPSHOT_JOB, job_data, parse
+from squirrel.jobs.payloads import SnapshotSpec as SnapshotSpec  # the service's input, re-exported
 from squirrel.jobs.progress import JobContext, JobOutcome
 from squirrel.model import (
     DeletedDTO,
@@ -31,7 +33,9 @@ from squirrel.model import (
 )
 from squirrel.pv import PVState
 from squirrel.services import audit
+from squirrel.services import pv_io as ca  # CA and pva:// addresses, dispatched by protocol
 from squirrel.services.context import ServiceContext
+from squirrel.services.monitoring import wait_warm
 from squirrel.services.snapshots.codec import (
     MissingTally,
     missing_reasons,
@@ -42,24 +46,11 @@ from squirrel.services.snapshots.codec import (
     tally_states,
 )
 
-JOB_TYPE = "snapshot_create"
+JOB_TYPE = SNAPSHOT_JOB
 JOB_TIMEOUT = 600.0
 GOLDEN = "golden"
 MAX_TEXT = 10_000
 MAX_NAME = 255
-
-
-class SnapshotSpec(msgspec.Struct, kw_only=True):
-    """What to snapshot (also the job's job_data)."""
-
-    title: str
-    description: str | None = None
-    comment: str | None = None
-    labels: list[str] = msgspec.field(default_factory=list)
-    pv_ids: list[UUID] | None = None
-    tag_ids: list[UUID] | None = None
-    use_cache: bool = True
-    require_complete: bool = False  # a PV without a value fails the snapshot and stores nothing
 
 
 def _labels(labels: list[str] | None) -> list[str]:
@@ -157,13 +148,13 @@ async def enqueue(ctx: ServiceContext, spec: SnapshotSpec, actor: Principal, *, 
         await _select(ctx, SnapshotSpec(title=spec.title, pv_ids=spec.pv_ids or [], tag_ids=spec.tag_ids or []))
     if ctx.queue is None:
         raise UnavailableError("the job queue is not running in this process")
-    job_id = await ctx.queue.enqueue(JOB_TYPE, msgspec.to_builtins(spec), actor, key=key)
+    job_id = await ctx.queue.enqueue(JOB_TYPE, job_data(spec), actor, key=key)
     return JobQueued(job_id=job_id, message=f"Snapshot '{spec.title}' queued")
 
 
 async def snapshot_job(ctx: ServiceContext, job: JobContext) -> JobOutcome:
     """The snapshot_create task."""
-    spec = msgspec.convert(job.job_data, SnapshotSpec)
+    spec = parse(job.job_data, SnapshotSpec)
     row = await take_snapshot(ctx, spec, job.actor, job)
     return _outcome(summary(row), ctx.settings.stale_max_age)
 
@@ -192,10 +183,6 @@ async def _read(
     result of one direct read (one deadline, SQUIRREL_CA_TIMEOUT, for all of it)."""
     addresses = list({a for row in pvs for a in (row[1], row[2]) if a})
     if use_cache:
-        try:
-            from squirrel.services.monitoring import wait_warm
-        except ImportError:  # no EPICS layer here: the cache is fed from elsewhere (or not at all)
-            return ctx.cache.get
 
         async def waiting(cold: int) -> None:
             if job is not None:
@@ -204,8 +191,6 @@ async def _read(
 
         await wait_warm(ctx, addresses, waiting)
         return ctx.cache.get
-    from squirrel.services import pv_io as ca  # CA and pva:// addresses, dispatched by protocol
-
     states: dict[str, PVState] = await ca.read_many(addresses, ctx.settings.ca_timeout, breakers=ctx.breakers)
     for state in states.values():
         if state.error is not None:
@@ -251,7 +236,7 @@ async def take_snapshot(
     write_sides = sides_writer(lookup, now, absent)
     source = source or ("cache" if spec.use_cache else "direct")
 
-    def copy(conn: AsyncConnection[Any], sid: UUID) -> Awaitable[int]:
+    def copy(conn: Conn, sid: UUID) -> Awaitable[int]:
         return snap_db.copy_selected(conn, sid, pvs, write_sides)
 
     return await _store(ctx, spec, len(pvs), tally, actor, source, job, copy)
@@ -265,7 +250,7 @@ async def _store(
     actor: Principal,
     source: str,
     job: JobContext | None,
-    copy: Callable[[AsyncConnection[Any], UUID], Awaitable[int]],
+    copy: Callable[[Conn, UUID], Awaitable[int]],
 ) -> dict[str, Any]:
     """Write snapshot + values (+ audit, + the job's completion) in one transaction."""
     snapshot_id = uuid4()
