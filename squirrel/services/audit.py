@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
-from psycopg import AsyncConnection
 
 from squirrel.db import audit as audit_db
 from squirrel.db.pool import connection
+from squirrel.db.rows import Conn
 from squirrel.model import AuditEntry, Principal
 from squirrel.services.context import ServiceContext
 
 
 async def record(
-    conn: AsyncConnection[Any],
+    conn: Conn,
     actor: Principal,
     action: str,
     resource_type: str,

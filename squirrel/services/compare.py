@@ -13,11 +13,11 @@ from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
-from psycopg import AsyncConnection
 
 from squirrel.db import compare as compare_db
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
+from squirrel.db.rows import Conn
 from squirrel.errors import NotFoundError, ValidationError
 from squirrel.model import CompareDifferenceDTO, CompareResultDTO
 from squirrel.pv import PVState, ValueOnly, decode_value_only, to_wire
@@ -199,7 +199,7 @@ def _check(query: CompareQuery) -> None:
     _check_tolerance("relTolerance", query.rel_tolerance)
 
 
-async def _pv_counts(conn: AsyncConnection[Any], ids: list[UUID]) -> dict[UUID, int]:
+async def _pv_counts(conn: Conn, ids: list[UUID]) -> dict[UUID, int]:
     counts = await snap_db.pv_counts(conn, ids)
     for snapshot_id in ids:
         if snapshot_id not in counts:

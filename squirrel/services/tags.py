@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 import msgspec
-from psycopg import AsyncConnection
 
 from squirrel.db import pvs as pvs_db
 from squirrel.db import tags as tags_db
 from squirrel.db.pool import connection
+from squirrel.db.rows import Conn
 from squirrel.errors import ConflictError, NotFoundError, ValidationError
 from squirrel.model import (
     AddTagResult,
@@ -49,7 +48,7 @@ def check_description(value: str | None, field: str = "description") -> str | No
     return value
 
 
-async def _group_dto(conn: AsyncConnection[Any], group_id: UUID) -> TagGroupDTO:
+async def _group_dto(conn: Conn, group_id: UUID) -> TagGroupDTO:
     group = await tags_db.get_group(conn, group_id)
     if group is None:
         raise NotFoundError(f"tag group {group_id} not found")
@@ -74,7 +73,7 @@ async def _group_dto(conn: AsyncConnection[Any], group_id: UUID) -> TagGroupDTO:
     )
 
 
-async def _no_group_named(conn: AsyncConnection[Any], name: str, except_id: UUID | None = None) -> None:
+async def _no_group_named(conn: Conn, name: str, except_id: UUID | None = None) -> None:
     other = await tags_db.group_named(conn, name, except_id)
     if other is not None:
         raise ConflictError(
@@ -82,7 +81,7 @@ async def _no_group_named(conn: AsyncConnection[Any], name: str, except_id: UUID
         )
 
 
-async def _no_tag_named(conn: AsyncConnection[Any], group_id: UUID, name: str, except_id: UUID | None = None) -> None:
+async def _no_tag_named(conn: Conn, group_id: UUID, name: str, except_id: UUID | None = None) -> None:
     other = await tags_db.tag_named(conn, group_id, name, except_id)
     if other is not None:
         raise ConflictError(
@@ -213,7 +212,7 @@ class EnsuredTags(msgspec.Struct):
     tags_created: int
 
 
-async def ensure_tags(conn: AsyncConnection[Any], wanted: dict[str, list[str]]) -> EnsuredTags:
+async def ensure_tags(conn: Conn, wanted: dict[str, list[str]]) -> EnsuredTags:
     """Get-or-create groups and tags by name (case-insensitive) in a few set-based statements."""
     group_names: dict[str, str] = {}
     for group in wanted:

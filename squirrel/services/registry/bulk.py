@@ -8,17 +8,16 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from psycopg import AsyncConnection
-
 from squirrel import addresses
 from squirrel.db import pvs as pvs_db
+from squirrel.db.rows import Conn
 from squirrel.errors import ConflictError, ValidationError
 from squirrel.model import NewPVElementDTO, Principal, PVElementDTO, TagRef
 from squirrel.services.registry.read import tag_ref
 from squirrel.services.registry.validation import address_keys, clean_new
 
 
-async def check_tags(conn: AsyncConnection[Any], tag_ids: set[UUID]) -> dict[UUID, TagRef]:
+async def check_tags(conn: Conn, tag_ids: set[UUID]) -> dict[UUID, TagRef]:
     found = await pvs_db.tags_by_ids(conn, list(tag_ids))
     unknown = sorted(str(t) for t in tag_ids - found.keys())
     if unknown:
@@ -26,7 +25,7 @@ async def check_tags(conn: AsyncConnection[Any], tag_ids: set[UUID]) -> dict[UUI
     return {tid: tag_ref(row) for tid, row in found.items()}
 
 
-async def check_free(conn: AsyncConnection[Any], setpoints: list[str], except_id: UUID | None = None) -> None:
+async def check_free(conn: Conn, setpoints: list[str], except_id: UUID | None = None) -> None:
     taken = await pvs_db.existing_setpoints(conn, setpoints, except_id)
     if taken:
         more = f" (and {len(taken) - 10} more)" if len(taken) > 10 else ""
@@ -41,7 +40,7 @@ def _duplicate(address: str, first: str, second: str) -> ValidationError:
 
 
 async def insert_many(
-    conn: AsyncConnection[Any],
+    conn: Conn,
     actor: Principal,
     items: list[NewPVElementDTO],
     label: Callable[[int], str],

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 from uuid import UUID, uuid4
-
-from psycopg import AsyncConnection
 
 from squirrel.db import restore as restore_db
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
+from squirrel.db.rows import Conn
 from squirrel.jobs.progress import JobContext
 from squirrel.pv import PVState, StoredSide, decode_side
 from squirrel.services import audit
@@ -115,7 +113,7 @@ async def store_backup(
 
 
 async def _insert(
-    conn: AsyncConnection[Any],
+    conn: Conn,
     job: JobContext,
     backup_id: UUID,
     title: str,

@@ -10,11 +10,10 @@ from collections.abc import AsyncIterator
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from psycopg import AsyncConnection
-
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
 from squirrel.db.queries import q as query
+from squirrel.db.rows import Conn
 from squirrel.errors import NotFoundError
 from squirrel.pv import StoredSide, ValueOnly, decode_side
 from squirrel.services import compare as compare_service
@@ -109,7 +108,7 @@ async def filtered_body(
     return _chunks(with_matched(_encode(summary(head)), matched), page, _tag_refs(tag_rows))
 
 
-async def _count(conn: AsyncConnection[Any], snapshot_id: UUID, f: SnapshotFilter) -> int:
+async def _count(conn: Conn, snapshot_id: UUID, f: SnapshotFilter) -> int:
     """The matched count when the requested page is past the end (no row carried it)."""
     params = {"id": snapshot_id, "q": f.q or None, "devices": f.devices or None, "tags": f.tags or None}
     cur = await conn.execute(query("snapshot_values_filtered_count"), params)
