@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from squirrel.cli.metrics_text import metric_totals
+
 if TYPE_CHECKING:
     from squirrel.settings import Settings
 
@@ -124,14 +126,16 @@ async def _admin_token(app: Any, base: str, token_path: Path) -> str:
 
 
 async def _wait_connected(client: httpx.AsyncClient, expected: int, timeout: float) -> None:
-    from squirrel.tools.bench.service import parse_metrics
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         resp = await client.get("/metrics")
         if resp.status_code != 200 or "squirrel_pvs_connected" not in resp.text:
             return
-        if parse_metrics(resp.text).get("squirrel_pvs_connected", 0) >= expected:
+        try:
+            connected = metric_totals(resp.text).get("squirrel_pvs_connected", 0)
+        except ValueError:  # not Prometheus text after all: do not wait on it
+            return
+        if connected >= expected:
             return
         await asyncio.sleep(0.2)
 

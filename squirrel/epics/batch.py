@@ -15,10 +15,8 @@ from typing import Any
 
 from epicscorelibs.ca import cadef
 
-from squirrel.epics import values as V
 from squirrel.epics.channels import Chan, pin_thread_state
-
-DBR_TIME, DBR_CTRL = 14, 28  # + dbf
+from squirrel.epics.decoders import payload_size
 
 
 class Batch:
@@ -48,14 +46,6 @@ class Batch:
     def check(self) -> None:
         if self.remaining <= 0 and self.connecting <= 0:
             self.event.set()
-
-
-def payload_size(dbr_type: int, count: int) -> int:
-    if DBR_TIME <= dbr_type <= DBR_TIME + 6:
-        return V.time_nbytes(dbr_type - DBR_TIME, count)
-    if DBR_CTRL < dbr_type <= DBR_CTRL + 6:
-        return V.ctrl_nbytes(dbr_type - DBR_CTRL, count)
-    return 0
 
 
 def _handle_get(args: Any) -> None:  # pragma: no cover - runs in a libca thread

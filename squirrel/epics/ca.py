@@ -20,9 +20,10 @@ import msgspec
 from epicscorelibs.ca import cadef
 
 from squirrel.epics import values as V
-from squirrel.epics.batch import DBR_CTRL, DBR_TIME, Batch, ca_error, on_get, on_put, request, run_batch
+from squirrel.epics.batch import Batch, ca_error, on_get, on_put, request, run_batch
 from squirrel.epics.breaker import BreakerSet
 from squirrel.epics.channels import Chan, pool
+from squirrel.epics.decoders import DBR_CTRL, DBR_TIME, Decoder, decoder_for
 from squirrel.pv import CtrlMeta, PVState
 
 Outcome = Literal["written", "timeout", "disconnected", "failed"]
@@ -135,17 +136,17 @@ async def _read_round(
     now = time.time()
 
     def issue(address: str, chan: Chan) -> None:
-        dbf = chan.dbf
-        if dbf not in V.TIME_OFFSET:
-            errors[chan.id] = f"unsupported channel type {dbf}"
+        decoder = chan.decoder
+        if decoder is None:
+            errors[chan.id] = f"unsupported channel type {chan.dbf}"
             return
-        error = request(batch, cadef.ca_array_get_callback, DBR_TIME + dbf, 0, chan.id, on_get)
-        if ctrl and error is None and dbf != V.DBF_STRING:
+        error = request(batch, cadef.ca_array_get_callback, decoder.time_code, 0, chan.id, on_get)
+        if ctrl and error is None and decoder.ctrl_code is not None:
             meta = chan.fresh_meta(now, META_MAX_AGE)
             if meta is not None:
                 metas[chan.id] = meta
             else:
-                error = request(batch, cadef.ca_array_get_callback, DBR_CTRL + dbf, 0, chan.id, on_get)
+                error = request(batch, cadef.ca_array_get_callback, decoder.ctrl_code, 0, chan.id, on_get)
         if error is not None:
             errors[chan.id] = error
 
@@ -181,32 +182,44 @@ def _fill(
 ) -> None:
     """Decode one channel's replies (TIME, maybe CTRL) into its state; sets `error` when one failed.
 
-    Payloads are decoded by the type they came as (a reconnect mid-batch may have changed the channel's)."""
+    Payloads are decoded by the type they came as (a reconnect mid-batch may have changed the channel's):
+    normally the channel's own decoder, picked when it connected."""
     count = chan.count
-    time_data: tuple[int, int, bytes] | None = None
+    time_data: tuple[Decoder, int, bytes] | None = None
     for dbr_type, n, status, data in replies:
         if status != cadef.ECA_NORMAL or data is None:
             state.error = "disconnected" if status == cadef.ECA_DISCONN else cadef.ca_message(status)
             return
         try:
             if dbr_type >= DBR_CTRL:
-                meta, _, _, _ = V.decode_ctrl(data, dbr_type - DBR_CTRL, n, count)
+                decoder = _decoder(chan, dbr_type - DBR_CTRL, count)
+                meta, _, _, _ = decoder.decode_ctrl(data, n)
                 chan.set_meta(meta, now)
             else:
-                time_data = (dbr_type - DBR_TIME, n, data)
+                time_data = (_decoder(chan, dbr_type - DBR_TIME, count), n, data)
         except Exception as exc:
             state.error = f"conversion failed: {exc}"
             return
     if time_data is None:
         state.error = "timeout"
         return
-    dbf, n, data = time_data
+    decoder, n, data = time_data
     try:
         if meta is not None:
-            V.apply_meta(state, meta, dbf, count)
-        V.apply_time_bytes(state, data, dbf, n, count)
+            decoder.apply_meta(state, meta)
+        decoder.apply_time(state, data, n)
     except Exception as exc:
         state.error = f"conversion failed: {exc}"
+
+
+def _decoder(chan: Chan, dbf: int, count: int) -> Decoder:
+    decoder = chan.decoder
+    if decoder is not None and decoder.dbf == dbf:
+        return decoder
+    decoder = decoder_for(dbf, count)
+    if decoder is None:
+        raise ValueError(f"unsupported channel type {dbf}")
+    return decoder
 
 
 async def write_many(

@@ -23,9 +23,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import structlog
-from aioca._catools import _Context
 from epicscorelibs.ca import cadef
 
+from squirrel.epics.context import attach_thread
+from squirrel.epics.decoders import Decoder, decoder_for
 from squirrel.pv import CtrlMeta
 
 log = structlog.get_logger(__name__)
@@ -67,13 +68,15 @@ Listener = Callable[["Chan", bool], None]
 
 
 class Chan:
-    """One libca channel. `dbf`, `count`, `server` are valid while connected (read once per connection)."""
+    """One libca channel. `dbf`, `count`, `server` are valid while connected (read once per connection),
+    and `decoder` reads its payloads (picked then; None: a type Squirrel does not read)."""
 
     __slots__ = (
         "cleared",
         "connected",
         "count",
         "dbf",
+        "decoder",
         "generation",
         "id",
         "leases",
@@ -93,6 +96,7 @@ class Chan:
         self.connected = False
         self.dbf = -1
         self.count = 0
+        self.decoder: Decoder | None = None
         self.server: str | None = None
         self.generation = 0  # counts connections
         self.leases = 0  # holders (monitor watch, running batch); 0: cleared after the grace period
@@ -297,6 +301,7 @@ class ChannelPool:
                     continue  # dropped again already: its down event is queued
                 chan.connected = True
                 chan.dbf, chan.count, chan.server = dbf, count, server
+                chan.decoder = decoder_for(dbf, count)
                 chan.generation += 1
             elif not chan.connected:
                 continue
@@ -325,16 +330,6 @@ class ChannelPool:
         cadef.ca_flush_io()
 
 
-def attach_thread() -> None:
-    """Join this (worker) thread to the process's CA context before any libca call from it.
-
-    Without it, a context-taking call (ca_flush_io, ca_create_channel) would silently make a new,
-    separate CA context for the thread."""
-    context = _Context._ca_context
-    if cadef.ca_current_context() != context:
-        cadef.ca_attach_context(context)
-
-
 def _create(chans: list[Chan]) -> None:
     """ca_create_channel for each (in the loop or a worker thread), one flush per FLUSH_EVERY."""
     attach_thread()
@@ -355,7 +350,7 @@ def pool() -> ChannelPool:
     loop = asyncio.get_running_loop()
     found = _pools.get(loop)
     if found is None:
-        _Context._ensure_context()  # the CA context aioca uses (preemptive callbacks), made once
+        attach_thread()  # the loop's thread joins the process's CA context (made on first use)
         for old_loop, old in list(_pools.items()):
             if old_loop.is_closed():
                 old.purge()

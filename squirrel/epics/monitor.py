@@ -7,9 +7,9 @@ handlers only copy the payload bytes and queue the watch once; a newer payload r
 applied (live values: the newest wins, memory stays flat under overload). The loop decodes and applies
 queued payloads in chunks, one wake-up per batch. Handlers never raise into libca.
 
-The registry is followed through LISTEN squirrel_registry: a notification naming PV ids is applied
-alone (their rows are read, the address difference (un)subscribed); "resync", a lost LISTEN
-connection and a periodic safety net reload the whole registry.
+Registry notifications come through `listen` (the services hand in squirrel.db.registry_listen): ids
+are applied alone (their rows read, the address difference (un)subscribed); "resync", a (re)connected
+listener and a periodic safety net reload the whole registry.
 """
 
 from __future__ import annotations
@@ -20,18 +20,19 @@ import ctypes
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 import structlog
 from epicscorelibs.ca import cadef
 
-from squirrel.epics import values as V
 from squirrel.epics.breaker import BreakerSet
-from squirrel.epics.channels import Chan, attach_thread, pool
+from squirrel.epics.channels import Chan, pool
+from squirrel.epics.context import attach_thread
 from squirrel.epics.monitor_watch import Watch, _on_ctrl, _on_time
-from squirrel.epics.registry_mirror import RegistryMirror, Row, listen
+from squirrel.epics.registry_mirror import RegistryMirror, Row, parse_payload
 from squirrel.pv import PVCache
+from squirrel.pv._batching import Handover
 
 log = structlog.get_logger(__name__)
 SYNC_CHUNK = 2000  # channels created per loop pass at start-up, so the loop keeps answering
@@ -39,9 +40,11 @@ APPLY_CHUNK = 1000  # queued payloads applied per loop pass
 SUBSCRIBE_CHUNK = 2000  # subscriptions (pairs) created per worker-thread call
 INLINE_SUBSCRIBE = 50  # fewer than this are created in the loop itself (no thread hop)
 _EVENTS = cadef.DBE_VALUE | cadef.DBE_ALARM
-_DBR_TIME, _DBR_CTRL = 14, 28  # + dbf
 # Reads registry rows: all live PVs (None) or the named ids' current rows.
 LoadRows = Callable[[list[str] | None], Awaitable[list[Row]]]
+# Follows the registry for ever: (on_payload, on_connect, listening) -> runs until cancelled.
+Listen = Callable[[Callable[[str], None], Callable[[], None], asyncio.Event | None], Coroutine[Any, Any, None]]
+Taken = tuple[Watch, bytes | None, bytes | None]  # a watch and its newest TIME and CTRL payloads
 
 
 class Monitor:
@@ -51,7 +54,7 @@ class Monitor:
         breakers: BreakerSet | None = None,
         *,
         load_rows: LoadRows | None = None,
-        conninfo: str | None = None,
+        listen: Listen | None = None,
         resync_interval: float = 30.0,
     ) -> None:
         self.cache = cache
@@ -70,15 +73,12 @@ class Monitor:
         self._full_wanted = True
         self._listening: asyncio.Event | None = None
         self._load = load_rows
-        self._conninfo = conninfo
+        self._listen = listen
         self._resync_interval = resync_interval
         self._watches: dict[str, Watch] = {}
         self._server_up: dict[str, int] = {}
-        self._queue: deque[Watch] = deque()
-        self._scheduled = False
-        self._lock = threading.Lock()
+        self._updates: Handover[Watch, Taken] = Handover(_take, self._apply, APPLY_CHUNK)
         self.merged = 0  # payloads replaced by a newer one before the loop applied them
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
         self._sync_lock = asyncio.Lock()
@@ -89,14 +89,14 @@ class Monitor:
 
     # --- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
+        self._updates.loop = asyncio.get_running_loop()
         self.started_at = time.time()
         self.running = True
         self._tasks.append(asyncio.create_task(self._sample_rate()))
         self._tasks.append(asyncio.create_task(self._subscriber()))
-        if self._conninfo is not None:
+        if self._listen is not None:
             self._listening = asyncio.Event()
-            listener = listen(self._conninfo, self.request_resync, self.registry_changed, self._listening)
+            listener = self._listen(self.registry_notified, self.request_resync, self._listening)
             self._tasks.append(asyncio.create_task(listener))
         if self._load is not None:
             self._tasks.append(asyncio.create_task(self._resync_loop()))
@@ -112,12 +112,20 @@ class Monitor:
         for w in list(self._watches.values()):
             self._unwatch(w)
         cadef.ca_flush_io()
-        self._queue.clear()
+        self._updates.clear()
 
     def request_resync(self) -> None:
         """Reload the whole registry soon."""
         self._full_wanted = True
         self._wake.set()
+
+    def registry_notified(self, payload: str) -> None:
+        """A registry notification: named ids are applied alone, anything unknown reloads everything."""
+        ids = parse_payload(payload)
+        if ids is None:
+            self.request_resync()
+        elif ids:
+            self.registry_changed(ids)
 
     def registry_changed(self, pv_ids: Iterable[str]) -> None:
         """These PVs changed: apply their rows alone, soon."""
@@ -243,15 +251,14 @@ class Monitor:
             self._server_down(w.server, last_only=False)
             w.server = None
         chan = w.chan
-        dbf, count = chan.dbf, chan.count
-        if w.event_id is not None and (dbf != w.dbf or count != w.count):
+        decoder = chan.decoder  # picked when the channel connected; one object per (type, count)
+        if w.event_id is not None and decoder is not w.decoder:
             self._clear_subscriptions(w)  # the record changed type across an IOC restart
-        if dbf not in V.TIME_OFFSET:
+        if decoder is None:
             self.errors += 1
-            log.warning("monitor: unsupported channel type", address=w.address, dbf=dbf)
+            log.warning("monitor: unsupported channel type", address=w.address, dbf=chan.dbf)
             return
-        w.off, w.esz = V.TIME_OFFSET[dbf], V.element_size(dbf)
-        w.dbf, w.count = dbf, count
+        w.decoder = decoder
         server = chan.server
         self.cache.set_connected(w.address, True, server)
         if server is not None:
@@ -291,9 +298,12 @@ class Monitor:
             with self._sub_lock:
                 if w.event_id is not None or self._watches.get(w.address) is not w or not w.chan.connected:
                     continue  # subscribed already, unwatched, or dropped (its reconnect queues it again)
-                w.event_id = self._subscribe(w, _DBR_TIME + w.dbf, _EVENTS, _on_time)
-                if w.dbf != V.DBF_STRING:  # strings have no CTRL form
-                    w.ctrl_id = self._subscribe(w, _DBR_CTRL + w.dbf, cadef.DBE_PROPERTY, _on_ctrl)
+                decoder = w.decoder
+                if decoder is None:
+                    continue
+                w.event_id = self._subscribe(w, decoder.time_code, _EVENTS, _on_time)
+                if decoder.ctrl_code is not None:  # strings have no CTRL form
+                    w.ctrl_id = self._subscribe(w, decoder.ctrl_code, cadef.DBE_PROPERTY, _on_ctrl)
         cadef.ca_flush_io()
 
     def _subscribe(self, w: Watch, code: int, mask: int, handler: Any) -> int | None:
@@ -317,43 +327,30 @@ class Monitor:
 
     # --- updates: libca thread -> watch queue -> one loop callback per batch ---------------------
     def _push(self, w: Watch, data: bytes, ctrl: bool) -> None:
-        with self._lock:
+        updates = self._updates
+        with updates.lock:
             if ctrl:
                 w.ctrl_raw = data
             else:
                 if w.raw is not None:
                     self.merged += 1
                 w.raw = data
-            if not w.queued:
-                w.queued = True
-                self._queue.append(w)
-            if self._scheduled:
-                return
-            self._scheduled = True
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._apply)
+            wake = updates.queue_locked(w)
+        if wake:
+            updates.wake()
 
-    def _apply(self) -> None:
-        queue, taken = self._queue, []
-        with self._lock:
-            for _ in range(min(len(queue), APPLY_CHUNK)):
-                w = queue.popleft()
-                w.queued = False
-                taken.append((w, w.raw, w.ctrl_raw))
-                w.raw = w.ctrl_raw = None
-            more = self._scheduled = bool(queue)
+    def _apply(self, taken: list[Taken]) -> None:
         mark, now, n = self.cache.mark_dirty, time.time(), 0
         for w, raw, ctrl in taken:
             try:
-                state = w.state
+                state, decoder = w.state, w.decoder
+                if decoder is None:
+                    continue
                 if ctrl is not None:
-                    esz = max(1, w.esz)
-                    count = (len(ctrl) - V.ctrl_nbytes(w.dbf, 1)) // esz + 1
-                    w.chan.set_meta(V.apply_ctrl_bytes(state, ctrl, w.dbf, count, w.count), None)
+                    count = (len(ctrl) - decoder.ctrl_offset) // decoder.element_size
+                    w.chan.set_meta(decoder.apply_ctrl(state, ctrl, count), None)
                 if raw is not None:
-                    V.apply_time_bytes(state, raw, w.dbf, (len(raw) - w.off) // w.esz, w.count)
+                    decoder.apply_time(state, raw, (len(raw) - decoder.time_offset) // decoder.element_size)
                     w.heard = True
                     state.update_count += 1
                     n += 1
@@ -362,9 +359,6 @@ class Monitor:
             except Exception:
                 self.errors += 1
         self.cache.total_updates += n
-        if more and self._loop is not None:
-            # A start-up burst: give the loop back between chunks instead of one long stall.
-            self._loop.call_soon(self._apply)
 
     # --- warm-up (cache snapshots wait for it: services.monitoring.wait_warm) ---------------------
     def watching(self, address: str) -> bool:
@@ -397,3 +391,10 @@ class Monitor:
 
     def addresses(self) -> Iterable[str]:
         return self._watches.keys()
+
+
+def _take(w: Watch) -> Taken:
+    """The loop takes a watch's newest payloads (under the hand-over lock)."""
+    raw, ctrl = w.raw, w.ctrl_raw
+    w.raw = w.ctrl_raw = None
+    return w, raw, ctrl

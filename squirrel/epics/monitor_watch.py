@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from epicscorelibs.ca import cadef
 
-from squirrel.epics import values as V
 from squirrel.epics.channels import Chan, pin_thread_state
+from squirrel.epics.decoders import Decoder
 from squirrel.pv import PVState
 
 if TYPE_CHECKING:
@@ -29,15 +29,12 @@ class Watch:
     __slots__ = (
         "address",
         "chan",
-        "count",
         "ctrl_id",
         "ctrl_raw",
-        "dbf",
-        "esz",
+        "decoder",
         "event_id",
         "heard",
         "monitor",
-        "off",
         "queued",
         "raw",
         "server",
@@ -52,10 +49,7 @@ class Watch:
         self.chan = chan
         self.event_id: int | None = None  # DBR_TIME subscription (value, alarm)
         self.ctrl_id: int | None = None  # DBR_CTRL subscription (property changes; first value at once)
-        self.dbf = -1
-        self.count = 0
-        self.off = 0  # where the value starts in a DBR_TIME payload, and the element size
-        self.esz = 0
+        self.decoder: Decoder | None = None  # of the type subscribed (the channel's when it connected)
         self.server: str | None = None
         self.raw: bytes | None = None  # guarded by the monitor's lock
         self.ctrl_raw: bytes | None = None
@@ -75,8 +69,9 @@ def _handle_time(args: Any) -> None:  # libca thread: copy the payload, hand it 
     pin_thread_state()
     try:
         w: Watch = args.usr
-        if args.status == cadef.ECA_NORMAL:
-            w.monitor._push(w, ctypes.string_at(args.raw_dbr, w.off + args.count * w.esz), False)
+        d = w.decoder
+        if args.status == cadef.ECA_NORMAL and d is not None:
+            w.monitor._push(w, ctypes.string_at(args.raw_dbr, d.time_offset + args.count * d.element_size), False)
     except Exception:
         pass
 
@@ -85,8 +80,9 @@ def _handle_ctrl(args: Any) -> None:  # libca thread
     pin_thread_state()
     try:
         w: Watch = args.usr
-        if args.status == cadef.ECA_NORMAL and w.dbf >= 0:
-            w.monitor._push(w, ctypes.string_at(args.raw_dbr, V.ctrl_nbytes(w.dbf, args.count)), True)
+        decoder = w.decoder
+        if args.status == cadef.ECA_NORMAL and decoder is not None:
+            w.monitor._push(w, ctypes.string_at(args.raw_dbr, decoder.ctrl_nbytes(args.count)), True)
     except Exception:
         pass
 

@@ -2,18 +2,14 @@
 
 Registry notifications name changed PV ids; applying their current rows here tells the monitor which
 addresses appeared (first user) and which went (last user gone) without reloading every row. An
-address may serve several PVs (a shared readback), hence the reference counts.
+address may serve several PVs (a shared readback), hence the reference counts. The notifications
+themselves come from squirrel.db.registry_listen, wired to the monitor by the services.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from uuid import UUID
-
-import structlog
-
-log = structlog.get_logger(__name__)
 
 Row = tuple[str, str | None, str | None]  # (pv id, setpoint address, readback address)
 
@@ -88,35 +84,3 @@ class RegistryMirror:
 
 def _addresses(sp: str | None, rb: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(a for a in (sp, rb) if a))
-
-
-async def listen(
-    conninfo: str,
-    resync: Callable[[], None],
-    changed: Callable[[list[str]], None],
-    listening: asyncio.Event | None = None,
-) -> None:
-    """LISTEN squirrel_registry for ever: ids go to `changed`, anything else asks for a `resync`.
-
-    Every (re)connect asks for a resync first: changes made while nobody listened were not heard.
-    `listening` is set once the first LISTEN is in place."""
-    import psycopg
-
-    while True:
-        try:
-            async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
-                await conn.execute("LISTEN squirrel_registry")
-                resync()
-                if listening is not None:
-                    listening.set()
-                async for note in conn.notifies():
-                    ids = parse_payload(note.payload)
-                    if ids is None:
-                        resync()
-                    elif ids:
-                        changed(ids)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("registry LISTEN connection lost; reconnecting", error=str(exc))
-            await asyncio.sleep(1.0)

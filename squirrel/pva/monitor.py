@@ -11,21 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import structlog
 
 from squirrel.addresses import pva_name
+from squirrel.pv._batching import Handover
 from squirrel.pva import client
 from squirrel.pva.bulk import remember_kind
 from squirrel.pva.ports import Breakers, Cache, Entry
 from squirrel.pva.values import Kind, apply, mark_unsupported
 
 log = structlog.get_logger(__name__)
+# Follows the registry for ever: (on_payload, on_connect, listening) -> runs until cancelled.
+Listen = Callable[[Callable[[str], None], Callable[[], None], asyncio.Event | None], Coroutine[Any, Any, None]]
 SYNC_CHUNK = 2000  # subscriptions created per loop pass
 APPLY_CHUNK = 1000  # queued subscriptions handled per loop pass
 INLINE_SUBSCRIBE = 50  # fewer subscriptions than this are created in the loop itself
@@ -59,7 +61,7 @@ class PvaMonitor:
         breakers: Breakers | None = None,
         *,
         load_addresses: Callable[[], Awaitable[set[str]]] | None = None,
-        conninfo: str | None = None,
+        listen: Listen | None = None,
         resync_interval: float = 30.0,
     ) -> None:
         self.cache = cache
@@ -71,14 +73,11 @@ class PvaMonitor:
         self.unavailable: str | None = None  # set when p4p is missing and pva:// keys are registered
         self.unsupported: dict[str, str] = {}  # key -> why its structure cannot be stored
         self._load = load_addresses
-        self._conninfo = conninfo
+        self._listen = listen
         self._resync_interval = resync_interval
         self._watches: dict[str, _Watch] = {}
         self._server_up: dict[str, int] = {}
-        self._queue: deque[_Watch] = deque()
-        self._lock = threading.Lock()
-        self._scheduled = False
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._updates: Handover[_Watch, _Watch] = Handover(_take, self._apply, APPLY_CHUNK)
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
         self._sync_lock = asyncio.Lock()
@@ -87,14 +86,14 @@ class PvaMonitor:
 
     # --- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
+        self._updates.loop = asyncio.get_running_loop()
         self.started_at = time.time()
         self.running = True
         self._tasks.append(asyncio.create_task(self._sample_rate()))
         if self._load is not None:
             self._tasks.append(asyncio.create_task(self._resync_loop()))
-        if self._conninfo is not None:
-            self._tasks.append(asyncio.create_task(self._listen_loop()))
+        if self._listen is not None:  # any registry notification: resync (a cheap set difference)
+            self._tasks.append(asyncio.create_task(self._listen(self._notified, self.request_resync, None)))
 
     async def stop(self) -> None:
         self.running = False
@@ -106,7 +105,7 @@ class PvaMonitor:
         self._tasks.clear()
         for w in list(self._watches.values()):
             self._unwatch(w)
-        self._queue.clear()
+        self._updates.clear()
 
     def request_resync(self) -> None:
         self._wake.set()
@@ -165,22 +164,8 @@ class PvaMonitor:
             self._wake.clear()
             await asyncio.sleep(0.05)
 
-    async def _listen_loop(self) -> None:
-        import psycopg
-
-        assert self._conninfo is not None
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
-                    await conn.execute("LISTEN squirrel_registry")
-                    self.request_resync()
-                    async for _ in conn.notifies():
-                        self.request_resync()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("pva registry LISTEN connection lost; reconnecting", error=str(exc))
-                await asyncio.sleep(1.0)
+    def _notified(self, payload: str) -> None:
+        self.request_resync()
 
     def _unwatch(self, w: _Watch) -> None:
         self._watches.pop(w.key, None)
@@ -195,34 +180,15 @@ class PvaMonitor:
 
     # --- updates: PVXS thread -> watch queue -> one loop callback per batch -----------------------
     def _push(self, w: _Watch) -> None:
-        with self._lock:
-            if not w.queued:
-                w.queued = True
-                self._queue.append(w)
-            if self._scheduled:
-                return
-            self._scheduled = True
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._apply)
+        self._updates.push(w)
 
-    def _apply(self) -> None:
-        queue, taken = self._queue, []
-        with self._lock:
-            for _ in range(min(len(queue), APPLY_CHUNK)):
-                w = queue.popleft()
-                w.queued = False  # before popping: an update arriving meanwhile queues it again
-                taken.append(w)
-            more = self._scheduled = bool(queue)
+    def _apply(self, taken: list[_Watch]) -> None:
         for w in taken:
             try:
                 self._drain(w)
             except Exception:
                 self.errors += 1
                 log.exception("pva monitor update failed", address=w.key)
-        if more and self._loop is not None:
-            self._loop.call_soon(self._apply)
 
     def _drain(self, w: _Watch) -> None:
         sub = w.sub
@@ -329,3 +295,7 @@ class PvaMonitor:
             "unsupported": dict(sorted(self.unsupported.items())),
             "error": self.unavailable,
         }
+
+
+def _take(w: _Watch) -> _Watch:
+    return w  # its Values wait in the subscription's own queue: the loop pops them

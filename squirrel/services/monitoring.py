@@ -13,6 +13,7 @@ from typing import Any
 from squirrel.addresses import protocol_of
 from squirrel.db import monitor as monitor_db
 from squirrel.db.pool import connection
+from squirrel.db.registry_listen import listener
 from squirrel.epics.monitor import Monitor
 from squirrel.errors import NotFoundError, ValidationError
 from squirrel.model import Principal
@@ -40,13 +41,13 @@ async def start_monitor(ctx: ServiceContext, stack: AsyncExitStack) -> Monitor:
         rows = await monitor_db.monitored_rows(ctx.pool, None)
         return {a for _, sp, rb in rows for a in (sp, rb) if a and protocol_of(a) == "pva"}
 
-    monitor = Monitor(ctx.cache, breakers, load_rows=load, conninfo=ctx.conninfo)
+    monitor = Monitor(ctx.cache, breakers, load_rows=load, listen=listener(ctx.conninfo))
     await monitor.start()
     ctx.monitor = monitor
     ticker = asyncio.create_task(_tick(ctx, monitor))
     stack.push_async_callback(_stop, ctx, monitor, ticker)
     # The PVA peer (pva:// keys): p4p is imported only once such a key is registered.
-    pva = PvaMonitor(ctx.cache, breakers, load_addresses=load_pva, conninfo=ctx.conninfo)
+    pva = PvaMonitor(ctx.cache, breakers, load_addresses=load_pva, listen=listener(ctx.conninfo))
     await pva.start()
     ctx.pva_monitor = pva
     stack.push_async_callback(_stop_pva, ctx, pva)
