@@ -120,7 +120,14 @@ def test_ctrl_payloads() -> None:
     assert (state.units, state.precision, state.upper_disp_limit, state.lower_ctrl_limit) == ("mm", 3, 100.0, -10.0)
     assert state.value == 1.5 and not state.has_value  # a CTRL value stands in until a TIME value arrives
     assert (state.status, state.severity) == ("HIGH", 1)
-    assert meta == CtrlMeta("mm", 3, 10.0, -10.0, 100.0, -100.0)
+    assert meta == CtrlMeta(
+        units="mm",
+        precision=3,
+        upper_ctrl_limit=10.0,
+        lower_ctrl_limit=-10.0,
+        upper_disp_limit=100.0,
+        lower_disp_limit=-100.0,
+    )
     d.apply_time(state, _payload(dbr.DBR_TIME_DOUBLE, 95.0), 1)
     d.apply_ctrl(state, data, 1)
     assert state.value == 95.0 and state.status == "NO_ALARM"  # metadata never overwrites a live value
