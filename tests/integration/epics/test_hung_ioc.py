@@ -14,7 +14,7 @@ import pytest
 
 from squirrel.tools.sim import SimHandle
 from tests.conftest import Api
-from tests.integration.test_snapshot_frozen_ioc import Freezer, freezer
+from tests.integration.services.snapshots.test_frozen_ioc import Freezer, freezer
 
 pytestmark = pytest.mark.usefixtures("ca_purge")
 __all__ = ["freezer"]  # the fixture, imported for this module's tests

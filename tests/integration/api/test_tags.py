@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
-from tests.integration.test_pvs_bad_input import problem
+from tests.integration.api.test_pvs_bad_input import problem
 
 
 async def group(api: Api, name: str, description: str | None = None) -> dict[str, Any]:

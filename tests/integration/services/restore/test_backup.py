@@ -20,7 +20,16 @@ from squirrel.services.restore.job import restore_job
 from squirrel.tools.bench import figures
 from squirrel.tools.sim import free_port
 from tests.conftest import Api
-from tests.integration.test_restore import caget, caput, outcomes, register, restore, run_restore, snapshot, wait_job
+from tests.integration.services.restore.test_restore import (
+    caget,
+    caput,
+    outcomes,
+    register,
+    restore,
+    run_restore,
+    snapshot,
+    wait_job,
+)
 from tests.support import ioc as _ioc  # noqa: F401  (sets EPICS_CA_ADDR_LIST first; we append ours)
 from tests.support.restore_ioc import RestoreIOC
 

@@ -13,7 +13,7 @@ import pytest
 
 from squirrel.jobs import queue as queue_module
 from tests.conftest import make_settings
-from tests.integration.test_jobs import _wait_blocked, snapshot_table_locked
+from tests.integration.api.test_jobs import _wait_blocked, snapshot_table_locked
 from tests.support.serve_process import serve_process, wait_job_status
 from tests.support.server import run_server
 

@@ -7,7 +7,7 @@ import psycopg
 import pytest
 
 from tests.conftest import make_settings
-from tests.integration.test_job_locks import _saq_attempts, _terminate
+from tests.integration.jobs.test_locks import _saq_attempts, _terminate
 from tests.support.serve_process import wait_job_status as _job
 from tests.support.server import run_server
 

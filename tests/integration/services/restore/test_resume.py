@@ -15,7 +15,7 @@ from squirrel.jobs.progress import JobContext, ProgressHub
 from squirrel.services.restore.job import restore_job
 from squirrel.tools.sim import free_port
 from tests.conftest import Api
-from tests.integration.test_restore import caget, caput, register, restore, snapshot
+from tests.integration.services.restore.test_restore import caget, caput, register, restore, snapshot
 from tests.support import ioc as _ioc  # noqa: F401  (sets EPICS_CA_ADDR_LIST first; we append ours)
 from tests.support.restore_ioc import RestoreIOC
 

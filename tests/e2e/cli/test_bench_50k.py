@@ -3,7 +3,7 @@
 The 50K run once lost its ingest and SSE figures to a timeout in the load driver's own CA calls. It
 took 3.5 minutes on the shared 2-core machine (more when busy): too long for the default suite, so it
 is opt-in.
-Run it with SQUIRREL_SLOW_TESTS=1 pytest -m slow tests/e2e/test_bench_50k.py
+Run it with SQUIRREL_SLOW_TESTS=1 pytest -m slow tests/e2e/cli/test_bench_50k.py
 """
 
 from __future__ import annotations

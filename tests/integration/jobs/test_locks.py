@@ -17,8 +17,8 @@ from squirrel.jobs import queue as queue_module
 from squirrel.jobs.queue import SAQ_APPLICATION_NAME, JobQueue
 from squirrel.jobs.tasks import lock_key
 from tests.conftest import make_settings
-from tests.integration.test_jobs import _snapshot_count, _wait_blocked, snapshot_table_locked
-from tests.integration.test_saq_sweep import _running
+from tests.integration.api.test_jobs import _snapshot_count, _wait_blocked, snapshot_table_locked
+from tests.integration.jobs.test_saq_sweep import _running
 from tests.support.serve_process import wait_job_status as _job
 from tests.support.server import run_server
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
-from tests.integration.test_restore import caput, register, snapshot
+from tests.integration.services.restore.test_restore import caput, register, snapshot
 from tests.support.caproto_ioc import listed_ports
 from tests.support.restore_ioc import NOISY, WITH_MONITOR, RestoreIOC, monitor_roles, restore_ioc_fixture
 

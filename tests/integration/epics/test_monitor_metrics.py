@@ -11,7 +11,7 @@ import pytest
 from squirrel.tools.bench.service import parse_metrics
 from squirrel.tools.sim import SimHandle
 from tests.conftest import make_settings
-from tests.integration.test_live_ioc import register, wait_connected
+from tests.integration.live.test_live_ioc import register, wait_connected
 from tests.support.server import RunningServer, run_server
 
 pytestmark = pytest.mark.usefixtures("ca_purge")

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.test_serve_cli import _env, _free_port, _squirrel
+from tests.e2e.cli.test_serve import _env, _free_port, _squirrel
 
 BAD_URL = "postgresql://squirrel:secret@127.0.0.1:{port}/squirrel"
 

@@ -275,7 +275,7 @@ def test_ctrl_c_during_restore_offers_to_cancel_it(server: Server, tmp_path: Pat
 
 
 def test_readme_client_example_runs(server: Server) -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
     code = readme.split("<!-- example: client -->", 1)[1].split("```python", 1)[1].split("```", 1)[0]
     assert len(code.strip().splitlines()) <= 10
     env = server.cli_env("admin")  # it takes a snapshot: write scope

@@ -14,8 +14,17 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
-from tests.integration.test_restore import actions, caget, caput, dry_run, outcomes, register, restore, snapshot
-from tests.integration.test_restore import wait_job as wait_restore_job
+from tests.integration.services.restore.test_restore import (
+    actions,
+    caget,
+    caput,
+    dry_run,
+    outcomes,
+    register,
+    restore,
+    snapshot,
+)
+from tests.integration.services.restore.test_restore import wait_job as wait_restore_job
 from tests.support.caproto_ioc import listed_ports
 from tests.support.restore_ioc import WITH_MONITOR, RestoreIOC, monitor_roles, restore_ioc_fixture
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.integration.test_jobs import _snapshot_count, _wait_blocked, snapshot_table_locked
+from tests.integration.api.test_jobs import _snapshot_count, _wait_blocked, snapshot_table_locked
 from tests.support.serve_process import serve_process, wait_job_status
 
 

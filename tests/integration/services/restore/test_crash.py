@@ -21,7 +21,7 @@ import pytest
 from squirrel.epics.ca import read_many, write_many
 from squirrel.pv import decode_side
 from squirrel.tools.sim import free_port
-from tests.integration.test_jobs import _wait_blocked
+from tests.integration.api.test_jobs import _wait_blocked
 from tests.support import ioc as _ioc  # noqa: F401  (sets EPICS_CA_ADDR_LIST first; we append ours)
 from tests.support.counting_ioc import CountingIOC
 from tests.support.serve_process import create_key as _create_key

@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.conftest import make_settings
-from tests.e2e.test_console_browser import CHROMIUM, browser_page
+from tests.e2e.ui.test_console_browser import CHROMIUM, browser_page
 from tests.support.server import RunningServer, run_server
 
 pytestmark = pytest.mark.skipif(
