@@ -16,6 +16,7 @@ from squirrel.jobs.payloads import PAYLOADS
 from squirrel.jobs.queue import JobQueue
 from squirrel.model import JobDTO, Principal
 from squirrel.services import audit
+from squirrel.services._common import found
 from squirrel.services.context import ServiceContext
 from squirrel.services.restore import job as restore
 from squirrel.services.schedules import run_due_schedules
@@ -58,9 +59,7 @@ def to_dto(row: dict[str, Any]) -> JobDTO:
 async def get_job(ctx: ServiceContext, job_id: UUID) -> JobDTO:
     async with connection(ctx.pool) as conn:
         row = await jobs_db.get(conn, job_id)
-    if row is None:
-        raise NotFoundError(f"job {job_id} not found")
-    return to_dto(row)
+    return to_dto(found(row, f"job {job_id}"))
 
 
 async def list_jobs(ctx: ServiceContext, status: str | None, job_type: str | None, limit: int) -> list[JobDTO]:

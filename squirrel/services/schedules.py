@@ -20,6 +20,7 @@ from squirrel.db.pool import connection
 from squirrel.errors import NotFoundError, SquirrelError, ValidationError
 from squirrel.model import DeletedDTO, NewScheduleBody, Principal, ScheduleDTO, UpdateScheduleBody
 from squirrel.services import audit
+from squirrel.services._common import found
 from squirrel.services.context import ServiceContext
 from squirrel.services.snapshots import take as snap_service
 
@@ -108,9 +109,7 @@ async def create(ctx: ServiceContext, body: NewScheduleBody, actor: Principal) -
 async def get(ctx: ServiceContext, schedule_id: UUID) -> ScheduleDTO:
     async with connection(ctx.pool) as conn:
         row = await sched_db.get(conn, schedule_id)
-    if row is None:
-        raise NotFoundError(f"schedule {schedule_id} not found")
-    return _dto(row)
+    return _dto(found(row, f"schedule {schedule_id}"))
 
 
 async def list_all(ctx: ServiceContext) -> list[ScheduleDTO]:

@@ -23,6 +23,7 @@ from squirrel.model import (
     TagGroupSummaryDTO,
 )
 from squirrel.services import audit
+from squirrel.services._common import clean_text
 from squirrel.services.context import ServiceContext
 
 MAX_NAME = 255
@@ -30,14 +31,7 @@ MAX_DESCRIPTION = 10_000
 
 
 def clean_name(value: str, field: str) -> str:
-    name = value.strip()
-    if not name:
-        raise ValidationError(f"{field} must not be empty or whitespace")
-    if len(name) > MAX_NAME:
-        raise ValidationError(f"{field} must be at most {MAX_NAME} characters, got {len(name)}")
-    if "\x00" in name:
-        raise ValidationError(f"{field} must not contain NUL characters")
-    return name
+    return clean_text(value, MAX_NAME, "", field)
 
 
 def check_description(value: str | None, field: str = "description") -> str | None:

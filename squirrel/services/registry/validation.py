@@ -5,6 +5,7 @@ from __future__ import annotations
 from squirrel import addresses
 from squirrel.errors import ValidationError
 from squirrel.model import NewPVElementDTO
+from squirrel.services._common import clean_text
 from squirrel.services.tags import check_description
 
 MAX_ADDRESS = 255
@@ -14,14 +15,7 @@ def clean_address(value: str | None, where: str, field: str) -> str | None:
     """Trimmed address; field names are built only on error (this runs 150K times on a 50K multi)."""
     if value is None:
         return None
-    address = value.strip()
-    if not address:
-        raise ValidationError(f"{where}{field} must not be empty or whitespace")
-    if len(address) > MAX_ADDRESS:
-        raise ValidationError(f"{where}{field} must be at most {MAX_ADDRESS} characters, got {len(address)}")
-    if "\x00" in address:
-        raise ValidationError(f"{where}{field} must not contain NUL characters")
-    return address
+    return clean_text(value, MAX_ADDRESS, where, field)
 
 
 def address_keys(

@@ -16,11 +16,11 @@ import msgspec
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
 from squirrel.errors import NotFoundError
-from squirrel.model import EpicsValueDTO, SnapshotHeaderDTO, SnapshotSummaryDTO, TagRef
+from squirrel.model import EpicsValueDTO, SnapshotHeaderDTO, TagRef
 from squirrel.pv import StoredSide, decode_side, epics_value, to_wire
 from squirrel.services.context import ServiceContext
 from squirrel.services.snapshots.codec import ns_to_datetime
-from squirrel.services.snapshots.take import stored_header, summary
+from squirrel.services.snapshots.take import get_summary, stored_header, summary
 
 _CHUNK = 5000
 _encode = msgspec.json.Encoder().encode
@@ -49,12 +49,7 @@ async def _load(ctx: ServiceContext, snapshot_id: UUID) -> tuple[dict[str, Any],
     return header, rows
 
 
-async def header(ctx: ServiceContext, snapshot_id: UUID) -> SnapshotSummaryDTO:
-    async with connection(ctx.pool) as conn:
-        row = await snap_db.get(conn, snapshot_id)
-    if row is None:
-        raise NotFoundError(f"snapshot {snapshot_id} not found")
-    return summary(row)
+header = get_summary  # the stored header with its missing counts (404 if unknown); one lookup serves both
 
 
 async def stored_values(ctx: ServiceContext, snapshot_id: UUID) -> tuple[SnapshotHeaderDTO, list[StoredPV]]:

@@ -34,6 +34,7 @@ from squirrel.model import (
 from squirrel.pv import PVState
 from squirrel.services import audit
 from squirrel.services import pv_io as ca  # CA and pva:// addresses, dispatched by protocol
+from squirrel.services._common import found
 from squirrel.services.context import ServiceContext
 from squirrel.services.monitoring import wait_warm
 from squirrel.services.snapshots.codec import (
@@ -295,9 +296,7 @@ async def create_inline(ctx: ServiceContext, spec: SnapshotSpec, actor: Principa
 async def get_summary(ctx: ServiceContext, snapshot_id: UUID) -> SnapshotSummaryDTO:
     async with connection(ctx.pool) as conn:
         row = await snap_db.get(conn, snapshot_id)
-    if row is None:
-        raise NotFoundError(f"snapshot {snapshot_id} not found")
-    return summary(row)
+    return summary(found(row, f"snapshot {snapshot_id}"))
 
 
 async def list_snapshots(
