@@ -4,12 +4,12 @@
     with Client() as sq:                      # SQUIRREL_URL, SQUIRREL_API_KEY
         job = sq.wait_job(sq.create_snapshot(NewSnapshotBody(title="shift start")).job_id)
 
-Answers are the service's own msgspec DTOs (squirrel.model, widened in squirrel.client.dto by fields
+Answers are the service's own msgspec DTOs (squirrel.model, widened in squirrel.client._dto by fields
 newer servers send); errors raise `ApiError` subclasses carrying the problem's type, status and detail.
 """
 
-from squirrel.client.config import DEFAULT_URL, ClientConfig, read_key_file
-from squirrel.client.dto import (
+from squirrel.client._config import DEFAULT_URL, ClientConfig, read_key_file
+from squirrel.client._dto import (
     CompareDifference,
     CompareResult,
     Job,
@@ -18,7 +18,7 @@ from squirrel.client.dto import (
     Snapshot,
     SnapshotSummary,
 )
-from squirrel.client.errors import (
+from squirrel.client._errors import (
     ApiError,
     AuthError,
     BadRequestError,
@@ -29,7 +29,7 @@ from squirrel.client.errors import (
     RateLimitedError,
     ServerError,
 )
-from squirrel.client.transport import AsyncClient, Client
+from squirrel.client._transport import AsyncClient, Client
 from squirrel.model import NewPVElementDTO, NewSnapshotBody, RestoreRequest, UpdateSnapshotBody
 
 __all__ = [

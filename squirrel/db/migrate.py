@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 import structlog
 
-from squirrel.db.sqlfiles import sql_dir
+from squirrel.db._sqlfiles import sql_dir
 from squirrel.errors import ConfigError
 
 log = structlog.get_logger(__name__)

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import LiteralString
 
-from squirrel.db.sqlfiles import sql_dir
+from squirrel.db._sqlfiles import sql_dir
 
 _HEADER = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
 

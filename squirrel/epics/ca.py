@@ -1,6 +1,6 @@
 """Bulk Channel Access: one libca request per channel, one shared handler, one event, one deadline per call.
 
-Channels come from the shared pool (squirrel.epics.channels), so a read while the monitor runs finds
+Channels come from the shared pool (squirrel.epics._channels), so a read while the monitor runs finds
 them connected. Requests go straight to libca (`ca_array_get_callback` / `ca_array_put_callback`): the
 libca-thread handler only copies the payload bytes and counts down; decoding happens in the loop once
 the batch is complete. CTRL metadata is read once per connection (or kept live by the monitor) and
@@ -19,11 +19,11 @@ from typing import Any, Literal
 import msgspec
 from epicscorelibs.ca import cadef
 
-from squirrel.epics import values as V
-from squirrel.epics.batch import Batch, ca_error, on_get, on_put, request, run_batch
+from squirrel.epics import _values as V
+from squirrel.epics._batch import Batch, ca_error, on_get, on_put, request, run_batch
+from squirrel.epics._channels import Chan, pool
+from squirrel.epics._decoders import DBR_CTRL, DBR_TIME, Decoder, decoder_for
 from squirrel.epics.breaker import BreakerSet
-from squirrel.epics.channels import Chan, pool
-from squirrel.epics.decoders import DBR_CTRL, DBR_TIME, Decoder, decoder_for
 from squirrel.pv import CtrlMeta, PVState
 
 Outcome = Literal["written", "timeout", "disconnected", "failed"]

@@ -1,6 +1,6 @@
 """The embedded monitor: one libca subscription per registry address, feeding the PV cache.
 
-Channels come from the shared pool (squirrel.epics.channels: connection changes batched into the loop).
+Channels come from the shared pool (squirrel.epics._channels: connection changes batched into the loop).
 Each connected channel gets a DBR_TIME subscription (value, alarm) and a DBR_CTRL one on property
 changes (its first event is the metadata at once; libca renews both after a reconnect). The libca-thread
 handlers only copy the payload bytes and queue the watch once; a newer payload replaces one not yet
@@ -26,13 +26,12 @@ from typing import Any
 import structlog
 from epicscorelibs.ca import cadef
 
+from squirrel.epics._channels import Chan, pool
+from squirrel.epics._context import attach_thread
+from squirrel.epics._monitor_watch import Watch, _on_ctrl, _on_time
 from squirrel.epics.breaker import BreakerSet
-from squirrel.epics.channels import Chan, pool
-from squirrel.epics.context import attach_thread
-from squirrel.epics.monitor_watch import Watch, _on_ctrl, _on_time
 from squirrel.epics.registry_mirror import RegistryMirror, Row, parse_payload
-from squirrel.pv import PVCache
-from squirrel.pv._batching import Handover
+from squirrel.pv import Handover, PVCache
 
 log = structlog.get_logger(__name__)
 SYNC_CHUNK = 2000  # channels created per loop pass at start-up, so the loop keeps answering

@@ -26,9 +26,9 @@ from saq.types import Context
 from squirrel.db import jobs as jobs_db
 from squirrel.db.pool import connection
 from squirrel.errors import SquirrelError, UnavailableError, ValidationError
-from squirrel.jobs.locks import LOCK_CHECK_INTERVAL, JobLocks
+from squirrel.jobs._locks import LOCK_CHECK_INTERVAL, JobLocks
+from squirrel.jobs._tasks import TaskFn, TaskSpec, run_job
 from squirrel.jobs.progress import ProgressHub
-from squirrel.jobs.tasks import TaskFn, TaskSpec, run_job
 from squirrel.model import Principal
 
 log = structlog.get_logger(__name__)
@@ -64,7 +64,7 @@ class JobQueue:
         self._saq: PostgresQueue | None = None
         self._saq_pool: AsyncConnectionPool | None = None
         self._worker: _InProcessWorker | None = None
-        self.locks: JobLocks | None = None  # the worker's job locks (see squirrel.jobs.locks)
+        self.locks: JobLocks | None = None  # the worker's job locks (see squirrel.jobs._locks)
         self._background: list[asyncio.Task[None]] = []
         self._periodic: list[tuple[str, Callable[[], Awaitable[object]], float]] = []
 

@@ -1,9 +1,9 @@
 """msgspec Structs shared across layers (the DTOs of the HTTP contract), one module a concept.
 Wire names are camelCase (rename="camel"). Import from here: `from squirrel.model import PVElementDTO`."""
 
-from squirrel.model.auth import SCOPES, ApiKey, AuditEntry, AuditPage, Principal, Scope, expand_scopes
-from squirrel.model.jobs import JobDTO, JobQueued, NewScheduleBody, ScheduleDTO, UpdateScheduleBody
-from squirrel.model.registry import (
+from squirrel.model._auth import SCOPES, ApiKey, AuditEntry, AuditPage, Principal, Scope, expand_scopes
+from squirrel.model._jobs import JobDTO, JobQueued, NewScheduleBody, ScheduleDTO, UpdateScheduleBody
+from squirrel.model._registry import (
     CacheStatus,
     DeletedDTO,
     Int32,
@@ -15,8 +15,8 @@ from squirrel.model.registry import (
     TagRef,
     UpdatePVElementDTO,
 )
-from squirrel.model.restore import RestorePlan, RestorePlanItem, RestoreRequest, RestoreResult, RestoreResultItem
-from squirrel.model.snapshots import (
+from squirrel.model._restore import RestorePlan, RestorePlanItem, RestoreRequest, RestoreResult, RestoreResultItem
+from squirrel.model._snapshots import (
     CompareDifferenceDTO,
     CompareResultDTO,
     EpicsValueDTO,
@@ -28,7 +28,7 @@ from squirrel.model.snapshots import (
     SnapshotSummaryDTO,
     UpdateSnapshotBody,
 )
-from squirrel.model.tags import (
+from squirrel.model._tags import (
     AddTagResult,
     BulkTagsBody,
     BulkTagsResult,

@@ -7,6 +7,7 @@
   `ExportSide` and the builders of rows and `model.EpicsValueDTO` all follow it.
 """
 
+from squirrel.pv._batching import Handover
 from squirrel.pv._cache import PVCache
 from squirrel.pv._codec import (
     FIELDS,
@@ -51,6 +52,7 @@ __all__ = [
     "CtrlMeta",
     "Encoded",
     "ExportSide",
+    "Handover",
     "PVCache",
     "PVState",
     "SideFields",

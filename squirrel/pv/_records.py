@@ -14,7 +14,7 @@ import msgspec
 SEVERITY_NAMES = ("NO_ALARM", "MINOR", "MAJOR", "INVALID")
 
 # The IOC alarm condition names (epicsAlarmConditionStrings) by code. CA reports a status by this code;
-# the GUI dialect answers a status name with it. PVA has its own names (squirrel.pva.values).
+# the GUI dialect answers a status name with it. PVA has its own names (squirrel.pva._values).
 ALARM_STATUS = (
     "NO_ALARM", "READ", "WRITE", "HIHI", "HIGH", "LOLO", "LOW", "STATE", "COS", "COMM", "TIMEOUT",
     "HWLIMIT", "CALC", "SCAN", "LINK", "SOFT", "BAD_SUB", "UDF", "DISABLE", "SIMM", "READ_ACCESS",

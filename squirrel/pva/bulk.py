@@ -17,8 +17,8 @@ from typing import Any
 
 from squirrel.addresses import pva_name
 from squirrel.pva import client
-from squirrel.pva.ports import Breakers, Entry
-from squirrel.pva.values import Kind, apply, builder, mark_unsupported
+from squirrel.pva._ports import Breakers, Entry
+from squirrel.pva._values import Kind, apply, builder, mark_unsupported
 
 PUT_REQUEST = "field()record[block=true]"  # completion: the reply comes once the server has processed it
 _kinds: dict[str, Kind] = {}  # key -> structure of the last Value read or monitored (for puts)

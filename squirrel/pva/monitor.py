@@ -19,11 +19,11 @@ from typing import Any
 import structlog
 
 from squirrel.addresses import pva_name
-from squirrel.pv._batching import Handover
+from squirrel.pv import Handover
 from squirrel.pva import client
+from squirrel.pva._ports import Breakers, Cache, Entry
+from squirrel.pva._values import Kind, apply, mark_unsupported
 from squirrel.pva.bulk import remember_kind
-from squirrel.pva.ports import Breakers, Cache, Entry
-from squirrel.pva.values import Kind, apply, mark_unsupported
 
 log = structlog.get_logger(__name__)
 # Follows the registry for ever: (on_payload, on_connect, listening) -> runs until cancelled.

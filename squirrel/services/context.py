@@ -22,7 +22,7 @@ from squirrel.jobs.queue import JobQueue
 from squirrel.live.broadcaster import Broadcaster
 from squirrel.live.redis_bridge import RedisConsumer, RedisPublisher
 from squirrel.pv import PVCache
-from squirrel.services.ratelimit import FailedAttemptLimiter
+from squirrel.services._ratelimit import FailedAttemptLimiter
 from squirrel.settings import Settings
 
 

@@ -18,8 +18,8 @@ from squirrel.db.pool import connection
 from squirrel.errors import ConflictError, NotFoundError, ValidationError
 from squirrel.model import SCOPES, ApiKey, Principal, expand_scopes
 from squirrel.services import audit
+from squirrel.services._ratelimit import FailedAttemptLimiter
 from squirrel.services.context import ServiceContext
-from squirrel.services.ratelimit import FailedAttemptLimiter
 
 log = structlog.get_logger(__name__)
 TOKEN_PREFIX = "sq_"

@@ -12,7 +12,7 @@ from squirrel.db import pvs as pvs_db
 from squirrel.db.pool import connection
 from squirrel.errors import ValidationError
 from squirrel.model import NewPVElementDTO
-from squirrel.services import csvio
+from squirrel.services import _csvio as csvio
 from squirrel.services.context import ServiceContext
 from squirrel.services.registry import clean_new
 

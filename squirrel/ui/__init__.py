@@ -10,8 +10,8 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from squirrel.ui.pages import ConsoleController
-from squirrel.ui.session import SessionController
+from squirrel.ui._pages import ConsoleController
+from squirrel.ui._session import SessionController
 
 HERE = Path(__file__).parent
 STATIC_PATH = "/ui/static"

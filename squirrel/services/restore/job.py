@@ -33,14 +33,14 @@ from squirrel.model import (
     RestoreResultItem,
 )
 from squirrel.pv import PVState, to_wire
+from squirrel.services import _pv_io as ca  # CA and pva:// addresses, dispatched by protocol
 from squirrel.services import audit
-from squirrel.services import pv_io as ca  # CA and pva:// addresses, dispatched by protocol
 from squirrel.services.compare import values_equal
 from squirrel.services.context import ServiceContext
-from squirrel.services.restore import plan as rp
-from squirrel.services.restore import source
-from squirrel.services.restore.run import Done, StageRunner
-from squirrel.services.restore.source import decode_setpoint, holds_value
+from squirrel.services.restore import _plan as rp
+from squirrel.services.restore import _source as source
+from squirrel.services.restore._run import Done, StageRunner
+from squirrel.services.restore._source import decode_setpoint, holds_value
 
 log = structlog.get_logger(__name__)
 JOB_TYPE = RESTORE_JOB

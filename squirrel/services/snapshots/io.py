@@ -23,10 +23,10 @@ from squirrel.errors import ValidationError
 from squirrel.model import NewSnapshotBody, Principal, SnapshotSummaryDTO
 from squirrel.pv import ExportSide, StoredSide, encode_side, export_side, import_side
 from squirrel.services import audit
+from squirrel.services._csvio import decode as decode_csv
 from squirrel.services.context import ServiceContext
-from squirrel.services.csvio import decode as decode_csv
-from squirrel.services.snapshots import dedupe as snapshot_dedupe
-from squirrel.services.snapshots import importing as snapshot_csv
+from squirrel.services.snapshots import _dedupe as snapshot_dedupe
+from squirrel.services.snapshots import _importing as snapshot_csv
 from squirrel.services.snapshots import take as snap_service
 from squirrel.services.snapshots.codec import tally_stored
 from squirrel.services.snapshots.read import StoredPV, stored_values

@@ -32,8 +32,8 @@ from squirrel.model import (
     UpdateSnapshotBody,
 )
 from squirrel.pv import PVState
+from squirrel.services import _pv_io as ca  # CA and pva:// addresses, dispatched by protocol
 from squirrel.services import audit
-from squirrel.services import pv_io as ca  # CA and pva:// addresses, dispatched by protocol
 from squirrel.services._common import found
 from squirrel.services.context import ServiceContext
 from squirrel.services.monitoring import wait_warm

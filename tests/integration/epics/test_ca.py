@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from squirrel.epics import channels
+from squirrel.epics import _channels as channels
 from squirrel.epics.breaker import BreakerSet
 from squirrel.epics.ca import read_many, write_many
 from squirrel.tools.sim import SLOW_PUT_DELAY, SimHandle

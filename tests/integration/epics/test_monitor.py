@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from squirrel.epics import channels
+from squirrel.epics import _channels as channels
 from squirrel.epics.ca import write_many
 from squirrel.pv import PVCache
 from squirrel.tools.sim import SimHandle

@@ -14,8 +14,8 @@ import psycopg
 import pytest
 
 from squirrel.jobs import queue as queue_module
+from squirrel.jobs._tasks import lock_key
 from squirrel.jobs.queue import SAQ_APPLICATION_NAME, JobQueue
-from squirrel.jobs.tasks import lock_key
 from tests.conftest import make_settings
 from tests.integration.api.test_jobs import _snapshot_count, _wait_blocked, snapshot_table_locked
 from tests.integration.jobs.test_saq_sweep import _running

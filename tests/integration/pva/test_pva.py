@@ -325,7 +325,7 @@ async def test_metrics_are_split_by_protocol(api: Api) -> None:
 
 async def test_sim_ioc_pva_server_and_listing(tmp_path: Any) -> None:
     from squirrel.cli.sim import write_pva_listing
-    from squirrel.services import pv_io
+    from squirrel.services import _pv_io as pv_io
     from squirrel.tools.pva_sim import PvaSim
 
     sim = PvaSim("SIMT:", 3)

@@ -69,7 +69,7 @@ async def test_default_protocol_applies_at_registration(api: Api) -> None:
 
 
 async def test_pva_address_without_p4p_is_a_clear_400(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    from squirrel.services.registry import validation
+    from squirrel.services.registry import _validation as validation
 
     monkeypatch.setattr(validation, "_PVA_AVAILABLE", lambda: False)  # a CA-only install (no squirrel[pva])
     r = await api.post("/v1/pvs", json={"setpointAddress": "pva://NOP4P:A"}, scope="write")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from squirrel.client.calls import Call, SyncSender
-from squirrel.client.routes_admin import AdminRoutes
-from squirrel.client.routes_registry import RegistryRoutes
-from squirrel.client.routes_snapshots import SnapshotRoutes
+from squirrel.client._calls import Call, SyncSender
+from squirrel.client._routes_admin import AdminRoutes
+from squirrel.client._routes_registry import RegistryRoutes
+from squirrel.client._routes_snapshots import SnapshotRoutes
 
 
 class Recorder(SyncSender, RegistryRoutes, SnapshotRoutes, AdminRoutes):

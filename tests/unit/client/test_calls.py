@@ -1,4 +1,4 @@
-"""squirrel.client.calls: building requests and reading answers (no I/O)."""
+"""squirrel.client._calls: building requests and reading answers (no I/O)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 import pytest
 
-from squirrel.client.calls import (
+from squirrel.client._calls import (
     AsyncSender,
     Call,
     SyncSender,
@@ -23,7 +23,7 @@ from squirrel.client.calls import (
     query,
     seg,
 )
-from squirrel.client.errors import ConflictError, NotFoundError, ServerError
+from squirrel.client._errors import ConflictError, NotFoundError, ServerError
 
 
 class Point(msgspec.Struct):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from squirrel.client.config import DEFAULT_URL, ClientConfig, read_key_file
-from squirrel.client.errors import ConfigurationError
+from squirrel.client._config import DEFAULT_URL, ClientConfig, read_key_file
+from squirrel.client._errors import ConfigurationError
 
 
 @pytest.fixture(autouse=True)

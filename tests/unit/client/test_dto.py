@@ -1,4 +1,4 @@
-"""squirrel.client.dto: the widened DTOs decode older answers, and a job tells its state and restore outcome."""
+"""squirrel.client._dto: the widened DTOs decode older answers, and a job tells its state and restore outcome."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 import pytest
 
-from squirrel.client.dto import TERMINAL, Job, RestoreOutcome, Snapshot, to_builtins
+from squirrel.client._dto import TERMINAL, Job, RestoreOutcome, Snapshot, to_builtins
 
 _JOB: dict[str, Any] = {
     "id": str(UUID(int=1)),

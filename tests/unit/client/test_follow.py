@@ -10,8 +10,8 @@ import msgspec
 import pytest
 
 from squirrel.client import Job
-from squirrel.client.follow import FETCH, NEXT_EVENT, Sleep, Steps, job_steps, next_step
-from squirrel.client.sse import Event
+from squirrel.client._follow import FETCH, NEXT_EVENT, Sleep, Steps, job_steps, next_step
+from squirrel.client._sse import Event
 
 JOB_ID = UUID("00000000-0000-4000-8000-000000000001")
 

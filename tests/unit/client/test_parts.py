@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from squirrel.client import ClientConfig, ConfigurationError, NotFoundError, ServerError, read_key_file
-from squirrel.client.calls import query, seg
-from squirrel.client.errors import ConflictError, error_for
-from squirrel.client.sse import Event, EventParser
+from squirrel.client._calls import query, seg
+from squirrel.client._errors import ConflictError, error_for
+from squirrel.client._sse import Event, EventParser
 
 
 def test_key_file_must_be_private(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""squirrel.client.routes_admin: keys, audit and health requests, built without I/O."""
+"""squirrel.client._routes_admin: keys, audit and health requests, built without I/O."""
 
 from __future__ import annotations
 

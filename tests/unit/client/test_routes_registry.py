@@ -1,4 +1,4 @@
-"""squirrel.client.routes_registry: each operation's request (method, path, query, body), built without I/O."""
+"""squirrel.client._routes_registry: each operation's request (method, path, query, body), built without I/O."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 import pytest
 
-from squirrel.client.calls import Call
+from squirrel.client._calls import Call
 from tests.unit.client.recorder import Recorder
 
 G, T = UUID(int=7), UUID(int=8)

@@ -1,4 +1,4 @@
-"""squirrel.client.routes_snapshots: each operation's request (method, path, query, body), built without I/O."""
+"""squirrel.client._routes_snapshots: each operation's request (method, path, query, body), built without I/O."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from uuid import UUID
 import msgspec
 import pytest
 
-from squirrel.client.calls import Call
-from squirrel.client.routes_snapshots import job_id_of
+from squirrel.client._calls import Call
+from squirrel.client._routes_snapshots import job_id_of
 from squirrel.model import JobQueued, NewScheduleBody, NewSnapshotBody, RestoreRequest
 from tests.unit.client.recorder import Recorder
 

@@ -1,4 +1,4 @@
-"""squirrel.client.transport: what the clients send and how they read answers and event streams.
+"""squirrel.client._transport: what the clients send and how they read answers and event streams.
 
 httpx.MockTransport stands in for the server here only to check request building and response parsing;
 the clients against the real service are tests/integration/test_client.py.
@@ -12,8 +12,8 @@ from uuid import UUID
 import httpx
 import pytest
 
-from squirrel.client.errors import AuthError, ConnectError, NotFoundError
-from squirrel.client.transport import AsyncClient, Client
+from squirrel.client._errors import AuthError, ConnectError, NotFoundError
+from squirrel.client._transport import AsyncClient, Client
 
 URL = "http://squirrel.test:8000"
 KEY = "sq_unit_test_key_0123456789"

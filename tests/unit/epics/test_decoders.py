@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from epicscorelibs.ca import dbr
 
-from squirrel.epics import decoders as D
-from squirrel.epics import values as V
+from squirrel.epics import _decoders as D
+from squirrel.epics import _values as V
 from squirrel.pv import CtrlMeta, PVState
 
 

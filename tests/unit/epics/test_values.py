@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from squirrel.epics import values as V
+from squirrel.epics import _values as V
 
 
 def test_type_names() -> None:
@@ -40,7 +40,7 @@ def test_to_ca_rejects_bad_values(value: object, dbf: int, count: int) -> None:
 def test_to_wire_non_finite_everywhere() -> None:
     import math as m
 
-    from squirrel.epics.values import to_wire
+    from squirrel.epics._values import to_wire
 
     assert to_wire(m.nan) == "NaN" and to_wire(m.inf) == "Infinity" and to_wire(-m.inf) == "-Infinity"
     assert to_wire(1.5) == 1.5 and to_wire("NaN") == "NaN" and to_wire(3) == 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from squirrel.errors import ValidationError
-from squirrel.services import csvio
+from squirrel.services import _csvio as csvio
 from squirrel.services.registry import like_pattern, parse_tag_filters, parse_token
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from squirrel.services.ratelimit import FailedAttemptLimiter
+from squirrel.services._ratelimit import FailedAttemptLimiter
 
 
 class Clock:

@@ -8,7 +8,7 @@ from uuid import uuid4
 
 from squirrel.pv import PVState
 from squirrel.services.compare import values_equal
-from squirrel.services.restore import plan as rp
+from squirrel.services.restore import _plan as rp
 
 
 def target(**kw: Any) -> rp.RestoreTarget:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from uuid import uuid4
 
 from squirrel.pv import PVState
-from squirrel.services.restore import plan as rp
-from squirrel.services.restore.source import incomplete_error, lacking
+from squirrel.services.restore import _plan as rp
+from squirrel.services.restore._source import incomplete_error, lacking
 
 
 def _planned(name: str, action: rp.Action) -> rp.PlannedPV:

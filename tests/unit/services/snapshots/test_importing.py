@@ -10,8 +10,8 @@ import pytest
 
 from squirrel.errors import ValidationError
 from squirrel.pv import StoredSide
-from squirrel.services.snapshots import importing as snapshot_csv
-from squirrel.services.snapshots.dedupe import digest
+from squirrel.services.snapshots import _importing as snapshot_csv
+from squirrel.services.snapshots._dedupe import digest
 from squirrel.services.snapshots.read import StoredPV
 
 TS = 1_700_000_000_123_456_789

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from squirrel.client.calls import Call, Id, as_json, json_call, operation, query, seg
+from squirrel.client._calls import Call, Id, as_json, json_call, operation, query, seg
 from squirrel.model import ApiKey
 
 if TYPE_CHECKING:

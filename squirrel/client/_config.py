@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from squirrel.client.errors import ConfigurationError
+from squirrel.client._errors import ConfigurationError
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 

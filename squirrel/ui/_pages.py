@@ -13,7 +13,7 @@ from squirrel.api.auth import ANONYMOUS_READ, COOKIE
 from squirrel.api.common import path_uuid
 from squirrel.api.deps import ctx_of
 from squirrel.model import Principal
-from squirrel.ui.session import PUBLIC, principal_from_cookie
+from squirrel.ui._session import PUBLIC, principal_from_cookie
 
 NAV = [
     ("overview", "/ui/", "Overview", "read"),

@@ -19,7 +19,7 @@ from squirrel.db import snapshot_import as import_db
 from squirrel.errors import ConflictError
 from squirrel.pv import StoredSide
 from squirrel.services.context import ServiceContext
-from squirrel.services.snapshots.importing import value_text
+from squirrel.services.snapshots._importing import value_text
 from squirrel.services.snapshots.read import stored_values
 
 CANDIDATES = 5  # snapshots taken here with the same title and size whose values are compared

@@ -21,7 +21,7 @@ import psycopg
 import structlog
 
 from squirrel.db import jobs as jobs_db
-from squirrel.jobs.tasks import lock_key
+from squirrel.jobs._tasks import lock_key
 
 log = structlog.get_logger(__name__)
 LOCK_CHECK_INTERVAL = 1.0  # seconds between two checks of the lock connection (one `SELECT 1`)

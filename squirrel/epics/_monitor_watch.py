@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from epicscorelibs.ca import cadef
 
-from squirrel.epics.channels import Chan, pin_thread_state
-from squirrel.epics.decoders import Decoder
+from squirrel.epics._channels import Chan, pin_thread_state
+from squirrel.epics._decoders import Decoder
 from squirrel.pv import PVState
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """The two thin transports: `Client` (blocking) and `AsyncClient` (asyncio) over httpx.
 
 Every operation comes from the route mixins (built once); here are only the sending, the event streams,
-and the carrying out of the job-following steps that squirrel.client.follow decides (SSE on
+and the carrying out of the job-following steps that squirrel.client._follow decides (SSE on
 /v1/jobs/{id}/events, polling when the stream is not available).
 """
 
@@ -15,15 +15,15 @@ from typing import Any, Generic, Self, TypeVar
 import httpx
 import msgspec
 
-from squirrel.client.calls import AsyncSender, Call, Id, Params, SyncSender, json_or_none, query, seg
-from squirrel.client.config import ClientConfig
-from squirrel.client.dto import Job
-from squirrel.client.errors import ConnectError, error_for
-from squirrel.client.follow import FETCH, STREAM_IDLE, Sleep, job_steps, next_step
-from squirrel.client.routes_admin import AdminRoutes
-from squirrel.client.routes_registry import RegistryRoutes
-from squirrel.client.routes_snapshots import SnapshotRoutes
-from squirrel.client.sse import Event, EventParser
+from squirrel.client._calls import AsyncSender, Call, Id, Params, SyncSender, json_or_none, query, seg
+from squirrel.client._config import ClientConfig
+from squirrel.client._dto import Job
+from squirrel.client._errors import ConnectError, error_for
+from squirrel.client._follow import FETCH, STREAM_IDLE, Sleep, job_steps, next_step
+from squirrel.client._routes_admin import AdminRoutes
+from squirrel.client._routes_registry import RegistryRoutes
+from squirrel.client._routes_snapshots import SnapshotRoutes
+from squirrel.client._sse import Event, EventParser
 
 T = TypeVar("T")
 Http = TypeVar("Http", httpx.Client, httpx.AsyncClient)

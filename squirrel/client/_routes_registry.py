@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from squirrel.client.calls import Call, Id, as_json, as_text, file_call, json_call, operation, query, seg
+from squirrel.client._calls import Call, Id, as_json, as_text, file_call, json_call, operation, query, seg
 from squirrel.model import (
     AddTagResult,
     BulkTagsBody,

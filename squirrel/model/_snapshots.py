@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 
 # Runtime imports, not TYPE_CHECKING ones: msgspec resolves the annotations in this module's namespace.
-from squirrel.model.registry import TagRef
+from squirrel.model._registry import TagRef
 
 
 class EpicsValueDTO(msgspec.Struct, rename="camel", gc=False):

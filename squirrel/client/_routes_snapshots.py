@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from squirrel.client.calls import Call, Id, as_json, as_text, file_call, json_call, operation, query, seg
-from squirrel.client.dto import CompareResult, Job, Snapshot, SnapshotSummary
+from squirrel.client._calls import Call, Id, as_json, as_text, file_call, json_call, operation, query, seg
+from squirrel.client._dto import CompareResult, Job, Snapshot, SnapshotSummary
 from squirrel.model import (
     DeletedDTO,
     JobQueued,

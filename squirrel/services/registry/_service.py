@@ -23,18 +23,19 @@ from squirrel.model import (
     PVSearchResult,
     UpdatePVElementDTO,
 )
-from squirrel.services import audit, csvio
+from squirrel.services import _csvio as csvio
+from squirrel.services import audit
 from squirrel.services.context import ServiceContext
 from squirrel.services.live import cache_status
-from squirrel.services.registry.bulk import check_free, check_tags, insert_many
-from squirrel.services.registry.read import (
+from squirrel.services.registry._bulk import check_free, check_tags, insert_many
+from squirrel.services.registry._read import (
     like_pattern,
     page_token,
     parse_tag_filters,
     parse_token,
     row_to_dto,
 )
-from squirrel.services.registry.validation import STORED, address_keys, clean_new
+from squirrel.services.registry._validation import STORED, address_keys, clean_new
 from squirrel.services.tags import ensure_tags
 
 NOT_MONITORED_ENTRY = {"connected": False, "error": NOT_MONITORED}

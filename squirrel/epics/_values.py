@@ -3,7 +3,7 @@
 Doubles keep NaN/±Inf (turned into "NaN"/"Infinity"/"-Infinity" only at the JSON edge by `to_wire`),
 enums keep index and label, arrays become lists, char waveforms become str up to the first NUL.
 Pure functions: no CA calls, so unit-testable without sockets. Raw DBR payloads are decoded in
-squirrel.epics.decoders.
+squirrel.epics._decoders.
 """
 
 from __future__ import annotations

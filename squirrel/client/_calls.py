@@ -15,7 +15,7 @@ from uuid import UUID
 
 import msgspec
 
-from squirrel.client.errors import error_for
+from squirrel.client._errors import error_for
 
 T = TypeVar("T")
 P = ParamSpec("P")

@@ -25,8 +25,8 @@ from typing import Any
 import structlog
 from epicscorelibs.ca import cadef
 
-from squirrel.epics.context import attach_thread
-from squirrel.epics.decoders import Decoder, decoder_for
+from squirrel.epics._context import attach_thread
+from squirrel.epics._decoders import Decoder, decoder_for
 from squirrel.pv import CtrlMeta
 
 log = structlog.get_logger(__name__)

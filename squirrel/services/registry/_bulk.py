@@ -13,8 +13,8 @@ from squirrel.db import pvs as pvs_db
 from squirrel.db.rows import Conn
 from squirrel.errors import ConflictError, ValidationError
 from squirrel.model import NewPVElementDTO, Principal, PVElementDTO, TagRef
-from squirrel.services.registry.read import tag_ref
-from squirrel.services.registry.validation import address_keys, clean_new
+from squirrel.services.registry._read import tag_ref
+from squirrel.services.registry._validation import address_keys, clean_new
 
 
 async def check_tags(conn: Conn, tag_ids: set[UUID]) -> dict[UUID, TagRef]:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from epicscorelibs.ca import dbr
 
-from squirrel.epics.values import type_name
+from squirrel.epics._values import type_name
 from squirrel.pv import ALARM_STATUS, CtrlMeta, PVState
 
 DBR_TIME = dbr.DBR_TIME_STRING  # DBR_TIME_<T> = DBR_TIME + DBF_<T>

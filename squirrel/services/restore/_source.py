@@ -20,7 +20,7 @@ from squirrel.jobs.progress import JobContext
 from squirrel.pv import PVState, StoredSide, decode_side
 from squirrel.services import audit
 from squirrel.services.context import ServiceContext
-from squirrel.services.restore import plan as rp
+from squirrel.services.restore import _plan as rp
 from squirrel.services.snapshots.codec import (
     MissingTally,
     missing_state,

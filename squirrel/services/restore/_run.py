@@ -18,10 +18,10 @@ from squirrel.db import restore as restore_db
 from squirrel.db.pool import connection
 from squirrel.jobs.progress import JobCancelled, JobContext
 from squirrel.pv import PVState, to_wire
-from squirrel.services import pv_io as ca  # CA and pva:// addresses, dispatched by protocol
+from squirrel.services import _pv_io as ca  # CA and pva:// addresses, dispatched by protocol
 from squirrel.services.compare import values_equal
 from squirrel.services.context import ServiceContext
-from squirrel.services.restore import plan as rp
+from squirrel.services.restore import _plan as rp
 
 log = structlog.get_logger(__name__)
 # Readbacks may trail the write (no completion, a scan period): re-read mismatches a few times.

@@ -15,8 +15,8 @@ from typing import Any
 
 from epicscorelibs.ca import cadef
 
-from squirrel.epics.channels import Chan, pin_thread_state
-from squirrel.epics.decoders import payload_size
+from squirrel.epics._channels import Chan, pin_thread_state
+from squirrel.epics._decoders import payload_size
 
 
 class Batch:

@@ -14,8 +14,8 @@ from typing import Final
 
 import msgspec
 
-from squirrel.client.dto import Job
-from squirrel.client.sse import Event
+from squirrel.client._dto import Job
+from squirrel.client._sse import Event
 
 STREAM_IDLE = 15.0  # a job stream silent this long is given up for polling (job streams have no heartbeat)
 _decode_job = msgspec.json.Decoder(Job).decode
