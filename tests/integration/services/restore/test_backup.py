@@ -3,7 +3,6 @@ a resumed attempt verifies the writes an earlier one did not get to verify."""
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 from uuid import UUID
@@ -18,7 +17,6 @@ from squirrel.errors import SquirrelError
 from squirrel.jobs.progress import JobContext, ProgressHub
 from squirrel.services.restore.job import restore_job
 from squirrel.tools.bench import figures
-from squirrel.tools.sim import free_port
 from tests.conftest import Api
 from tests.integration.services.restore.test_restore import (
     caget,
@@ -30,21 +28,15 @@ from tests.integration.services.restore.test_restore import (
     snapshot,
     wait_job,
 )
-from tests.support import ioc as _ioc  # noqa: F401  (sets EPICS_CA_ADDR_LIST first; we append ours)
-from tests.support.restore_ioc import RestoreIOC
+from tests.support.caproto_ioc import listed_ports
+from tests.support.restore_ioc import RestoreIOC, restore_ioc_fixture
 
-PORT = free_port()
-os.environ["EPICS_CA_ADDR_LIST"] = f"{os.environ['EPICS_CA_ADDR_LIST']} 127.0.0.1:{PORT}"
+(PORT,) = listed_ports(1)
 pytestmark = pytest.mark.usefixtures("ca_purge")
 NO_WORKER = pytest.mark.parametrize("settings_overrides", [{"worker": False}], indirect=True)
 
 
-@pytest.fixture(scope="module")
-def ioc() -> Any:
-    server = RestoreIOC("RB:", PORT)
-    server.start()
-    yield server
-    server.stop()
+ioc = restore_ioc_fixture("RB:", PORT)
 
 
 @pytest.fixture

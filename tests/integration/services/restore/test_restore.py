@@ -4,51 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import time
 from typing import Any
 
 import pytest
 
 from squirrel.epics.ca import read_many, write_many
-from squirrel.tools.sim import SimHandle, free_port
+from squirrel.tools.sim import SimHandle
 from tests.conftest import Api
-from tests.support import ioc as _ioc  # noqa: F401  (sets EPICS_CA_ADDR_LIST first; we append ours)
-from tests.support.restore_ioc import SLOW_PUT, RestoreIOC
+from tests.support.caproto_ioc import listed_ports
+from tests.support.restore_ioc import SLOW_PUT, WITH_MONITOR, RestoreIOC, monitor_roles, restore_ioc_fixture
 
 # libca reads the address list once per process, before the first CA call: list our IOCs at import.
-RT_PORT = free_port()
-RD_PORT = free_port()
-while RD_PORT == RT_PORT:
-    RD_PORT = free_port()
-os.environ["EPICS_CA_ADDR_LIST"] = f"{os.environ['EPICS_CA_ADDR_LIST']} 127.0.0.1:{RT_PORT} 127.0.0.1:{RD_PORT}"
+RT_PORT, RD_PORT = listed_ports(2)
 
 pytestmark = pytest.mark.usefixtures("ca_purge")
-# The monitor (live cache) only where a test needs compare-with-live: it costs seconds at start-up.
-WITH_MONITOR = pytest.mark.parametrize("settings_overrides", [{"with_monitor": True}], indirect=True)
 
-
-@pytest.fixture(scope="module")
-def rioc() -> Any:
-    ioc = RestoreIOC("RT:", RT_PORT)
-    ioc.start()
-    yield ioc
-    ioc.stop()
-
-
-@pytest.fixture
-def dying_ioc() -> Any:
-    ioc = RestoreIOC("RD:", RD_PORT)
-    ioc.start()
-    yield ioc
-    ioc.stop()
+rioc = restore_ioc_fixture("RT:", RT_PORT)
+dying_ioc = restore_ioc_fixture("RD:", RD_PORT, scope="function")
 
 
 @pytest.fixture
 def settings_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
-    monitor = getattr(request, "param", {}).get("with_monitor", False)
-    roles = ["api", "monitor", "worker"] if monitor else ["api", "worker"]
-    return {"roles": roles, "ca_put_timeout": 3.0, "ca_timeout": 2.0}
+    return {"roles": monitor_roles(request, ["api", "worker"]), "ca_put_timeout": 3.0, "ca_timeout": 2.0}
 
 
 # --- helpers ------------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 from uuid import UUID
 
@@ -13,23 +12,16 @@ from squirrel.db import restore as restore_db
 from squirrel.db.pool import connection
 from squirrel.jobs.progress import JobContext, ProgressHub
 from squirrel.services.restore.job import restore_job
-from squirrel.tools.sim import free_port
 from tests.conftest import Api
 from tests.integration.services.restore.test_restore import caget, caput, register, restore, snapshot
-from tests.support import ioc as _ioc  # noqa: F401  (sets EPICS_CA_ADDR_LIST first; we append ours)
-from tests.support.restore_ioc import RestoreIOC
+from tests.support.caproto_ioc import listed_ports
+from tests.support.restore_ioc import RestoreIOC, restore_ioc_fixture
 
-PORT = free_port()
-os.environ["EPICS_CA_ADDR_LIST"] = f"{os.environ['EPICS_CA_ADDR_LIST']} 127.0.0.1:{PORT}"
+(PORT,) = listed_ports(1)
 pytestmark = pytest.mark.usefixtures("ca_purge")
 
 
-@pytest.fixture(scope="module")
-def ioc() -> Any:
-    server = RestoreIOC("RR:", PORT)
-    server.start()
-    yield server
-    server.stop()
+ioc = restore_ioc_fixture("RR:", PORT)
 
 
 @pytest.fixture
