@@ -60,3 +60,12 @@ def start_server() -> Iterator[DatabaseFactory]:
         yield DatabaseFactory(server.admin_uri())
     finally:
         server.stop()
+
+
+def set_outage(pg: DatabaseFactory, database_url: str, down: bool) -> None:
+    """Refuse (down) or allow new connections to the test's database, ending its open sessions when down."""
+    name = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"]
+    with psycopg.connect(pg.admin_uri, autocommit=True) as conn:
+        conn.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS {'false' if down else 'true'}")
+        if down:
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from squirrel.db.pool import SquirrelPool, connection, make_pool, open_pool
+from squirrel.db.pool import SquirrelPool, connection
 from squirrel.errors import ConflictError, ValidationError
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[SquirrelPool]:
-    p = make_pool(database_url, 1, 2)
-    await open_pool(p)
-    yield p
-    await p.close()
 
 
 @pytest.mark.parametrize(

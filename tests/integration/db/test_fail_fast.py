@@ -6,22 +6,13 @@ from __future__ import annotations
 import asyncio
 import time
 
-import psycopg
 import pytest
 
 from squirrel.db import pool as pool_module
 from tests.conftest import Api
-from tests.support.postgres import DatabaseFactory
+from tests.support.postgres import DatabaseFactory, set_outage
 
 FAST = 3.0  # seconds; the pool's own wait is REQUEST_TIMEOUT (10 s)
-
-
-def _set_outage(pg: DatabaseFactory, database_url: str, down: bool) -> None:
-    name = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"]
-    with psycopg.connect(pg.admin_uri, autocommit=True) as conn:
-        conn.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS {'false' if down else 'true'}")
-        if down:
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
 
 
 async def _timed_get(api: Api, url: str) -> tuple[int, float]:
@@ -35,7 +26,7 @@ async def test_every_request_fails_fast_during_a_long_outage(
 ) -> None:
     assert (await api.get("/v1/api-keys")).status_code == 200
     monkeypatch.setattr(pool_module, "OUTAGE_MEMORY", 0.5)  # an outage that outlives the pool's memory of it
-    _set_outage(pg, database_url, down=True)
+    set_outage(pg, database_url, down=True)
     try:
         for _ in range(4):  # the killed pooled connections, then connects that are refused
             status, took = await _timed_get(api, "/v1/api-keys")
@@ -46,7 +37,7 @@ async def test_every_request_fails_fast_during_a_long_outage(
         status, took = await _timed_get(api, "/readyz")
         assert status == 503 and took < FAST, (status, took)
     finally:
-        _set_outage(pg, database_url, down=False)
+        set_outage(pg, database_url, down=False)
     deadline = time.monotonic() + 15
     while (await api.get("/v1/api-keys")).status_code != 200:
         assert time.monotonic() < deadline, "the service did not recover"

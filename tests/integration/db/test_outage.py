@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-import psycopg
-
 from tests.conftest import Api
-from tests.support.postgres import DatabaseFactory
-
-
-def _set_outage(pg: DatabaseFactory, database_url: str, down: bool) -> None:
-    name = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"]
-    with psycopg.connect(pg.admin_uri, autocommit=True) as conn:
-        conn.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS {'false' if down else 'true'}")
-        if down:
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+from tests.support.postgres import DatabaseFactory, set_outage
 
 
 async def test_outage_is_503_and_recovers(api: Api, pg: DatabaseFactory, database_url: str) -> None:
     assert (await api.get("/v1/api-keys")).status_code == 200
-    _set_outage(pg, database_url, down=True)
+    set_outage(pg, database_url, down=True)
     try:
         for _ in range(3):  # the first calls meet the killed connections, later ones a refused connect
             r = await api.get("/v1/api-keys")
@@ -30,7 +20,7 @@ async def test_outage_is_503_and_recovers(api: Api, pg: DatabaseFactory, databas
         ready = await api.get("/readyz", scope=None)
         assert ready.status_code == 503 and ready.json()["checks"]["database"] != "ok"
     finally:
-        _set_outage(pg, database_url, down=False)
+        set_outage(pg, database_url, down=False)
     for _ in range(50):
         r = await api.get("/v1/api-keys")
         if r.status_code == 200:

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from uuid import UUID, uuid4
-
-import pytest
 
 from squirrel.db import health as health_db
 from squirrel.db import restore as restore_db
 from squirrel.db import rows as r
-from squirrel.db.pool import SquirrelPool, connection, make_pool, open_pool
+from squirrel.db.pool import SquirrelPool, connection
 from squirrel.db.queries import q
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[SquirrelPool]:
-    p = make_pool(database_url, 1, 2)
-    await open_pool(p)
-    yield p
-    await p.close()
 
 
 async def test_fetch_helpers_on_a_named_query(pool: SquirrelPool) -> None:

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from uuid import UUID, uuid4
 
-import pytest
-
 from squirrel.db import snapshots as snap_db
-from squirrel.db.pool import SquirrelPool, connection, make_pool, open_pool
+from squirrel.db.pool import SquirrelPool, connection
 from squirrel.db.rows import Conn
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[SquirrelPool]:
-    p = make_pool(database_url, 1, 2)
-    await open_pool(p)
-    yield p
-    await p.close()
 
 
 async def _snapshot(conn: Conn, count: int) -> UUID:
