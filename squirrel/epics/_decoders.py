@@ -74,7 +74,7 @@ def _status(status: int) -> str:
 
 def _stamp(state: PVState, kind: str, status: int, severity: int, secs: int, nsec: int) -> None:
     state.type = kind
-    state.status = ALARM_STATUS[status] if 0 <= status < len(ALARM_STATUS) else str(status)
+    state.status = _status(status)
     state.severity = severity
     secs += EPICS_EPOCH
     state.timestamp_ns = secs * 1_000_000_000 + nsec

@@ -157,6 +157,14 @@ class Bench:
         self.results.extras.setdefault("phase_seconds", {})[label] = round(time.perf_counter() - t0, 2)
         self.progress.step(label)
 
+    async def infrastructure(self) -> bool:
+        """Start the IOCs, then PostgreSQL, as phases; False when either failed (its reason is recorded)."""
+        await self.phase("IOCs", ("*",), lambda: asyncio.to_thread(self.start_iocs))
+        if self.iocs is None:
+            return False
+        await self.phase("PostgreSQL", ("*",), lambda: asyncio.to_thread(self.start_postgres))
+        return bool(self.database_url)
+
     # --- phases -----------------------------------------------------------------------------
     async def baselines(self) -> None:
         assert self.iocs is not None

@@ -7,7 +7,6 @@ Figures of phases that do not run are null and listed under "skipped" with the r
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -99,11 +98,7 @@ async def run_phases(b: Bench, names: list[str]) -> None:
         if name not in names:
             for key in PHASES[name].keys:
                 b.results.skip(key, skip_reason(name, b.cfg.only))
-    await b.phase("IOCs", ("*",), lambda: asyncio.to_thread(b.start_iocs))
-    if b.iocs is None:
-        return
-    await b.phase("PostgreSQL", ("*",), lambda: asyncio.to_thread(b.start_postgres))
-    if not b.database_url:
+    if not await b.infrastructure():
         return
     service = [n for n in names if PHASES[n].needs_service]
     for name in names:

@@ -207,11 +207,7 @@ def soak_table(report: dict[str, Any]) -> str:
 
 async def _run_soak(bench: Bench, minutes: float) -> None:
     b = bench
-    await b.phase("IOCs", ("*",), lambda: asyncio.to_thread(b.start_iocs))
-    if b.iocs is None:
-        return
-    await b.phase("PostgreSQL", ("*",), lambda: asyncio.to_thread(b.start_postgres))
-    if not b.database_url:
+    if not await b.infrastructure():
         return
     await b.phase("service + registry", ("*",), b.main_service)
     if b.svc is None:
