@@ -24,6 +24,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise SystemExit(f"squirrel bench: {exc}") from None
     if (only or args.ui) and (args.protocol == "pva" or args.soak is not None):
         raise SystemExit("squirrel bench: --only and --ui choose phases of the CA figures (not --protocol pva, --soak)")
+    sizes: tuple[int, ...] = ()
+    if args.scale is not None:
+        from squirrel.tools.bench.scale import parse_sizes
+
+        if args.protocol == "pva" or args.soak is not None or args.ca_addr_list:
+            raise SystemExit(
+                "squirrel bench: --scale starts IOCs of each size for the CA figures"
+                " (not with --protocol pva, --soak or --ca-addr-list)"
+            )
+        try:
+            sizes = parse_sizes(args.scale)
+        except ValueError as exc:
+            raise SystemExit(f"squirrel bench: {exc}") from None
+    if args.profile is not None:
+        from squirrel.tools.bench.profile import py_spy
+
+        if args.protocol == "pva" or args.soak is not None:
+            raise SystemExit("squirrel bench: --profile samples the CA figure phases (not --protocol pva, --soak)")
+        py_spy()  # fail now, not after the IOCs started
     if args.protocol == "pva":
         from squirrel.tools.bench.pva_bench import run_pva_bench
         from squirrel.tools.bench.pva_bench import table as pva_table
@@ -42,6 +61,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         sse_clients=args.sse_clients,
         only=only,
         ui=args.ui,
+        profile_dir=Path(args.profile) if args.profile else None,
     )
 
     def terminate(*_: object) -> None:
@@ -60,6 +80,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print(f"wrote {cfg.json_path}")
         return 0
     names = plan.chosen(cfg.only, cfg.ui)
+    if sizes:
+        from squirrel.tools.bench.scale import bench_subprocess, run_scale, scale_table
+
+        scaled = run_scale(cfg, sizes, bench_subprocess)
+        print(f"squirrel bench --scale {','.join(map(str, sizes))}: growth from {sizes[0]:,} PVs")
+        print(scale_table(scaled))
+        if cfg.json_path is not None:
+            print(f"wrote {cfg.json_path}")
+        return 0
     report = run_bench(cfg, Progress(plan.step_count(names), f"bench {args.pvs} PVs"))
     only_text = f", only {','.join(names)}" if cfg.only else ""
     print(f"squirrel bench: {cfg.pvs} PVs, {cfg.iocs} {cfg.ioc} IOC(s), {cfg.repeat} repeat(s){only_text}")
@@ -120,5 +149,17 @@ def register(sub: Any) -> None:
         metavar="MINUTES",
         help="instead of the figures: MINUTES of steady updates, SSE clients, live polling and a snapshot a"
         " minute; reports the RSS slope (MB/hour, after the first 5 minutes) and file descriptors",
+    )
+    p.add_argument(
+        "--scale",
+        metavar="PVS,PVS[,...]",
+        help="run the figures at each registry size in turn (more IOCs above 25K PVs each) and report each"
+        " figure's growth from the smallest size against linear + 10 %% (--pvs is then ignored)",
+    )
+    p.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="sample the service with py-spy during each phase (pip install 'squirrel[profile]'); writes"
+        " collapsed stacks per phase into DIR and the top frames into the report's extras.profile",
     )
     p.set_defaults(func=cmd_bench)

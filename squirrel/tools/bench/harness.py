@@ -25,6 +25,7 @@ import httpx
 from squirrel.progress import Progress
 from squirrel.tools.bench import figures as fg
 from squirrel.tools.bench import plan
+from squirrel.tools.bench.profile import PhaseProfiler
 from squirrel.tools.bench.report import Results, build_json
 from squirrel.tools.bench.service import RssSampler, ServiceProcess, create_key
 from squirrel.tools.bench.softioc import IocSet, start_softiocs
@@ -41,6 +42,7 @@ class BenchConfig:
     json_path: Path | None = None
     ca_addr_list: str | None = None
     sse_clients: int = 20
+    profile_dir: Path | None = None  # --profile: py-spy per phase (tools/bench/profile.py)
     only: tuple[str, ...] = ()  # --only: just these figure phases (plan.PHASES); all when empty
     ui: bool = False  # --ui: also the console's snapshot view (plan.OPTIONAL)
     sse_load: float = 10_000.0
@@ -68,6 +70,11 @@ class Bench:
     rss: RssSampler = field(default_factory=RssSampler)
     snapshots: list[str] = field(default_factory=list)
     start_overhead: float = 0.0
+    profiler: PhaseProfiler | None = None
+
+    def __post_init__(self) -> None:
+        if self.cfg.profile_dir is not None:
+            self.profiler = PhaseProfiler(self.cfg.profile_dir)
 
     # --- infrastructure ---------------------------------------------------------------------
     def start_iocs(self) -> None:
@@ -115,6 +122,8 @@ class Bench:
         svc.start()
         self.rss.watch(svc.pid)
         self.svc = svc
+        if self.profiler is not None and svc.pid is not None:
+            self.profiler.attach(svc.pid)
         svc.wait_ready(60 * self.cfg.scale)
         return svc
 
@@ -147,6 +156,8 @@ class Bench:
     async def phase(self, label: str, keys: tuple[str, ...], body: Callable[[], Awaitable[None]]) -> None:
         """Run one phase; on failure every figure it feeds gets the reason."""
         self.progress.set(label)
+        if self.profiler is not None:
+            self.profiler.begin(label, self.svc.pid if self.svc is not None else None)
         t0 = time.perf_counter()
         try:
             await body()
@@ -154,6 +165,9 @@ class Bench:
             reason = f"{label}: {exc}" if str(exc) else f"{label}: {type(exc).__name__}"
             for key in keys:
                 self.results.error(key, reason)
+        finally:
+            if self.profiler is not None and (summary := await asyncio.to_thread(self.profiler.end)) is not None:
+                self.results.extras.setdefault("profile", {})[label] = summary
         self.results.extras.setdefault("phase_seconds", {})[label] = round(time.perf_counter() - t0, 2)
         self.progress.step(label)
 

@@ -1,0 +1,159 @@
+"""`squirrel bench --scale 50000,200000`: the same figures at several registry sizes in one invocation.
+
+Each size is a whole bench run (its own IOCs, PostgreSQL and service); the report keeps every run and,
+per figure, the growth from the smallest size to each larger one. Linear cost plus 10 % is the bar: a
+figure may grow at most 1.1 × the size ratio (a rate may fall at most by that factor). Peak RSS at the
+largest size has its own limit (1 GB).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from squirrel.tools.bench.harness import BenchConfig
+from squirrel.tools.bench.report import BASELINES, FIGURES, TARGETS
+
+SLACK = 1.1  # linear plus 10 %
+PEAK_RSS_LIMIT_MB = 1000.0
+PVS_PER_IOC = 25_000  # a C soft IOC serves this many records comfortably (iocInit, memory)
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    """`50000,200000` → (50000, 200000); ValueError for fewer than two sizes, a size < 2 or a repeat."""
+    try:
+        sizes = tuple(int(part.strip().replace("_", "")) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ValueError(f"--scale: {text!r} is not a comma-separated list of PV counts") from None
+    if len(sizes) < 2:
+        raise ValueError("--scale: give at least two PV counts, e.g. 50000,200000")
+    if min(sizes) < 2:
+        raise ValueError("--scale: every PV count must be at least 2")
+    if len(set(sizes)) != len(sizes):
+        raise ValueError("--scale: each PV count once")
+    return tuple(sorted(sizes))
+
+
+def config_for(base: BenchConfig, pvs: int) -> BenchConfig:
+    """The run at one size: more IOCs when the base count would put over PVS_PER_IOC on each."""
+    iocs = max(base.iocs, math.ceil(pvs / PVS_PER_IOC))
+    profile = base.profile_dir / str(pvs) if base.profile_dir is not None else None
+    return replace(base, pvs=pvs, iocs=iocs, json_path=None, profile_dir=profile)
+
+
+def growth_table(runs: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """Per figure and larger size: the growth from the smallest size, its limit and whether it holds."""
+    sizes = sorted(runs)
+    small = sizes[0]
+    out: dict[str, Any] = {}
+    for key in FIGURES + BASELINES:
+        rows: dict[str, Any] = {}
+        for size in sizes[1:]:
+            k = size / small
+            a, b = runs[small].get(key), runs[size].get(key)
+            rate = key in TARGETS and TARGETS[key].higher_is_better
+            growth = None if a is None or b is None or a == 0 or b == 0 else (a / b if rate else b / a)
+            limit = SLACK * k
+            rows[str(size)] = {
+                "growth": None if growth is None else round(growth, 3),
+                "limit": None if key in BASELINES else round(limit, 3),
+                # The raw client's own growth is the reference the service's figures are read against.
+                "pass": None if growth is None or key in BASELINES else growth <= limit,
+            }
+        kind = "raw reference" if key in BASELINES else "rate (falls by)" if rate else "cost"
+        out[key] = {"kind": kind, "by_size": rows}
+    return out
+
+
+def build_scale_report(runs: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    sizes = sorted(runs)
+    growth = growth_table(runs)
+    largest_rss = runs[sizes[-1]].get("peak_rss_mb")
+    lost = {str(size): sorted(run.get("errors", {})) for size, run in runs.items() if run.get("errors")}
+    return {
+        "sizes": sizes,
+        "growth": growth,
+        "peak_rss_limit_mb": PEAK_RSS_LIMIT_MB,
+        "peak_rss_pass": None if largest_rss is None else largest_rss <= PEAK_RSS_LIMIT_MB,
+        "lost_figures": lost,
+        "runs": {str(size): run for size, run in runs.items()},
+    }
+
+
+def run_scale(
+    base: BenchConfig,
+    sizes: tuple[int, ...],
+    run_one: Callable[[BenchConfig], dict[str, Any]],
+) -> dict[str, Any]:
+    """Run the bench at each size (smallest first); the combined report (written to base.json_path)."""
+    runs = {size: run_one(config_for(base, size)) for size in sizes}
+    report = build_scale_report(runs)
+    if base.json_path is not None:
+        base.json_path.write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def bench_subprocess(cfg: BenchConfig) -> dict[str, Any]:
+    """One size as its own `squirrel bench` process: a fresh libca context for the bench's own CA client
+    (it reads EPICS_CA_ADDR_LIST once per process, and each size starts IOCs on new ports)."""
+    with tempfile.TemporaryDirectory(prefix="squirrel-scale-") as tmp:
+        out = Path(tmp) / "run.json"
+        argv = [sys.executable, "-m", "squirrel", "bench", "--pvs", str(cfg.pvs), "--iocs", str(cfg.iocs)]
+        argv += ["--ioc", cfg.ioc, "--repeat", str(cfg.repeat), "--sse-clients", str(cfg.sse_clients)]
+        argv += ["--json", str(out)]
+        if cfg.only:
+            argv += ["--only", ",".join(cfg.only)]
+        if cfg.ui:
+            argv.append("--ui")
+        if cfg.profile_dir is not None:
+            argv += ["--profile", str(cfg.profile_dir)]
+        done = subprocess.run(argv, check=False)
+        if out.exists():
+            report: dict[str, Any] = json.loads(out.read_text())
+            return report
+    reason = f"squirrel bench --pvs {cfg.pvs} exited with status {done.returncode} and wrote no report"
+    return {**dict.fromkeys(FIGURES + BASELINES), "errors": dict.fromkeys(FIGURES + BASELINES, reason)}
+
+
+def _fmt(v: float | None) -> str:
+    if v is None:
+        return "—"
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.1f}" if abs(v) >= 10 else f"{v:.3f}"
+
+
+def scale_table(report: dict[str, Any]) -> str:
+    """Figure, its median at each size, growth to each larger size against the limit."""
+    sizes: list[int] = report["sizes"]
+    head = ["figure", *(f"{s:,}" for s in sizes), *(f"growth→{s:,} (≤)" for s in sizes[1:]), "pass"]
+    rows = [head]
+    for key, entry in report["growth"].items():
+        values = [report["runs"][str(s)].get(key) for s in sizes]
+        if all(v is None for v in values):
+            continue
+        cells = [key, *(_fmt(v) for v in values)]
+        verdicts = []
+        for s in sizes[1:]:
+            g = entry["by_size"][str(s)]
+            mark = " ↓" if entry["kind"].startswith("rate") else ""
+            bound = "" if g["limit"] is None else f" ({g['limit']:.1f})"
+            cells.append("—" if g["growth"] is None else f"{g['growth']:.2f}×{mark}{bound}")
+            verdicts.append(g["pass"])
+        reference = entry["kind"] == "raw reference"
+        cells.append("ref" if reference else "n/a" if None in verdicts else "PASS" if all(verdicts) else "FAIL")
+        rows.append(cells)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    rss = report["runs"][str(sizes[-1])].get("peak_rss_mb")
+    verdict = {True: "PASS", False: "FAIL", None: "n/a"}[report["peak_rss_pass"]]
+    lines.append(f"peak RSS at {sizes[-1]:,} PVs: {_fmt(rss)} MB (≤ {PEAK_RSS_LIMIT_MB:,.0f}) {verdict}")
+    for size, keys in report["lost_figures"].items():
+        lines.append(f"! lost at {int(size):,} PVs: {', '.join(keys)} (see that run's errors)")
+    return "\n".join(lines)
