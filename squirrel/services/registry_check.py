@@ -14,7 +14,7 @@ from squirrel.errors import ValidationError
 from squirrel.model import NewPVElementDTO
 from squirrel.services import _csvio as csvio
 from squirrel.services.context import ServiceContext
-from squirrel.services.registry import clean_new
+from squirrel.services.registry import address_keys, clean_new
 
 
 class ImportRowError(msgspec.Struct, rename="camel", kw_only=True):
@@ -39,17 +39,19 @@ async def check_csv(ctx: ServiceContext, data: bytes) -> PVImportCheck:
         item = NewPVElementDTO(
             setpoint_address=r.setpoint, readback_address=r.readback, device=r.device, description=r.description
         )
+        where = f"CSV line {r.line}: "
         try:
-            clean_new(item, f"CSV line {r.line}: ")
+            clean_new(item, where)
+            # Compared by channel key, as the import and the database do: FOO and ca://FOO are one PV.
+            address = address_keys(item, ctx.settings.default_protocol, where)[0]
         except ValidationError as exc:
             errors.append((r.line, exc.detail))
             continue
-        address = item.setpoint_address
         if address is None:
             continue
         if address in first_line:
             first = first_line[address]
-            errors.append((r.line, f"CSV line {r.line}: duplicate Setpoint {address!r} (first at line {first})"))
+            errors.append((r.line, f"{where}duplicate Setpoint {address!r} (first at line {first})"))
         else:
             first_line[address] = r.line
     async with connection(ctx.pool) as conn:

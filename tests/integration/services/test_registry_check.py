@@ -74,35 +74,29 @@ async def _import_fails(ctx: ServiceContext, data: bytes) -> bool:
     return False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: check_csv compares setpoints as written, the import (and the database) by channel key, "
-    "so 'ca://TAKEN:SP' is reported valid although TAKEN:SP is registered and the import fails",
-)
 async def test_a_prefixed_address_of_a_registered_pv_is_reported(ctx: ServiceContext) -> None:
     await RegistryService(ctx).create(SYSTEM, NewPVElementDTO(setpoint_address="TAKEN:SP"))
     data = b"Setpoint\nca://TAKEN:SP\n"
     assert await _import_fails(ctx, data)
-    assert (await check_csv(ctx, data)).valid is False
+    check = await check_csv(ctx, data)
+    assert check.valid is False
+    assert [(e.line, e.detail) for e in check.errors] == [
+        (2, "CSV line 2: a PV with setpoint address 'TAKEN:SP' already exists")
+    ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: check_csv finds duplicates by the address as written: 'X:SP' and 'ca://X:SP' (one channel "
-    "key) pass the check but fail the import as duplicates",
-)
 async def test_one_address_written_two_ways_is_a_duplicate(ctx: ServiceContext) -> None:
     data = b"Setpoint\nX:SP\nca://X:SP\n"
     assert await _import_fails(ctx, data)
-    assert (await check_csv(ctx, data)).valid is False
+    check = await check_csv(ctx, data)
+    assert [(e.line, e.detail) for e in check.errors] == [
+        (3, "CSV line 3: duplicate Setpoint 'X:SP' (first at line 2)")
+    ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: check_csv never runs address_keys, so an unknown protocol prefix ('http://X') passes the "
-    "check while the import answers 400",
-)
 async def test_an_unknown_protocol_prefix_is_reported(ctx: ServiceContext) -> None:
     data = b"Setpoint\nhttp://X\n"
     assert await _import_fails(ctx, data)
-    assert (await check_csv(ctx, data)).valid is False
+    check = await check_csv(ctx, data)
+    assert check.valid is False and check.error_count == 1
+    assert check.errors[0].detail.startswith("CSV line 2: setpointAddress:")
