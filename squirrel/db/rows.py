@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
@@ -14,6 +15,14 @@ from squirrel.db.queries import q
 Conn = AsyncConnection[Any]
 Row = dict[str, Any]
 Params = Mapping[str, Any] | None
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+def as_struct(cls: type[S], row: Row, /, **given: Any) -> S:
+    """`cls` with each field taken from the row's column of the same name, except the fields in `given`
+    (columns named otherwise, values reshaped). A field with neither is a KeyError: a query that lost a
+    column fails here, not as a silent default."""
+    return cls(**{name: row[name] for name in cls.__struct_fields__ if name not in given}, **given)
 
 
 async def fetch_all(conn: Conn, name: str, params: Params = None) -> list[Row]:

@@ -17,6 +17,7 @@ from epicscorelibs.ca import cadef
 
 from squirrel.epics._channels import Chan, pin_thread_state
 from squirrel.epics._decoders import payload_size
+from squirrel.pv import wait_batch
 
 
 class Batch:
@@ -121,10 +122,7 @@ async def run_batch(
     cadef.ca_flush_io()
     batch.check()
     try:
-        if not batch.event.is_set():
-            await asyncio.wait_for(batch.event.wait(), timeout)
-    except TimeoutError:
-        pass
+        await wait_batch(batch.event, timeout)
     finally:
         batch.finished = True
         for address, listener in waiting.items():

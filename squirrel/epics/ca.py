@@ -24,7 +24,7 @@ from squirrel.epics._batch import Batch, ca_error, on_get, on_put, request, run_
 from squirrel.epics._channels import Chan, pool
 from squirrel.epics._decoders import DBR_CTRL, DBR_TIME, Decoder, decoder_for
 from squirrel.epics.breaker import BreakerSet
-from squirrel.pv import CtrlMeta, PVState
+from squirrel.pv import CtrlMeta, PVState, record_batch
 
 Outcome = Literal["written", "timeout", "disconnected", "failed"]
 META_MAX_AGE = 60.0  # s: CTRL metadata read by a direct read is reused this long within one connection
@@ -69,24 +69,12 @@ def _release(channels: dict[str, Chan]) -> None:
 
 
 def _account(breakers: BreakerSet | None, outcomes: dict[str, tuple[str | None, str | None]]) -> None:
-    """One success / failure per server per batch: address -> (server, error or None)."""
+    """One success / failure per server per batch: address -> (server, error or None); a channel that
+    never connected has no server of its own, the breakers may know it by address."""
     if breakers is None:
         return
-    ok: set[str] = set()
-    failed: dict[str, str] = {}
-    for address, (server, error) in outcomes.items():
-        server = server or breakers.server_of(address)
-        if server is None:
-            continue
-        if error is None:
-            ok.add(server)
-        elif error in ("timeout", "disconnected"):
-            failed.setdefault(server, error)
-    for server in ok:
-        breakers.record_success(server)
-    for server, error in failed.items():
-        if server not in ok:
-            breakers.record_failure(server, error)
+    server_of = breakers.server_of
+    record_batch(breakers, [(server or server_of(address), error) for address, (server, error) in outcomes.items()])
 
 
 async def read_many(

@@ -19,7 +19,6 @@ import contextlib
 import ctypes
 import threading
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
@@ -31,7 +30,7 @@ from squirrel.epics._context import attach_thread
 from squirrel.epics._monitor_watch import Watch, _on_ctrl, _on_time
 from squirrel.epics.breaker import BreakerSet
 from squirrel.epics.registry_mirror import RegistryMirror, Row, parse_payload
-from squirrel.pv import Handover, PVCache
+from squirrel.pv import Handover, PVCache, UpdateRate, stop_tasks
 
 log = structlog.get_logger(__name__)
 SYNC_CHUNK = 2000  # channels created per loop pass at start-up, so the loop keeps answering
@@ -84,7 +83,7 @@ class Monitor:
         self._sub_lock = threading.Lock()  # subscription ids: created in a worker thread, cleared in the loop
         self._to_subscribe: list[Watch] = []
         self._subscribe_wake = asyncio.Event()
-        self._rate: deque[tuple[float, int]] = deque(maxlen=11)
+        self._rate = UpdateRate()
 
     # --- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -102,12 +101,7 @@ class Monitor:
 
     async def stop(self) -> None:
         self.running = False
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
+        await stop_tasks(self._tasks)
         for w in list(self._watches.values()):
             self._unwatch(w)
         cadef.ca_flush_io()
@@ -371,7 +365,7 @@ class Monitor:
     # --- figures ---------------------------------------------------------------------------------
     async def _sample_rate(self) -> None:
         while True:
-            self._rate.append((time.monotonic(), self.cache.total_updates))
+            self._rate.sample(self.cache.total_updates)
             if self.all_connected_s is None and self._watches and self.started_at is not None:
                 if all(w.state.connected for w in self._watches.values()):
                     self.all_connected_s = time.time() - self.started_at
@@ -379,10 +373,7 @@ class Monitor:
 
     @property
     def updates_per_s(self) -> float:
-        if len(self._rate) < 2:
-            return 0.0
-        (t0, c0), (t1, c1) = self._rate[0], self._rate[-1]
-        return (c1 - c0) / (t1 - t0) if t1 > t0 else 0.0
+        return self._rate.per_s
 
     @property
     def subscribed(self) -> int:

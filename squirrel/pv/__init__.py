@@ -3,6 +3,8 @@
 - records: `PVState` (one address's latest state), `CtrlMeta` (CTRL metadata), the names they hold;
 - `PVCache`: the states the monitor writes and everyone else reads (plain data, no I/O);
 - the one wire encoding `to_wire` and its one inverse `from_wire` (and `parse_float` for user text);
+- what the CA and PVA paths share: `Handover`, `record_batch` / `wait_batch` (bulk I/O), `stop_tasks`
+  and `UpdateRate` (monitors);
 - the stored codec: `SideFields` declares a stored side's fields once; `StoredSide`, `ValueOnly`,
   `ExportSide` and the builders of rows and `model.EpicsValueDTO` all follow it.
 """
@@ -38,6 +40,7 @@ from squirrel.pv._records import (
     PVState,
     base_type,
 )
+from squirrel.pv._shared_io import BatchRecorder, UpdateRate, record_batch, stop_tasks, wait_batch
 from squirrel.pv._wire import from_wire, parse_float, to_wire
 
 __all__ = [
@@ -49,6 +52,7 @@ __all__ = [
     "VALUE_ONLY",
     "VALUE_ONLY_AT",
     "WIRE_FORM",
+    "BatchRecorder",
     "CtrlMeta",
     "Encoded",
     "ExportSide",
@@ -57,6 +61,7 @@ __all__ = [
     "PVState",
     "SideFields",
     "StoredSide",
+    "UpdateRate",
     "ValueOnly",
     "base_type",
     "builder",
@@ -69,6 +74,9 @@ __all__ = [
     "from_wire",
     "import_side",
     "parse_float",
+    "record_batch",
     "state_row",
+    "stop_tasks",
     "to_wire",
+    "wait_batch",
 ]

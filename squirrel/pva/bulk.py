@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from squirrel.addresses import pva_name
+from squirrel.pv import record_batch, wait_batch
 from squirrel.pva import client
 from squirrel.pva._ports import Breakers, Entry
 from squirrel.pva._values import Kind, apply, builder, mark_unsupported
@@ -57,10 +58,7 @@ class _Batch:
 
     async def wait(self, ops: list[Any], timeout: float) -> None:
         try:
-            if not self.event.is_set():
-                await asyncio.wait_for(self.event.wait(), timeout)
-        except TimeoutError:
-            pass
+            await wait_batch(self.event, timeout)
         finally:
             self.finished = True
             for op in ops:  # cancels what has not completed (a late reply then goes nowhere)
@@ -83,20 +81,12 @@ def _account(breakers: Breakers | None, outcomes: dict[str, str | None]) -> None
     """One success / failure per circuit per batch: key -> error or None."""
     if breakers is None:
         return
-    ok: set[str] = set()
-    failed: dict[str, str] = {}
+    verdicts: list[tuple[str | None, str | None]] = []
     for key, error in outcomes.items():
         server = client.server_key(pva_name(key))
         breakers.learn(key, server)
-        if error is None:
-            ok.add(server)
-        elif error in ("timeout", "disconnected"):
-            failed.setdefault(server, error)
-    for server in ok:
-        breakers.record_success(server)
-    for server, error in failed.items():
-        if server not in ok:
-            breakers.record_failure(server, error)
+        verdicts.append((server, error))
+    record_batch(breakers, verdicts)
 
 
 async def read_many(

@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import structlog
 
 from squirrel.addresses import pva_name
-from squirrel.pv import Handover
+from squirrel.pv import Handover, UpdateRate, stop_tasks
 from squirrel.pva import client
 from squirrel.pva._ports import Breakers, Cache, Entry
 from squirrel.pva._values import Kind, apply, mark_unsupported
@@ -81,7 +80,7 @@ class PvaMonitor:
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
         self._sync_lock = asyncio.Lock()
-        self._rate: deque[tuple[float, int]] = deque(maxlen=11)
+        self._rate = UpdateRate()
         self.total_updates = 0
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -97,12 +96,7 @@ class PvaMonitor:
 
     async def stop(self) -> None:
         self.running = False
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
+        await stop_tasks(self._tasks)
         for w in list(self._watches.values()):
             self._unwatch(w)
         self._updates.clear()
@@ -270,15 +264,12 @@ class PvaMonitor:
     # --- figures ---------------------------------------------------------------------------------
     async def _sample_rate(self) -> None:
         while True:
-            self._rate.append((time.monotonic(), self.total_updates))
+            self._rate.sample(self.total_updates)
             await asyncio.sleep(1.0)
 
     @property
     def updates_per_s(self) -> float:
-        if len(self._rate) < 2:
-            return 0.0
-        (t0, c0), (t1, c1) = self._rate[0], self._rate[-1]
-        return (c1 - c0) / (t1 - t0) if t1 > t0 else 0.0
+        return self._rate.per_s
 
     @property
     def subscribed(self) -> int:

@@ -6,11 +6,11 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from functools import partial
-from typing import Any
 from uuid import UUID
 
 from squirrel.db import jobs as jobs_db
 from squirrel.db.pool import connection
+from squirrel.db.rows import Row, as_struct
 from squirrel.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from squirrel.jobs.payloads import PAYLOADS
 from squirrel.jobs.queue import JobQueue
@@ -36,24 +36,8 @@ def register_job_types(queue: JobQueue, ctx: ServiceContext) -> None:
     queue.register(restore.JOB_TYPE, restore_task, restore.RESTORE_JOB_TIMEOUT, attempts=restore.RESTORE_JOB_ATTEMPTS)
 
 
-def to_dto(row: dict[str, Any]) -> JobDTO:
-    return JobDTO(
-        id=row["id"],
-        type=row["type"],
-        status=row["status"],
-        progress=row["progress"],
-        message=row["message"],
-        result_id=row["result_id"],
-        error=row["error"],
-        job_data=row["job_data"] or {},
-        result=row["result"],
-        created_at=row["created_at"],
-        started_at=row["started_at"],
-        completed_at=row["completed_at"],
-        created_by=row["created_by"],
-        attempt=row["attempt"],
-        warnings=list(row.get("warnings") or []),
-    )
+def to_dto(row: Row) -> JobDTO:
+    return as_struct(JobDTO, row, job_data=row["job_data"] or {}, warnings=list(row.get("warnings") or []))
 
 
 async def get_job(ctx: ServiceContext, job_id: UUID) -> JobDTO:

@@ -17,6 +17,7 @@ from croniter import croniter
 
 from squirrel.db import schedules as sched_db
 from squirrel.db.pool import connection
+from squirrel.db.rows import Row, as_struct
 from squirrel.errors import NotFoundError, SquirrelError, ValidationError
 from squirrel.model import DeletedDTO, NewScheduleBody, Principal, ScheduleDTO, UpdateScheduleBody
 from squirrel.services import audit
@@ -51,21 +52,8 @@ def next_run(cron: str, timezone: str, after: datetime) -> datetime:
     return nxt.astimezone(UTC)
 
 
-def _dto(row: dict[str, Any]) -> ScheduleDTO:
-    return ScheduleDTO(
-        id=row["id"],
-        name=row["name"],
-        cron=row["cron"],
-        timezone=row["timezone"],
-        title=row["title"],
-        description=row["description"],
-        pv_ids=row["pv_ids"],
-        tags=row["tag_ids"],
-        use_cache=row["use_cache"],
-        enabled=row["enabled"],
-        last_run_at=row["last_run_at"],
-        next_run_at=row["next_run_at"],
-    )
+def _dto(row: Row) -> ScheduleDTO:
+    return as_struct(ScheduleDTO, row, tags=row["tag_ids"])
 
 
 def _name(value: str, field: str) -> str:

@@ -9,7 +9,7 @@ import msgspec
 from squirrel.db import pvs as pvs_db
 from squirrel.db import tags as tags_db
 from squirrel.db.pool import connection
-from squirrel.db.rows import Conn
+from squirrel.db.rows import Conn, as_struct
 from squirrel.errors import ConflictError, NotFoundError, ValidationError
 from squirrel.model import (
     AddTagResult,
@@ -47,23 +47,11 @@ async def _group_dto(conn: Conn, group_id: UUID) -> TagGroupDTO:
     if group is None:
         raise NotFoundError(f"tag group {group_id} not found")
     tags = [
-        TagDTO(
-            id=t["id"],
-            name=t["name"],
-            description=t["description"],
-            group_id=t["group_id"],
-            created_date=t["created_at"],
-            last_modified_date=t["updated_at"],
-        )
+        as_struct(TagDTO, t, created_date=t["created_at"], last_modified_date=t["updated_at"])
         for t in await tags_db.tags_of_group(conn, group_id)
     ]
-    return TagGroupDTO(
-        id=group["id"],
-        name=group["name"],
-        description=group["description"],
-        tags=tags,
-        created_date=group["created_at"],
-        last_modified_date=group["updated_at"],
+    return as_struct(
+        TagGroupDTO, group, tags=tags, created_date=group["created_at"], last_modified_date=group["updated_at"]
     )
 
 

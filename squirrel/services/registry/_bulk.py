@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import msgspec
+
 from squirrel import addresses
 from squirrel.db import pvs as pvs_db
 from squirrel.db.rows import Conn
@@ -66,26 +68,12 @@ async def insert_many(
                 if first != index:
                     raise _duplicate(sp_key, label(first).rstrip(": ."), label(index).rstrip(": ."))
             pid = uuid.uuid4()
-            created.append(
-                PVElementDTO(
-                    id=pid,
-                    setpoint_address=i.setpoint_address,
-                    readback_address=i.readback_address,
-                    config_address=i.config_address,
-                    device=i.device,
-                    description=i.description,
-                    abs_tolerance=i.abs_tolerance,
-                    rel_tolerance=i.rel_tolerance,
-                    read_only=i.read_only,
-                    restore_order=i.restore_order,
-                    put_completion=i.put_completion,
-                    tags=[],
-                    created_date=now,
-                    last_modified_date=now,
-                    created_by=by,
-                    last_modified_by=by,
-                )
+            fields = msgspec.structs.asdict(i)  # the item as cleaned, every field the answer shares with it
+            fields["tags"] = []  # tag ids become TagRefs once every id is checked (below)
+            dto = PVElementDTO(
+                id=pid, created_date=now, last_modified_date=now, created_by=by, last_modified_by=by, **fields
             )
+            created.append(dto)
             yield (
                 pid,
                 sp_key,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
 from uuid import UUID
 
 import msgspec
 
+from squirrel.db.rows import Row, as_struct
 from squirrel.errors import ValidationError
 from squirrel.model import PVElementDTO, TagRef
 
@@ -21,33 +21,17 @@ def like_pattern(text: str | None) -> str | None:
     return f"%{escaped}%"
 
 
-def tag_ref(row: dict[str, Any]) -> TagRef:
-    return TagRef(
-        id=row["id"],
-        name=row["name"],
-        description=row["description"],
-        group_id=row["group_id"],
-        group_name=row["group_name"],
-    )
+def tag_ref(row: Row) -> TagRef:
+    return as_struct(TagRef, row)
 
 
-def row_to_dto(row: dict[str, Any]) -> PVElementDTO:
-    return PVElementDTO(
-        id=row["id"],
-        setpoint_address=row["setpoint_address"],
-        readback_address=row["readback_address"],
-        config_address=row["config_address"],
-        device=row["device"],
-        description=row["description"],
-        abs_tolerance=row["abs_tolerance"],
-        rel_tolerance=row["rel_tolerance"],
-        read_only=row["read_only"],
-        restore_order=row["restore_order"],
-        put_completion=row["put_completion"],
+def row_to_dto(row: Row) -> PVElementDTO:
+    return as_struct(
+        PVElementDTO,
+        row,
         tags=msgspec.convert(row["tags"], list[TagRef]),
         created_date=row["created_at"],
         last_modified_date=row["updated_at"],
-        created_by=row["created_by"],
         last_modified_by=row["updated_by"],
     )
 

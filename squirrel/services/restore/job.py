@@ -186,15 +186,7 @@ async def start(ctx: ServiceContext, actor: Principal, snapshot_id: UUID, req: R
     """Check the request, refuse while another restore is queued or running (409 + its jobId), enqueue."""
     # The job loads the values; here only what makes the request valid is checked (cheap at 50K).
     total = await check_request(ctx, snapshot_id, req.pv_ids)
-    payload = RestorePayload(
-        snapshot_id=snapshot_id,
-        pv_ids=req.pv_ids,
-        skip_equal=req.skip_equal,
-        verify=req.verify,
-        backup=req.backup,
-        force=req.force,
-        allow_incomplete_backup=req.allow_incomplete_backup,
-    )
+    payload = RestorePayload(snapshot_id=snapshot_id, **msgspec.structs.asdict(req))  # the request, for a snapshot
     if ctx.queue is None:
         raise UnavailableError("the job queue is not running in this process")
     queue = ctx.queue

@@ -10,34 +10,22 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 import msgspec
 
 from squirrel.db import snapshot_import as import_db
 from squirrel.errors import ConflictError
-from squirrel.pv import StoredSide
 from squirrel.services.context import ServiceContext
 from squirrel.services.snapshots._importing import value_text
-from squirrel.services.snapshots.read import stored_values
+from squirrel.services.snapshots.read import StoredPV, stored_values
 
 CANDIDATES = 5  # snapshots taken here with the same title and size whose values are compared
 _encode = msgspec.json.Encoder().encode
 
 
-class Sides(Protocol):
-    @property
-    def setpoint_name(self) -> str | None: ...
-    @property
-    def readback_name(self) -> str | None: ...
-    @property
-    def setpoint(self) -> StoredSide | None: ...
-    @property
-    def readback(self) -> StoredSide | None: ...
-
-
-def digest(title: str, pvs: Iterable[Sides]) -> bytes:
+def digest(title: str, pvs: Iterable[StoredPV]) -> bytes:
     rows: list[tuple[Any, ...]] = []
     for v in pvs:
         main = v.setpoint or v.readback
@@ -63,7 +51,7 @@ def _conflict(row: dict[str, Any], why: str, remedy: str) -> ConflictError:
     )
 
 
-async def check(ctx: ServiceContext, conn: Any, title: str, source: UUID | None, pvs: Sequence[Sides]) -> bytes:
+async def check(ctx: ServiceContext, conn: Any, title: str, source: UUID | None, pvs: Sequence[StoredPV]) -> bytes:
     """Raise ConflictError naming the snapshot this import duplicates; returns the file's digest.
     `conn` holds the import lock, so the answer stays true until the import commits."""
     own = digest(title, pvs)

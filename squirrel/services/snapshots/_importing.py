@@ -23,6 +23,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from squirrel.errors import ValidationError
 from squirrel.pv import FLOAT_TYPES, INTEGER_TYPES, SEVERITY_NAMES, StoredSide, parse_float, to_wire
 from squirrel.services.snapshots.codec import ns_to_datetime
@@ -95,19 +97,14 @@ def write(values: list[StoredPV], read_only: Callable[[StoredPV], bool]) -> byte
 
 
 # --- import -----------------------------------------------------------------------------------------
-class CsvPV:
+class CsvPV(msgspec.Struct, gc=False):
     """One parsed row: addresses and both sides (PV ids are found later, by address)."""
 
-    __slots__ = ("line", "readback", "readback_name", "setpoint", "setpoint_name")
-
-    def __init__(
-        self, line: int, sp_name: str | None, rb_name: str | None, sp: StoredSide | None, rb: StoredSide | None
-    ) -> None:
-        self.line = line
-        self.setpoint_name = sp_name
-        self.readback_name = rb_name
-        self.setpoint = sp
-        self.readback = rb
+    line: int
+    setpoint_name: str | None
+    readback_name: str | None
+    setpoint: StoredSide | None
+    readback: StoredSide | None
 
 
 def _type(text: str, line: int) -> str | None:

@@ -16,7 +16,7 @@ import msgspec
 from squirrel.addresses import protocol_of
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
-from squirrel.db.rows import Conn
+from squirrel.db.rows import Conn, Row, as_struct
 from squirrel.errors import ConflictError, NotFoundError, PermissionDeniedError, UnavailableError, ValidationError
 from squirrel.jobs.payloads import SNAPSHOT_JOB, job_data, parse
 from squirrel.jobs.payloads import SnapshotSpec as SnapshotSpec  # the service's input, re-exported
@@ -102,18 +102,8 @@ def spec_from_body(
     )
 
 
-def stored_header(row: dict[str, Any]) -> SnapshotHeaderDTO:
-    return SnapshotHeaderDTO(
-        id=row["id"],
-        title=row["title"],
-        description=row["description"],
-        comment=row["comment"],
-        labels=list(row["labels"]),
-        created_date=row["created_at"],
-        created_by=row["created_by"],
-        pv_count=row["pv_count"],
-        source=row["source"],
-    )
+def stored_header(row: Row) -> SnapshotHeaderDTO:
+    return as_struct(SnapshotHeaderDTO, row, labels=list(row["labels"]), created_date=row["created_at"])
 
 
 def summary(row: dict[str, Any]) -> SnapshotSummaryDTO:

@@ -50,6 +50,10 @@ async def test_the_local_monitor_answers_while_attached(ctx: ServiceContext) -> 
     ctx.redis_bridge = _publisher(ctx, alive=True)
     assert monitoring.monitor_alive(ctx) is False  # the local monitor decides, not the bridge
     assert monitoring.heartbeat(ctx)["alive"] is False and monitoring.tick_age(ctx, time.time()) is None
+    status = monitoring.monitor_status(ctx)
+    assert status["role"] == "local" and status["subscribed"] == 0
+    # The sync figures come from the monitor by name: each name must be one of its attributes.
+    assert status["resyncs"] == 0 and status["initial_sync_s"] is None and "incremental_applies" in status
 
 
 async def test_a_consumer_speaks_for_the_remote_monitor(ctx: ServiceContext) -> None:
