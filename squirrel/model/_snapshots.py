@@ -34,7 +34,8 @@ class EpicsValueDTO(msgspec.Struct, rename="camel", gc=False):
     alarm_message: str | None = None  # PVA alarm message (None for CA)
 
 
-class PVValueDTO(msgspec.Struct, rename="camel", kw_only=True):
+class PVValueDTO(msgspec.Struct, rename="camel"):
+    # Positional: the snapshot read path builds 50K of these per GET (services.snapshots.read.WireValue).
     pv_id: UUID
     pv_name: str
     setpoint_name: str | None

@@ -16,7 +16,7 @@ import msgspec
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
 from squirrel.errors import NotFoundError
-from squirrel.model import EpicsValueDTO, SnapshotHeaderDTO, TagRef
+from squirrel.model import EpicsValueDTO, PVValueDTO, SnapshotHeaderDTO, TagRef
 from squirrel.pv import StoredSide, decode_side, epics_value, to_wire
 from squirrel.services.context import ServiceContext
 from squirrel.services.snapshots.codec import ns_to_datetime
@@ -69,19 +69,10 @@ async def stored_values(ctx: ServiceContext, snapshot_id: UUID) -> tuple[Snapsho
     return stored_header(head), values
 
 
-class WireValue(msgspec.Struct, rename="camel", gc=False):
-    """model.PVValueDTO field for field (same JSON); the PV id comes as text straight from PostgreSQL."""
+class WireValue(PVValueDTO, gc=False):
+    """model.PVValueDTO (same fields, same JSON), with the PV id as text straight from PostgreSQL."""
 
-    pv_id: str
-    pv_name: str
-    setpoint_name: str | None
-    readback_name: str | None
-    setpoint_value: EpicsValueDTO | None
-    readback_value: EpicsValueDTO | None
-    status: str
-    severity: int
-    timestamp: datetime | None
-    tags: list[TagRef]
+    pv_id: str  # type: ignore[assignment]
 
 
 _INF = (math.inf, -math.inf)
