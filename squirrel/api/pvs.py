@@ -26,13 +26,13 @@ from squirrel.model import (
     DeletedDTO,
     NewPVElementDTO,
     PVElementDTO,
+    PVImportCheck,
     PVImportResult,
     PVPage,
     PVSearchResult,
     UpdatePVElementDTO,
 )
 from squirrel.services import registry_check
-from squirrel.services.registry_check import PVImportCheck
 
 BULK_LIMIT = 64_000_000
 _CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/octet-stream", "application/vnd.ms-excel", ""}

@@ -96,6 +96,20 @@ class PVImportResult(msgspec.Struct, rename="camel", kw_only=True):
     ids: list[UUID]
 
 
+class ImportRowError(msgspec.Struct, rename="camel", kw_only=True):
+    line: int
+    detail: str
+
+
+class PVImportCheck(msgspec.Struct, rename="camel", kw_only=True):
+    """POST /v1/pvs/import?validateOnly=true: valid = the import would succeed now; errors ordered by line."""
+
+    valid: bool
+    row_count: int
+    error_count: int
+    errors: list[ImportRowError]
+
+
 class DeletedDTO(msgspec.Struct, rename="camel", kw_only=True):
     id: UUID
     deleted: bool = True

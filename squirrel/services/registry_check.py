@@ -6,29 +6,13 @@ already registered), collected per line instead of stopping at the first.
 
 from __future__ import annotations
 
-import msgspec
-
 from squirrel.db import pvs as pvs_db
 from squirrel.db.pool import connection
 from squirrel.errors import ValidationError
-from squirrel.model import NewPVElementDTO
+from squirrel.model import ImportRowError, NewPVElementDTO, PVImportCheck
 from squirrel.services import _csvio as csvio
 from squirrel.services.context import ServiceContext
 from squirrel.services.registry import address_keys, clean_new
-
-
-class ImportRowError(msgspec.Struct, rename="camel", kw_only=True):
-    line: int
-    detail: str
-
-
-class PVImportCheck(msgspec.Struct, rename="camel", kw_only=True):
-    """valid = the import of this file would succeed now; errors are ordered by line."""
-
-    valid: bool
-    row_count: int
-    error_count: int
-    errors: list[ImportRowError]
 
 
 async def check_csv(ctx: ServiceContext, data: bytes) -> PVImportCheck:
