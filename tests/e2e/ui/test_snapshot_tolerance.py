@@ -17,7 +17,7 @@ from playwright.async_api import Page, expect
 from squirrel.pv import ValueOnly, to_wire
 from squirrel.services import compare
 from tests.conftest import make_settings
-from tests.e2e.ui.test_console_browser import CHROMIUM, browser_page
+from tests.e2e.ui.test_console_browser import CHROMIUM, browser_page, sign_in
 from tests.support.server import RunningServer, feed, run_server
 from tests.support.snapshots import put_value
 
@@ -106,9 +106,7 @@ async def test_marker_is_the_servers_tolerance_rule(server: RunningServer) -> No
     assert await server_selection(server, sid) == expected
     refused: list[str] = []
     async with browser_page(refused) as page:
-        await page.goto(f"{server.url}/ui/signin")
-        await page.get_by_label("API key").fill(server.tokens["admin"])
-        await page.get_by_role("button", name="Sign in").click()
+        await sign_in(page, server, "admin")
         await page.goto(f"{server.url}/ui/snapshots/{sid}")
         await expect(page.locator("#matched")).to_contain_text(f"{len(CASES)} of {len(CASES)} PVs match")
         assert await marked_rows(page) == expected
