@@ -46,6 +46,9 @@ class PVValueDTO(msgspec.Struct, rename="camel"):
     severity: int
     timestamp: datetime | None
     tags: list[TagRef]
+    # The PV's registry tolerances, the ones compare and `differentFromLive` apply (0 and 0: exact).
+    abs_tolerance: float = 0.0
+    rel_tolerance: float = 0.0
 
 
 class MissingDTO(msgspec.Struct, rename="camel", kw_only=True):

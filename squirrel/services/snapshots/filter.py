@@ -18,7 +18,7 @@ from squirrel.errors import NotFoundError
 from squirrel.pv import StoredSide, ValueOnly, decode_side
 from squirrel.services import compare as compare_service
 from squirrel.services.context import ServiceContext
-from squirrel.services.snapshots.read import _chunks, _encode, _tag_refs, with_matched
+from squirrel.services.snapshots.read import _chunks, _encode, _tag_refs, text_tolerances, with_matched
 from squirrel.services.snapshots.take import summary
 
 
@@ -90,6 +90,7 @@ async def filtered_body(
         cur = await conn.cursor(binary=True).execute(query("snapshot_values_filtered"), params)
         fetched: list[tuple[Any, ...]] = await cur.fetchall()  # type: ignore[assignment]
         rows: list[snap_db.TextRow] = [(r[0], r[1], r[2], r[3], r[4]) for r in fetched]
+        tolerances: dict[bytes, tuple[float, float]] | None = None  # fetched once: the filter's are the rows'
         if not in_python:
             matched = int(fetched[0][5]) if fetched else await _count(conn, snapshot_id, f)
             page = rows
@@ -97,7 +98,8 @@ async def filtered_body(
             if f.only_missing:
                 rows = [r for r in rows if _missing(r[1], r[3]) or _missing(r[2], r[4])]
             if f.different_from_live and rows:
-                outside = _different_from_live(ctx, rows, await snap_db.snapshot_tolerances(conn, snapshot_id))
+                tolerances = await snap_db.snapshot_tolerances(conn, snapshot_id)
+                outside = _different_from_live(ctx, rows, tolerances)
                 rows = [r for r in rows if r[0] in outside]
             matched = len(rows)
             page = rows[offset:] if limit is None else rows[offset : offset + limit]
@@ -105,7 +107,14 @@ async def filtered_body(
         if page:
             tcur = await conn.execute(query("snapshot_value_tags_of"), {"pv_ids": [r[0] for r in page]})
             tag_rows = await tcur.fetchall()  # type: ignore[assignment]
-    return _chunks(with_matched(_encode(summary(head)), matched), page, _tag_refs(tag_rows))
+            if tolerances is None:
+                tolerances = await snap_db.snapshot_tolerances(conn, snapshot_id)
+    return _chunks(
+        with_matched(_encode(summary(head)), matched),
+        page,
+        _tag_refs(tag_rows),
+        text_tolerances(tolerances or {}, page),
+    )
 
 
 async def _count(conn: Conn, snapshot_id: UUID, f: SnapshotFilter) -> int:

@@ -75,10 +75,12 @@ class WireValue(PVValueDTO, gc=False):
     pv_id: str  # type: ignore[assignment]
 
 
+Tolerances = dict[str, tuple[float, float]]  # PV id (text) -> non-zero (abs, rel), as compare applies them
+_EXACT = (0.0, 0.0)
 _INF = (math.inf, -math.inf)
 
 
-def _wire_values(rows: list[snap_db.TextRow], tags: dict[str, list[TagRef]]) -> list[WireValue]:
+def _wire_values(rows: list[snap_db.TextRow], tags: dict[str, list[TagRef]], tolerances: Tolerances) -> list[WireValue]:
     no_tags: list[TagRef] = []
     # Records scanned together share timestamps: convert each distinct one once.
     times: dict[int | None, datetime | None] = {None: None}
@@ -101,6 +103,7 @@ def _wire_values(rows: list[snap_db.TextRow], tags: dict[str, list[TagRef]]) -> 
             sides.append(epics_value(s, v, ts))
         sp, rb = sides
         main = sp or rb
+        abs_t, rel_t = tolerances.get(pv_id, _EXACT) if tolerances else _EXACT
         append(
             WireValue(
                 pv_id,
@@ -113,6 +116,8 @@ def _wire_values(rows: list[snap_db.TextRow], tags: dict[str, list[TagRef]]) -> 
                 main.severity if main is not None else 3,
                 main.timestamp if main is not None else None,
                 tags.get(pv_id, no_tags) if tags else no_tags,
+                abs_t,
+                rel_t,
             )
         )
     return out
@@ -128,7 +133,17 @@ async def snapshot_body(ctx: ServiceContext, snapshot_id: UUID, limit: int | Non
             raise NotFoundError(f"snapshot {snapshot_id} not found")
         rows = await snap_db.values_text(conn, snapshot_id, offset, stop)
         tag_rows = await snap_db.value_tags(conn, snapshot_id, offset, stop)
-    return _chunks(with_matched(_encode(summary(head)), head["pv_count"]), rows, _tag_refs(tag_rows))
+        tolerances = text_tolerances(await snap_db.snapshot_tolerances(conn, snapshot_id), rows) if rows else {}
+    return _chunks(with_matched(_encode(summary(head)), head["pv_count"]), rows, _tag_refs(tag_rows), tolerances)
+
+
+def text_tolerances(by_key: dict[bytes, tuple[float, float]], rows: list[snap_db.TextRow]) -> Tolerances:
+    """The tolerances of `rows` (snap_db.snapshot_tolerances, keyed by raw id) by the text ids the rows
+    carry: the GET shows the very tolerances the compare rule applies, so the console marks exactly what
+    `differentFromLive` selects. Whichever side is smaller is converted (a page of a big snapshot)."""
+    if len(by_key) <= len(rows):
+        return {str(UUID(bytes=k)): v for k, v in by_key.items()}
+    return {r[0]: t for r in rows if (t := by_key.get(UUID(r[0]).bytes)) is not None}
 
 
 def with_matched(head_json: bytes, matched: int) -> bytes:
@@ -149,10 +164,12 @@ def _tag_refs(tag_rows: list[tuple[Any, ...]]) -> dict[str, list[TagRef]]:
     return tags
 
 
-async def _chunks(head_json: bytes, rows: list[snap_db.TextRow], tags: dict[str, list[TagRef]]) -> AsyncIterator[bytes]:
+async def _chunks(
+    head_json: bytes, rows: list[snap_db.TextRow], tags: dict[str, list[TagRef]], tolerances: Tolerances
+) -> AsyncIterator[bytes]:
     # In the event loop (no thread hops); each chunk yields, so other requests interleave.
     yield head_json[:-1] + b',"pvValues":['
     for start in range(0, len(rows), _CHUNK):
-        encoded = _encode(_wire_values(rows[start : start + _CHUNK], tags))[1:-1]
+        encoded = _encode(_wire_values(rows[start : start + _CHUNK], tags, tolerances))[1:-1]
         yield encoded if start == 0 else b"," + encoded
     yield b"]}"

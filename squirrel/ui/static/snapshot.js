@@ -1,4 +1,5 @@
 import { age, api, can, count, el, fill, fmt, guarded, qs, stream, time } from "./common.js";
+import { liveDifference, toleranceText } from "./tolerance.js";
 
 const id = document.body.dataset.snapshotId;
 const PAGE = 100;
@@ -6,7 +7,7 @@ let offset = 0;
 let matched = 0;
 let source = null;
 let summary = null;
-const cells = new Map(); // address -> {live cell, saved side, age cell}
+const cells = new Map(); // address -> {live cell, saved side, age cell, tolerance: {abs, rel, readback}}
 
 function savedCell(side) {
   if (!side) return el("td", { class: "muted" }, "—");
@@ -14,26 +15,25 @@ function savedCell(side) {
   return el("td", { class: "num", title: side.units || "" }, fmt(side.value, side.precision), side.units ? ` ${side.units}` : "");
 }
 
-function sameValue(saved, live) {
-  if (!saved || saved.value === null || saved.value === undefined) return true;
-  const precision = saved.precision ?? live.precision;
-  return fmt(saved.value, precision) === fmt(live.value, precision);
-}
-
 function paintLive(address, entry) {
   const slot = cells.get(address);
   if (!slot) return;
-  const { cell, saved, ageCell } = slot;
-  if (!entry.connected) {
+  const { cell, saved, ageCell, tolerance } = slot;
+  // The server's rule with the row's tolerances: marked here exactly when `differentFromLive` selects it.
+  const difference = liveDifference(saved, entry, tolerance);
+  cell.dataset.difference = difference || "";
+  if (difference === "disconnected" || !entry.connected) {
     cell.replaceChildren("✖ disconnected");
     cell.className = "bad";
     return;
   }
   const precision = saved?.precision ?? entry.precision;
-  const differs = !sameValue(saved, entry);
+  const differs = difference === "outside";
+  const unsaved = saved?.value === null || saved?.value === undefined;
+  const why = unsaved ? "no value was saved" : `outside tolerance ${toleranceText(saved, tolerance.abs, tolerance.rel)} of the saved value`;
   cell.className = differs ? "num differs" : "num";
   cell.replaceChildren(fmt(entry.value, precision), entry.units ? ` ${entry.units}` : "",
-    differs ? el("span", { class: "flag", title: "differs from the saved value at the PV's precision" }, " ≠ differs") : "");
+    differs ? el("span", { class: "flag", title: why }, " ≠ differs") : "");
   cell.dataset.value = String(entry.value);
   if (ageCell && entry.timestamp) ageCell.textContent = age(Date.now() / 1000 - entry.timestamp);
 }
@@ -42,8 +42,13 @@ function row(v) {
   const liveSp = el("td", { class: "num muted", "data-address": v.setpointName || "" }, "…");
   const liveRb = el("td", { class: "num muted", "data-address": v.readbackName || "" }, v.readbackName ? "…" : "—");
   const ageCell = el("td", { class: "num" }, "—");
-  if (v.setpointName) cells.set(v.setpointName, { cell: liveSp, saved: v.setpointValue, ageCell });
-  if (v.readbackName) cells.set(v.readbackName, { cell: liveRb, saved: v.readbackValue, ageCell: v.setpointName ? null : ageCell });
+  const abs = v.absTolerance ?? 0;
+  const rel = v.relTolerance ?? 0;
+  if (v.setpointName) cells.set(v.setpointName, { cell: liveSp, saved: v.setpointValue, ageCell, tolerance: { abs, rel } });
+  if (v.readbackName) {
+    cells.set(v.readbackName, { cell: liveRb, saved: v.readbackValue, ageCell: v.setpointName ? null : ageCell,
+      tolerance: { abs, rel, readback: true } });
+  }
   const alarm = v.severity > 0 ? `⚠ ${v.status} (severity ${v.severity})` : v.status;
   return el("tr", { "data-pv": v.pvName },
     el("th", { scope: "row" }, v.pvName, (v.tags || []).length ? el("span", { class: "muted" }, ` ${v.tags.map((t) => t.name).join(", ")}`) : ""),

@@ -26,6 +26,7 @@ from playwright.async_api import Page, expect
 from tests.support.browser import CHROMIUM, TIMEOUT_MS, chromium, loopback_only
 from tests.support.ops import PREFIX, REGISTRY_CSV, Server, ops_fixtures
 from tests.support.restore_ioc import RestoreIOC
+from tests.support.server import RunningServer
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"),
@@ -78,7 +79,7 @@ async def browser_page(refused: list[str]) -> AsyncIterator[Page]:
             raise
 
 
-async def sign_in(page: Page, server: Server, key: str) -> None:
+async def sign_in(page: Page, server: Server | RunningServer, key: str) -> None:
     await page.goto(f"{server.url}/")  # a browser opening / is sent to the console, then to sign-in
     await expect(page).to_have_url(f"{server.url}/ui/signin")
     await page.get_by_label("API key").fill(server.tokens[key])

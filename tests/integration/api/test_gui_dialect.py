@@ -141,6 +141,8 @@ async def test_snapshot_values_carry_numeric_alarms_in_envelope_mode(client_for:
         "severity": 2,
         "timestamp": "2023-11-14T22:13:20.123456Z",
         "tags": [],
+        "absTolerance": 0.0,  # the PV's tolerances (what compare applies), added after the dialect
+        "relTolerance": 0.0,
     }
     assert (second["status"], second["severity"]) == (6, 1)  # LOW, MINOR
     assert (second["readbackValue"]["status"], second["readbackValue"]["severity"]) == (17, 3)  # UDF, INVALID

@@ -108,3 +108,38 @@ async def test_import_validate_only_reports_every_row_and_writes_nothing(api: Ap
     assert (await api.get("/v1/pvs?pvName=NEW")).json() == []
     r = await api.post("/v1/pvs/import", content=good.encode(), headers={"content-type": "text/csv"})
     assert r.status_code == 201 and r.json()["createdCount"] == 1
+
+
+async def test_rows_carry_the_tolerances_differentFromLive_applies(api: Api) -> None:
+    """Each row has its PV's absTolerance/relTolerance (0 for an exact PV), filtered or not, paged or not:
+    the console marks a live value with exactly the band the filter uses."""
+    pvs = await create_pvs(api, 3, prefix="TOL")
+    await api.put(f"/v1/pvs/{pvs[0]['id']}", json={"absTolerance": 0.5})
+    await api.put(f"/v1/pvs/{pvs[1]['id']}", json={"relTolerance": 0.1})
+    cache = _cache(api)
+    for pv in pvs:
+        put_value(cache, pv["setpointAddress"], 100.0)
+        put_value(cache, pv["readbackAddress"], 100.0)
+    snap = (await api.post("/v1/snapshots?async=false", json={"title": "tolerances"})).json()
+    url = f"/v1/snapshots/{snap['id']}"
+    expected = {pvs[0]["id"]: (0.5, 0.0), pvs[1]["id"]: (0.0, 0.1), pvs[2]["id"]: (0.0, 0.0)}
+
+    def carried(body: dict[str, Any]) -> dict[str, tuple[float, float]]:
+        return {v["pvId"]: (v["absTolerance"], v["relTolerance"]) for v in body["pvValues"]}
+
+    assert carried((await api.get(url)).json()) == expected
+    assert carried((await api.get(f"{url}?limit=1&offset=1")).json()) == {pvs[1]["id"]: (0.0, 0.1)}
+    assert carried((await api.get(f"{url}?q=TOL:00000")).json()) == {pvs[0]["id"]: (0.5, 0.0)}
+    # Inside the band of the first two, outside the exact third: the filter keeps the third only.
+    put_value(cache, pvs[0]["setpointAddress"], 100.5)
+    put_value(cache, pvs[1]["setpointAddress"], 110.0)
+    put_value(cache, pvs[2]["setpointAddress"], 100.001)
+    live = (await api.get(f"{url}?differentFromLive=true")).json()
+    assert carried(live) == {pvs[2]["id"]: (0.0, 0.0)}
+    # Just outside the bands: all three, each row with the tolerance that put it there.
+    put_value(cache, pvs[0]["setpointAddress"], 100.5000001)
+    put_value(cache, pvs[1]["setpointAddress"], 110.0001)
+    assert carried((await api.get(f"{url}?differentFromLive=true")).json()) == expected
+    assert carried((await api.get(f"{url}?differentFromLive=true&limit=1&offset=2")).json()) == {
+        pvs[2]["id"]: (0.0, 0.0)
+    }

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from uuid import uuid4
 
 import msgspec
 
 from squirrel.model import EpicsValueDTO, PVValueDTO, TagRef
-from squirrel.services.snapshots.read import WireValue
+from squirrel.services.snapshots.read import WireValue, text_tolerances
 
 
 def _layout(cls: type[msgspec.Struct]) -> list[tuple[str, str]]:
@@ -33,3 +34,13 @@ def test_wire_json_is_the_dto_json() -> None:
     )  # fmt: skip
     wire = WireValue(str(pv_id), "A:SP", "A:SP", None, EpicsValueDTO(*side), None, "NO_ALARM", 0, ts, [tag])
     assert msgspec.json.encode(wire) == msgspec.json.encode(dto)
+
+
+def test_text_tolerances_key_the_rows_by_their_text_ids_whichever_side_is_smaller() -> None:
+    ids = [uuid4() for _ in range(4)]
+    by_key = {ids[0].bytes: (0.5, 0.0), ids[1].bytes: (0.0, 0.1), ids[3].bytes: (1.0, 1.0)}
+    rows: list[Any] = [(str(i), "A", None, None, None) for i in ids]
+    whole = {str(ids[0]): (0.5, 0.0), str(ids[1]): (0.0, 0.1), str(ids[3]): (1.0, 1.0)}
+    assert text_tolerances(by_key, rows) == whole  # fewer tolerances than rows: every key converted
+    assert text_tolerances(by_key, rows[1:3]) == {str(ids[1]): (0.0, 0.1)}  # a page: only its rows
+    assert text_tolerances({}, rows) == {}
