@@ -17,6 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 TOP = 12  # frames per list in the report
+# Frames on (nearly) every stack of the service, which say nothing about a phase: left out of "total".
+PLUMBING = (
+    "thread (",
+    "<module> (squirrel/__main__.py)",
+    "main (squirrel/cli/main.py)",
+    "cmd_serve (squirrel/cli/main.py)",
+    "Server.run (uvicorn/server.py)",
+    "asyncio_run (uvicorn/_compat.py)",
+    "Runner.run (stdlib/asyncio/runners.py)",
+    "Thread._bootstrap",
+    "Thread.run (stdlib/threading.py)",
+)
 _SAMPLE = re.compile(r"^(?P<stack>.*) (?P<count>\d+)$")
 
 
@@ -88,7 +100,8 @@ def summarise(files: list[Path], top: int = TOP) -> dict[str, object]:
             samples += count
             own[frames[-1]] += count
             for frame in set(frames):
-                total[frame] += count
+                if not frame.startswith(PLUMBING) and "<frozen" not in frame:
+                    total[frame] += count
 
     def share(counter: Counter[str]) -> list[list[object]]:
         return [[frame, round(100.0 * n / samples, 1)] for frame, n in counter.most_common(top)] if samples else []

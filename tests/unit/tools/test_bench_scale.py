@@ -102,4 +102,5 @@ def test_profile_summary_counts_self_and_total_per_function(tmp_path: Path) -> N
     assert summary["self_pct"] == [["execute (psycopg/cursor.py)", 60.0], ["apply (squirrel/pv/_cache.py)", 40.0]]
     total = dict(summarise([one])["total_pct"])  # type: ignore[call-overload]
     assert total["run (stdlib/asyncio/base_events.py)"] == 40.0  # two lines of one function, counted once
-    assert total["thread (0x2)"] == 60.0
+    assert total["execute (psycopg/cursor.py)"] == 60.0
+    assert "thread (0x2)" not in total  # on every stack: says nothing about the phase
