@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 
+from squirrel.addresses import PROTOCOLS, Protocol, protocol_of
 from squirrel.pv._records import PVState
 
 
@@ -20,22 +21,39 @@ class PVCache:
         self._entries: dict[str, PVState] = {}
         self._dirty: set[str] = set()
         self.total_updates = 0
+        # Kept as entries come, go and (dis)connect, so counts() costs the same at 200K PVs as at 2K:
+        # /metrics and health read them often, and a walk of the cache per read grows with the registry.
+        self._total = dict.fromkeys(PROTOCOLS, 0)
+        self._connected = dict.fromkeys(PROTOCOLS, 0)
 
     # --- membership -------------------------------------------------------------------------
     def ensure(self, address: str) -> PVState:
         state = self._entries.get(address)
         if state is None:
             state = self._entries[address] = PVState(address=address)
+            self._count(state, 1)
         return state
 
     def discard(self, address: str) -> None:
-        self._entries.pop(address, None)
+        state = self._entries.pop(address, None)
+        if state is not None:
+            self._count(state, -1)
         self._dirty.discard(address)
 
     def replace(self, state: PVState) -> None:
         """Install a whole entry received from elsewhere (the Redis bridge on an API-only instance)."""
+        old = self._entries.get(state.address)
+        if old is not None:
+            self._count(old, -1)
         self._entries[state.address] = state
+        self._count(state, 1)
         self._dirty.add(state.address)
+
+    def _count(self, state: PVState, sign: int) -> None:
+        protocol = protocol_of(state.address)
+        self._total[protocol] += sign
+        if state.connected:
+            self._connected[protocol] += sign
 
     def __contains__(self, address: object) -> bool:
         return address in self._entries
@@ -65,6 +83,8 @@ class PVCache:
         if state is None:
             return
         now = time.time()
+        if state.connected != connected:
+            self._connected[protocol_of(address)] += 1 if connected else -1
         state.connected = connected
         state.updated_at = now
         if connected:
@@ -82,5 +102,9 @@ class PVCache:
         return dirty
 
     def counts(self) -> dict[str, int]:
-        connected = sum(1 for s in self._entries.values() if s.connected)
+        connected = sum(self._connected.values())
         return {"total": len(self._entries), "connected": connected, "disconnected": len(self._entries) - connected}
+
+    def protocol_counts(self) -> dict[Protocol, tuple[int, int]]:
+        """(connected, disconnected) addresses per protocol."""
+        return {p: (self._connected[p], self._total[p] - self._connected[p]) for p in PROTOCOLS}

@@ -9,7 +9,6 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from squirrel.addresses import PROTOCOLS, protocol_of
 from squirrel.live.redis_bridge import RedisConsumer, RedisPublisher
 from squirrel.services.context import ServiceContext
 from squirrel.services.live import monitor_alive
@@ -72,12 +71,9 @@ class SquirrelCollector(Collector):
         pvs = GaugeMetricFamily(
             "squirrel_protocol_pvs", "Addresses in the live cache by protocol and state", labels=["protocol", "state"]
         )
-        counts = {(p, s): 0 for p in PROTOCOLS for s in ("connected", "disconnected")}
-        for state in self.ctx.cache:
-            key = (protocol_of(state.address), "connected" if state.connected else "disconnected")
-            counts[key] += 1
-        for (protocol, st), n in counts.items():
-            pvs.add_metric([protocol, st], n)
+        for protocol, (connected, disconnected) in self.ctx.cache.protocol_counts().items():
+            pvs.add_metric([protocol, "connected"], connected)
+            pvs.add_metric([protocol, "disconnected"], disconnected)
         yield pvs
         pva = self.ctx.pva_monitor
         pva_updates = pva.total_updates if pva is not None else 0

@@ -44,3 +44,31 @@ def test_metadata_records() -> None:
     assert set(CtrlMeta.__struct_fields__) <= set(PVState.__struct_fields__)  # what apply_meta copies has a slot
     state = PVState(address="A", **msgspec.structs.asdict(meta))
     assert (state.units, state.upper_disp_limit) == ("mm", 5.0)
+
+
+def _walked(cache: PVCache) -> dict[str, tuple[int, int]]:
+    """The per-protocol counts the slow way, by walking every entry."""
+    out = {"ca": [0, 0], "pva": [0, 0]}
+    for s in cache:
+        out["pva" if s.address.startswith("pva://") else "ca"][0 if s.connected else 1] += 1
+    return {p: (c, d) for p, (c, d) in out.items()}
+
+
+def test_counts_are_kept_through_every_change_without_walking_the_cache() -> None:
+    cache = PVCache()
+    for address in ("A", "B", "pva://C", "pva://D"):
+        cache.ensure(address)
+    cache.set_connected("A", True)
+    cache.set_connected("A", True)  # no change: counted once
+    cache.set_connected("pva://C", True)
+    cache.set_connected("B", False)  # already disconnected
+    assert cache.protocol_counts() == _walked(cache) == {"ca": (1, 1), "pva": (1, 1)}
+    cache.replace(PVState(address="B", connected=True))  # the Redis bridge installs a connected entry
+    cache.replace(PVState(address="A", connected=False))  # and a disconnected one over a connected one
+    cache.replace(PVState(address="pva://E", connected=True))  # a new one
+    assert cache.protocol_counts() == _walked(cache) == {"ca": (1, 1), "pva": (2, 1)}
+    cache.discard("B")
+    cache.discard("pva://C")
+    cache.discard("nothing")
+    assert cache.protocol_counts() == _walked(cache) == {"ca": (0, 1), "pva": (1, 1)}
+    assert cache.counts() == {"total": 3, "connected": 1, "disconnected": 2}
