@@ -7,7 +7,7 @@ the database's COPY buffer. Each side is stored twice: in full, and value-only f
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 
@@ -148,7 +148,11 @@ def missing_state(reason: str) -> Encoded:
     return pv.encode_side(StoredSide(None, None, status=reason, has_value=False))
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def ns_to_datetime(ns: int | None) -> datetime | None:
+    """EPICS ns → UTC datetime, truncated to µs (half the cost of fromtimestamp on the 50K read path)."""
     if ns is None:
         return None
-    return datetime.fromtimestamp(ns // 1_000_000_000, UTC).replace(microsecond=(ns % 1_000_000_000) // 1000)
+    return _EPOCH + timedelta(microseconds=ns // 1000)
