@@ -1,0 +1,68 @@
+"""run_batch against a real IOC: connected channels are asked at once, connecting ones when they come up,
+never-connected ones are returned (their listeners removed); the libca handler copies each reply."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from epicscorelibs.ca import cadef
+
+from squirrel.epics._batch import Batch, on_get, request, run_batch
+from squirrel.epics._channels import Chan, pool
+from squirrel.epics._decoders import payload_size
+from squirrel.tools.sim import SimHandle
+
+
+@pytest.fixture
+async def leased(sim_ioc: SimHandle) -> AsyncIterator[dict[str, Chan]]:
+    names = [sim_ioc.special["double"], sim_ioc.special["wave"], "NOPE:batch0", "NOPE:batch1"]
+    channels = await pool().acquire(names)
+    yield channels
+    pool().release(channels)
+
+
+async def test_replies_come_back_per_channel_and_dead_channels_are_named(
+    sim_ioc: SimHandle, leased: dict[str, Chan]
+) -> None:
+    batch = Batch(asyncio.get_running_loop())
+    issued: list[str] = []
+
+    def issue(address: str, chan: Chan) -> None:
+        issued.append(address)
+        assert chan.connected and chan.decoder is not None
+        assert request(batch, cadef.ca_array_get_callback, chan.decoder.time_code, 0, chan.id, on_get) is None
+
+    never = await run_batch(batch, leased, issue, timeout=1.0)
+    live = [sim_ioc.special["double"], sim_ioc.special["wave"]]
+    assert never == {"NOPE:batch0", "NOPE:batch1"}
+    assert sorted(issued) == sorted(live)  # asked once each, whether connected before or during the batch
+    assert batch.finished and batch.remaining == 0
+    assert all(not leased[a].listeners for a in never)  # the batch's connection listeners are gone
+    by_chid = {chid: (dbr_type, count, status, data) for chid, dbr_type, count, status, data in batch.got}
+    for address in live:
+        chan = leased[address]
+        dbr_type, count, status, data = by_chid[chan.id]
+        assert chan.decoder is not None
+        assert status == cadef.ECA_NORMAL and dbr_type == chan.decoder.time_code
+        assert data is not None and len(data) == payload_size(dbr_type, count)
+    assert by_chid[leased[sim_ioc.special["double"]].id][1] == 1
+    # count 0 asks for the array's current length (other tests of the shared IOC write it): 1..10 elements
+    assert 1 <= by_chid[leased[sim_ioc.special["wave"]].id][1] <= 10
+
+
+async def test_an_empty_batch_returns_at_once(sim_ioc: SimHandle) -> None:
+    batch = Batch(asyncio.get_running_loop())
+    assert await run_batch(batch, {}, lambda a, c: None, timeout=30.0) == set()
+    assert batch.finished and batch.event.is_set()
+
+
+async def test_a_batch_whose_issue_asks_nothing_ends_without_waiting(
+    sim_ioc: SimHandle, leased: dict[str, Chan]
+) -> None:
+    live = {a: c for a, c in leased.items() if not a.startswith("NOPE:")}
+    await run_batch(Batch(asyncio.get_running_loop()), live, lambda a, c: None, timeout=5.0)  # connects them
+    batch = Batch(asyncio.get_running_loop())
+    assert await run_batch(batch, live, lambda a, c: None, timeout=30.0) == set()
+    assert batch.event.is_set()  # ended by completion (nothing was outstanding), not by its timeout
