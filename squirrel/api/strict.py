@@ -169,8 +169,9 @@ def _nul_path(node: Any, path: str) -> str | None:
 
 
 def _depth_exceeds(node: Any, limit: int) -> bool:
-    """True when containers nest deeper than `limit` levels (stops at the first such branch)."""
-    if limit < 0:
+    """True when containers nest deeper than `limit` levels, `node` (a container) being the first level
+    (stops at the first such branch)."""
+    if limit < 1:
         return True
     if isinstance(node, dict):
         return any(isinstance(v, dict | list) and _depth_exceeds(v, limit - 1) for v in node.values())

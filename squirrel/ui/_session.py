@@ -20,7 +20,9 @@ PUBLIC = {"scope": "public"}
 
 
 def _secure(request: Request[Any, Any, Any]) -> bool:
-    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "") == "https"
+    # A proxy chain lists one scheme per hop ("https, http"): the first is what the browser used.
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",", 1)[0].strip().lower()
+    return request.url.scheme == "https" or forwarded == "https"
 
 
 def session_cookies(request: Request[Any, Any, Any], token: str) -> list[Cookie]:

@@ -50,6 +50,10 @@ def test_cookies_are_secure_only_over_https() -> None:
     behind_proxy = _request("http", {"x-forwarded-proto": "https"})
     assert all(c.secure for c in session_cookies(behind_proxy, "t"))
     assert not any(c.secure for c in session_cookies(_request("http", {"x-forwarded-proto": "http"}), "t"))
+    # Case does not matter, and in a proxy chain the first hop's scheme is the browser's.
+    for header in ("HTTPS", "https, http", " https "):
+        assert all(c.secure for c in session_cookies(_request("http", {"x-forwarded-proto": header}), "t"))
+    assert not any(c.secure for c in session_cookies(_request("http", {"x-forwarded-proto": "http, https"}), "t"))
 
 
 def test_sign_out_clears_both_cookies_at_once() -> None:
