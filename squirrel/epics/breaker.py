@@ -14,6 +14,7 @@ clears the mark.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -56,18 +57,28 @@ class BreakerSet:
         self._clock = clock
         self._breakers: dict[str, Breaker] = {}
         self._server_of: dict[str, str] = {}  # address -> last known server (a dead channel forgets it)
+        # PVs per server, kept as addresses are learnt and forgotten: states() is read by every /metrics
+        # scrape, and counting by walking _server_of per circuit grew with circuits × PVs.
+        self._pv_count: Counter[str] = Counter()
 
     # --- what server serves an address --------------------------------------------------------
     def learn(self, address: str, server: str | None) -> None:
         if server and not server.startswith("<"):
-            self._server_of[address] = server
+            old = self._server_of.get(address)
+            if old != server:
+                if old is not None:
+                    self._pv_count[old] -= 1
+                self._server_of[address] = server
+                self._pv_count[server] += 1
             self._get(server)
 
     def server_of(self, address: str) -> str | None:
         return self._server_of.get(address)
 
     def forget(self, address: str) -> None:
-        self._server_of.pop(address, None)
+        old = self._server_of.pop(address, None)
+        if old is not None:
+            self._pv_count[old] -= 1
 
     # --- decisions ---------------------------------------------------------------------------
     def allows(self, server: str | None) -> bool:
@@ -166,7 +177,7 @@ class BreakerSet:
         b.reason = reason
 
     def _describe(self, b: Breaker) -> dict[str, Any]:
-        pvs = sum(1 for s in self._server_of.values() if s == b.name)
+        pvs = self._pv_count[b.name]
         return {
             "name": b.name,
             "state": b.state,

@@ -58,3 +58,15 @@ def test_server_down_forced_states_and_unknowns() -> None:
     assert b.force_close("ioc:1")["state"] == "closed" and b.open_count() == 0
     with pytest.raises(KeyError):
         b.force_open("nope:1")
+
+
+def test_pv_counts_follow_addresses_that_move_and_are_forgotten() -> None:
+    breakers = BreakerSet()
+    for address, server in (("A", "s1"), ("B", "s1"), ("C", "s2"), ("A", "s1"), ("B", "s2")):
+        breakers.learn(address, server)  # A twice on one server counts once; B moves to s2
+    breakers.learn("D", "<disconnected>")  # not a server
+    counts = {s["name"]: s["pv_count"] for s in breakers.states()}
+    assert counts == {"s1": 1, "s2": 2}
+    breakers.forget("C")
+    breakers.forget("nothing")
+    assert {s["name"]: s["pv_count"] for s in breakers.states()} == {"s1": 1, "s2": 1}
