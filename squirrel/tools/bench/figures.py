@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -114,8 +115,25 @@ async def wait_job(client: httpx.AsyncClient, job_id: str, timeout: float) -> di
     return job
 
 
-async def take_snapshot(client: httpx.AsyncClient, title: str, use_cache: bool, timeout: float) -> tuple[float, str]:
-    """POST /v1/snapshots (async) → job completed; returns (seconds, snapshot id)."""
+def job_times(job: dict[str, Any], elapsed: float) -> dict[str, float]:
+    """Where a job's end-to-end seconds went: waiting in the queue, running, and the rest (HTTP, polling)."""
+    stamps = [job.get(k) for k in ("createdAt", "startedAt", "completedAt")]
+    if not all(isinstance(s, str) for s in stamps):
+        return {"end_to_end_s": round(elapsed, 3)}
+    created, started, completed = (datetime.fromisoformat(str(s)).timestamp() for s in stamps)
+    queued, ran = started - created, completed - started
+    return {
+        "queued_s": round(queued, 3),
+        "run_s": round(ran, 3),
+        "http_and_polling_s": round(elapsed - queued - ran, 3),
+        "end_to_end_s": round(elapsed, 3),
+    }
+
+
+async def take_snapshot(
+    client: httpx.AsyncClient, title: str, use_cache: bool, timeout: float, times: list[dict[str, float]] | None = None
+) -> tuple[float, str]:
+    """POST /v1/snapshots (async) → job completed; returns (seconds, snapshot id); `times` gets job_times."""
     params = {"async": "true", "use_cache": "true" if use_cache else "false"}
     t0 = time.perf_counter()
     resp = await client.post("/v1/snapshots", params=params, json={"title": title, "description": "squirrel bench"})
@@ -124,19 +142,26 @@ async def take_snapshot(client: httpx.AsyncClient, title: str, use_cache: bool, 
         return time.perf_counter() - t0, str(body["id"])
     job = await wait_job(client, str(body["jobId"]), timeout)
     elapsed = time.perf_counter() - t0
+    if times is not None:
+        times.append(job_times(job, elapsed))
     if not job.get("resultId"):
         raise BenchError(f"snapshot job {body['jobId']} completed without a resultId")
     return elapsed, str(job["resultId"])
 
 
-async def restore(client: httpx.AsyncClient, snapshot_id: str, timeout: float) -> tuple[float, dict[str, Any]]:
-    """Restore every PV of a snapshot, with completion, no verify, no backup; returns (seconds, result)."""
+async def restore(
+    client: httpx.AsyncClient, snapshot_id: str, timeout: float, times: list[dict[str, float]] | None = None
+) -> tuple[float, dict[str, Any]]:
+    """Restore every PV of a snapshot, with completion, no verify, no backup; returns (seconds, result);
+    `times` gets job_times."""
     body = {"verify": False, "backup": False, "skipEqual": False}
     t0 = time.perf_counter()
     resp = await client.post(f"/v1/snapshots/{snapshot_id}/restore", json=body)
     queued = check(resp, "POST /v1/snapshots/{id}/restore")
     job = await wait_ended(client, str(queued["jobId"]), timeout)
     elapsed = time.perf_counter() - t0
+    if times is not None:
+        times.append(job_times(job, elapsed))
     result: dict[str, Any] = job.get("result") or {}
     if job["status"] != "completed":
         # A restore that did not restore every PV ends `failed` with its counts: no figure, but say why.

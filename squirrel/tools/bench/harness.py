@@ -258,7 +258,8 @@ class Bench:
             for use_cache, key in ((True, "snapshot_cache_s"), (False, "snapshot_direct_s")):
                 for r in range(self.cfg.repeat):
                     try:
-                        elapsed, sid = await fg.take_snapshot(client, f"bench {key} {r}", use_cache, timeout)
+                        times = self.results.extras.setdefault(f"{key}_job_times", [])
+                        elapsed, sid = await fg.take_snapshot(client, f"bench {key} {r}", use_cache, timeout, times)
                     except Exception as exc:
                         self.results.error(key, f"snapshot: {exc}")
                         break
@@ -290,7 +291,8 @@ class Bench:
             raise fg.BenchError("needs a stored snapshot (snapshot creation failed)")
         async with self.client() as client:
             for _ in range(self.cfg.repeat):
-                elapsed, result = await fg.restore(client, self.snapshots[0], 300 * self.cfg.scale)
+                times = self.results.extras.setdefault("restore_job_times", [])
+                elapsed, result = await fg.restore(client, self.snapshots[0], 300 * self.cfg.scale, times)
                 self.results.add("restore_s", elapsed)
                 counts = {k: result.get(k) for k in ("totalPVs", "successCount", "failureCount")}
                 self.results.extras.setdefault("restore_results", []).append(counts)

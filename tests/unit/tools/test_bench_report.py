@@ -109,3 +109,15 @@ def test_demo_registry_csv_skips_registered() -> None:
     assert lines[0] == "Setpoint,Readback,Device,Description,Area,Kind"
     assert lines[1].startswith("D:0:SP,D:0:RB,D,pair 0,Sector 1,double")
     assert "D:1:SP" not in body
+
+
+def test_job_times_split_a_job_into_queue_run_and_the_rest() -> None:
+    from squirrel.tools.bench.figures import job_times
+
+    job = {
+        "createdAt": "2026-12-06T10:00:00.000+00:00",
+        "startedAt": "2026-12-06T10:00:00.050+00:00",
+        "completedAt": "2026-12-06T10:00:01.250+00:00",
+    }
+    assert job_times(job, 1.4) == {"queued_s": 0.05, "run_s": 1.2, "http_and_polling_s": 0.15, "end_to_end_s": 1.4}
+    assert job_times({"createdAt": "2026-12-06T10:00:00+00:00", "startedAt": None}, 0.5) == {"end_to_end_s": 0.5}
