@@ -41,11 +41,11 @@ UPDATE job SET checkpoint = %(checkpoint)s WHERE id = %(id)s AND status = 'runni
 -- name: complete_job
 UPDATE job
 SET status = 'completed', progress = 100, message = %(message)s, result_id = %(result_id)s,
-    result = %(result)s, warnings = %(warnings)s, completed_at = now(), error = NULL
+    result = %(result)s, warnings = %(warnings)s, completed_at = clock_timestamp(), error = NULL
 WHERE id = %(id)s AND status = 'running'
 
 -- name: fail_job
-UPDATE job SET status = 'failed', message = %(message)s, error = %(error)s, completed_at = now()
+UPDATE job SET status = 'failed', message = %(message)s, error = %(error)s, completed_at = clock_timestamp()
 WHERE id = %(id)s AND status IN ('pending', 'running')
 
 -- name: requeue_job
@@ -53,7 +53,7 @@ UPDATE job SET status = 'pending', message = %(message)s, error = %(error)s
 WHERE id = %(id)s AND status = 'running'
 
 -- name: cancel_job
-UPDATE job SET status = 'cancelled', message = 'Cancelled', completed_at = now()
+UPDATE job SET status = 'cancelled', message = 'Cancelled', completed_at = clock_timestamp()
 WHERE id = %(id)s AND status IN ('pending', 'running')
 RETURNING id
 

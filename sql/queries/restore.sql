@@ -54,7 +54,7 @@ WHERE id = %(job_id)s AND status = 'cancelled'
 -- per-PV result kept (the queue's own failure path keeps no result).
 UPDATE job
 SET status = 'failed', progress = 100, message = %(message)s, error = %(error)s, result_id = %(result_id)s,
-    result = %(result)s, completed_at = now()
+    result = %(result)s, completed_at = clock_timestamp()
 WHERE id = %(job_id)s AND status = 'running'
 
 -- name: upsert_restore_items

@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import msgspec
 import psycopg
 from psycopg import errors as pgerr
+from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from squirrel.db.rows import Conn
@@ -21,6 +23,10 @@ DatabaseError = psycopg.Error
 
 
 async def _configure(conn: Conn) -> None:
+    # jsonb through msgspec, not the json module: a 50K-PV restore's result is megabytes of JSON,
+    # written once and read by every GET of the job.
+    set_json_dumps(msgspec.json.encode, conn)
+    set_json_loads(msgspec.json.decode, conn)
     await conn.execute("SET TIME ZONE 'UTC'")
     await conn.commit()
 

@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import msgspec
+import structlog
 
 from squirrel.addresses import protocol_of
 from squirrel.db import snapshots as snap_db
@@ -52,6 +53,8 @@ JOB_TIMEOUT = 600.0
 GOLDEN = "golden"
 MAX_TEXT = 10_000
 MAX_NAME = 255
+
+log = structlog.get_logger(__name__)
 
 
 def _labels(labels: list[str] | None) -> list[str]:
@@ -206,9 +209,11 @@ async def take_snapshot(
             done = await snap_db.by_job(conn, job.job_id)
         if done is not None:  # an earlier attempt committed it (with its job completion)
             return done
+    t0 = time.perf_counter()
     pvs = await _select(ctx, spec)  # in PV-name order
     if job is not None:
         await job.progress(5, f"Selected {len(pvs):,} PVs")
+    t1 = time.perf_counter()
     lookup = await _read(ctx, pvs, spec.use_cache, job)
     now = time.time() if spec.use_cache else None
     tally = tally_states(pvs, lookup, now, ctx.settings.stale_max_age)
@@ -230,7 +235,19 @@ async def take_snapshot(
     def copy(conn: Conn, sid: UUID) -> Awaitable[int]:
         return snap_db.copy_selected(conn, sid, pvs, write_sides)
 
-    return await _store(ctx, spec, len(pvs), tally, actor, source, job, copy)
+    t2 = time.perf_counter()
+    row = await _store(ctx, spec, len(pvs), tally, actor, source, job, copy)
+    t3 = time.perf_counter()
+    log.info(
+        "snapshot stored",
+        pvs=len(pvs),
+        source=source,
+        missing=tally.missing,
+        select_s=round(t1 - t0, 3),
+        read_s=round(t2 - t1, 3),
+        store_s=round(t3 - t2, 3),
+    )
+    return row
 
 
 async def _store(
