@@ -8,7 +8,7 @@ from uuid import UUID
 
 from psycopg.types.json import Jsonb
 
-from squirrel.db.rows import Conn, Row, copy_rows, execute, fetch_all, fetch_one, fetch_scalar, fetch_tuples
+from squirrel.db.rows import Conn, copy_rows, execute, fetch_one, fetch_scalar, fetch_tuples
 
 
 async def ensure_run(conn: Conn, job_id: UUID, snapshot_id: UUID) -> UUID | None:
@@ -51,9 +51,16 @@ async def upsert_items(conn: Conn, job_id: UUID, items: Sequence[tuple[UUID, str
     await execute(conn, "upsert_restore_items", params)
 
 
-async def targets(conn: Conn, snapshot_id: UUID) -> list[Row]:
-    """The snapshot's rows (stored setpoint side) joined with the PV's registry row as it is now."""
-    return await fetch_all(conn, "restore_targets", {"snapshot_id": snapshot_id})
+# (pv_id, pv_name, setpoint_name, readback_name, setpoint side, in_registry, read_only, restore_order,
+#  put_completion, abs_tolerance, rel_tolerance): restore_targets' columns, in order.
+TargetRow = tuple[UUID, str, str | None, str | None, bytes | None, bool, bool, int, bool, float, float]
+
+
+async def targets(conn: Conn, snapshot_id: UUID) -> list[TargetRow]:
+    """The snapshot's rows (stored setpoint side) joined with the PV's registry row as it is now: tuples,
+    in binary (50K of them for a large restore)."""
+    rows: list[TargetRow] = await fetch_tuples(conn, "restore_targets", {"snapshot_id": snapshot_id}, binary=True)
+    return rows
 
 
 async def snapshot_exists(conn: Conn, snapshot_id: UUID) -> bool:

@@ -49,8 +49,9 @@ _NUMERIC_TYPES = FLOAT_TYPES | INTEGER_TYPES
 Equality = Callable[[Any, Any, float, float], bool]
 
 
-class RestoreTarget(msgspec.Struct, kw_only=True):
-    """One stored snapshot row joined with the PV's registry row as it is now."""
+class RestoreTarget(msgspec.Struct, gc=False):
+    """One stored snapshot row joined with the PV's registry row as it is now (positional and untracked:
+    a large restore builds 50K of them)."""
 
     pv_id: UUID
     pv_name: str

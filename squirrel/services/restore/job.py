@@ -96,24 +96,18 @@ async def check_request(ctx: ServiceContext, snapshot_id: UUID, pv_ids: Sequence
     return pv_count if pv_ids is None else len(pv_ids)
 
 
-def _target(row: dict[str, Any]) -> rp.RestoreTarget:
-    stored = decode_setpoint(row["setpoint"])
+def _target(row: restore_db.TargetRow) -> rp.RestoreTarget:
+    pv_id, name, setpoint, readback, raw, in_registry, read_only, order, completion, abs_tol, rel_tol = row
+    stored = decode_setpoint(raw)
+    if stored is None:
+        return rp.RestoreTarget(
+            pv_id, name or str(pv_id), setpoint, readback, None, None, None, False,
+            in_registry, read_only, order, completion, abs_tol, rel_tol,
+        )  # fmt: skip
     return rp.RestoreTarget(
-        pv_id=row["pv_id"],
-        pv_name=row["pv_name"] or str(row["pv_id"]),
-        setpoint_address=row["setpoint_name"],
-        readback_address=row["readback_name"],
-        value=stored.value if stored else None,
-        value_type=stored.type if stored else None,
-        enum_index=stored.enum_index if stored else None,
-        has_value=stored is not None and stored.has_value,
-        in_registry=row["in_registry"],
-        read_only=row["read_only"],
-        restore_order=row["restore_order"],
-        put_completion=row["put_completion"],
-        abs_tolerance=row["abs_tolerance"],
-        rel_tolerance=row["rel_tolerance"],
-    )
+        pv_id, name or str(pv_id), setpoint, readback, stored.value, stored.type, stored.enum_index,
+        stored.has_value, in_registry, read_only, order, completion, abs_tol, rel_tol,
+    )  # fmt: skip
 
 
 async def live_states(
