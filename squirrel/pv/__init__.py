@@ -4,7 +4,9 @@
 - `PVCache`: the states the monitor writes and everyone else reads (plain data, no I/O);
 - the one wire encoding `to_wire` and its one inverse `from_wire` (and `parse_float` for user text);
 - the stored codec: `SideFields` declares a stored side's fields once; `StoredSide`, `ValueOnly`,
-  `ExportSide` and the builders of rows and `model.EpicsValueDTO` all follow it.
+  `ExportSide` and the builders of rows and `model.EpicsValueDTO` all follow it;
+- how a monitor follows the registry (`RegistryFollower`, its `RegistryMirror`, `parse_payload`): CA's
+  and PVA's monitors share it, and neither may import the other.
 """
 
 from squirrel.pv._batching import Handover
@@ -39,6 +41,14 @@ from squirrel.pv._records import (
     PVState,
     base_type,
 )
+from squirrel.pv._registry import (
+    Listen,
+    LoadRows,
+    RegistryFollower,
+    RegistryMirror,
+    Row,
+    parse_payload,
+)
 from squirrel.pv._wire import from_wire, parse_float, to_wire
 
 __all__ = [
@@ -55,8 +65,13 @@ __all__ = [
     "Encoded",
     "ExportSide",
     "Handover",
+    "Listen",
+    "LoadRows",
     "PVCache",
     "PVState",
+    "RegistryFollower",
+    "RegistryMirror",
+    "Row",
     "SideFields",
     "StoredSide",
     "ValueOnly",
@@ -71,6 +86,7 @@ __all__ = [
     "from_wire",
     "import_side",
     "parse_float",
+    "parse_payload",
     "state_row",
     "to_wire",
 ]

@@ -16,7 +16,7 @@ import pytest
 from squirrel.pv import PVCache
 from squirrel.pva import client
 from tests.conftest import Api
-from tests.support.pva_server import SCALARS, PvaServer
+from tests.support.pva_server import SCALARS, PvaServer, client_env
 
 PREFIX = "PT:"
 TYPES = {
@@ -45,16 +45,8 @@ def pva_server() -> Iterator[PvaServer]:
 @pytest.fixture(autouse=True)
 def pva_env(pva_server: PvaServer) -> Iterator[None]:
     """The process-wide p4p client reads EPICS_PVA_* when created: point it at this module's server."""
-    saved = {k: os.environ.get(k) for k in pva_server.client_env()}
-    os.environ.update(pva_server.client_env())
-    client.close()
-    yield
-    client.close()
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with client_env(pva_server):
+        yield
 
 
 @pytest.fixture

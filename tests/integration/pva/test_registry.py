@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from squirrel.pva import client
 from tests.conftest import Api
-from tests.support.pva_server import PvaServer
+from tests.support.pva_server import PvaServer, client_env
 
 
 @pytest.fixture
@@ -85,36 +83,32 @@ async def test_readdressed_ca_to_pva_moves_between_monitors_without_a_full_reloa
     the PVA monitor subscribes the new key."""
     server = PvaServer("PM:")
     server.start()
-    saved = {k: os.environ.get(k) for k in server.client_env()}
     try:
-        os.environ.update(server.client_env())
-        client.close()
-        ctx = api.client.app.state.ctx
-        monitor = ctx.monitor
-        async with asyncio.timeout(10):
-            while monitor.full_resyncs < 1:  # the start-up load  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
-        [pv] = await register(api, {"setpointAddress": "PMCA:X"})
-        await until(lambda: monitor.watching("PMCA:X"), "CA name watched")
-        full = monitor.full_resyncs
-        r = await api.put(f"/v1/pvs/{pv['id']}", json={"setpointAddress": "pva://PM:DOUBLE"}, scope="write")
-        assert r.status_code == 200, r.text
-
-        def followed() -> bool:
-            s = ctx.cache.get("pva://PM:DOUBLE")
-            return not monitor.watching("PMCA:X") and s is not None and s.connected and s.value == 1.5
-
-        await until(followed, "pva:// key subscribed by the PVA monitor, CA name dropped")
-        assert not monitor.watching("pva://PM:DOUBLE")
-        assert monitor.full_resyncs == full
+        with client_env(server):
+            await _follow_readdressed(api)
     finally:
-        client.close()
         server.stop()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+
+
+async def _follow_readdressed(api: Api) -> None:
+    ctx = api.client.app.state.ctx
+    monitor = ctx.monitor
+    async with asyncio.timeout(10):
+        while monitor.full_resyncs < 1:  # the start-up load  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    [pv] = await register(api, {"setpointAddress": "PMCA:X"})
+    await until(lambda: monitor.watching("PMCA:X"), "CA name watched")
+    full = monitor.full_resyncs
+    r = await api.put(f"/v1/pvs/{pv['id']}", json={"setpointAddress": "pva://PM:DOUBLE"}, scope="write")
+    assert r.status_code == 200, r.text
+
+    def followed() -> bool:
+        s = ctx.cache.get("pva://PM:DOUBLE")
+        return not monitor.watching("PMCA:X") and s is not None and s.connected and s.value == 1.5
+
+    await until(followed, "pva:// key subscribed by the PVA monitor, CA name dropped")
+    assert not monitor.watching("pva://PM:DOUBLE")
+    assert monitor.full_resyncs == full
 
 
 async def until(cond: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
