@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -13,24 +11,13 @@ from litestar.testing import AsyncTestClient
 
 from squirrel.app import create_app
 from tests.conftest import Api, make_settings
-from tests.support.pva_server import PvaServer, client_env
+from tests.support.pva_server import PvaServer, client_env, until
 
 PREFIX = "PMON:"
 WARMUP = 3.0
 
 
-@pytest.fixture(scope="module")
-def pva_server() -> Iterator[PvaServer]:
-    server = PvaServer(PREFIX)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(autouse=True)
-def pva_env(pva_server: PvaServer) -> Iterator[None]:
-    with client_env(pva_server):
-        yield
+pytestmark = pytest.mark.usefixtures("pva_env")
 
 
 @pytest.fixture
@@ -40,15 +27,6 @@ def settings_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 def pva(name: str) -> str:
     return f"pva://{PREFIX}{name}"
-
-
-async def until(cond: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    try:
-        async with asyncio.timeout(timeout):
-            while not cond():  # noqa: ASYNC110
-                await asyncio.sleep(0.02)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 async def pva_health(api: Api) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import asyncio
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,7 +16,7 @@ import pytest
 from squirrel.pv import PVCache
 from squirrel.pva import client
 from tests.conftest import Api
-from tests.support.pva_server import SCALARS, PvaServer, client_env
+from tests.support.pva_server import SCALARS, PvaServer
 
 PREFIX = "PT:"
 TYPES = {
@@ -34,19 +34,7 @@ CHANGED: dict[str, Any] = {
 }  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def pva_server() -> Iterator[PvaServer]:
-    server = PvaServer(PREFIX)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(autouse=True)
-def pva_env(pva_server: PvaServer) -> Iterator[None]:
-    """The process-wide p4p client reads EPICS_PVA_* when created: point it at this module's server."""
-    with client_env(pva_server):
-        yield
+pytestmark = pytest.mark.usefixtures("pva_env")
 
 
 @pytest.fixture
