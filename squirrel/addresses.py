@@ -52,6 +52,22 @@ def pva_name(key: str) -> str:
     return key[len(PVA_PREFIX) :]
 
 
+_NAMES = {"ca": "Channel Access", "pva": "PVAccess"}
+
+
+def other_key(key: str) -> str:
+    """The same name under the other protocol (FOO <-> pva://FOO): where a protocol mix-up finds it."""
+    return pva_name(key) if protocol_of(key) == "pva" else PVA_PREFIX + key
+
+
+def mix_up(address: str, key: str) -> str:
+    """Why `address` (channel key `key`) finds nothing when its name is known under the other protocol:
+    never matched silently, since a PV is its name and its protocol."""
+    asked, known = protocol_of(key), protocol_of(other_key(key))
+    name = split(address)[1]
+    return f"{address} names {_NAMES[asked]}, but {name} is a {_NAMES[known]} PV ({known}://{name})"
+
+
 def pva_available() -> bool:
     """Is the optional `p4p` package (the `squirrel[pva]` extra) importable? Checked without importing it."""
     return importlib.util.find_spec("p4p") is not None

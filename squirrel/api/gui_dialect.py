@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from squirrel.pv import ALARM_STATUS, SEVERITY_NAMES
+from squirrel.pv import ALARM_STATUS, PVA_ALARM_STATUS, SEVERITY_NAMES
 
-_STATUS_CODE = {name: code for code, name in enumerate(ALARM_STATUS)}
+# CA's and PVA's names share no name, so one table answers both (a PVA status goes out as its PVA code).
+_STATUS_CODE = {name: code for table in (ALARM_STATUS, PVA_ALARM_STATUS) for code, name in enumerate(table)}
 _UDF = _STATUS_CODE["UDF"]
 _INVALID = SEVERITY_NAMES.index("INVALID")
 # Snapshot reads (values, compares); not the export, which must import again as it was written.
@@ -20,7 +21,7 @@ _JOBS = re.compile(r"^/v1/jobs(/[^/]+)?/?$")
 
 
 def status_code(status: Any) -> Any:
-    """The numeric EPICS alarm status (0 = NO_ALARM) for a status name; numbers pass through."""
+    """The numeric alarm status of a status name: CA's code (0 = NO_ALARM) or PVA's (0 = NONE); numbers pass."""
     if isinstance(status, int) or status is None:
         return status
     text = str(status)

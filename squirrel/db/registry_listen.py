@@ -1,7 +1,7 @@
 """LISTEN squirrel_registry: registry change notifications for the monitors.
 
 The row triggers (migration 0009) and the app send payloads on this channel; what they mean is the
-monitor's business (squirrel.epics.registry_mirror.parse_payload). Here only the connection: kept
+monitors' business (squirrel.pv.parse_payload). Here only the connection: kept
 open for ever, re-made when lost, each (re)connect announced first, since changes made while nobody
 listened were not heard.
 """
@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable
 
 import psycopg
 import structlog
 
+from squirrel.pv import Listen
+
 log = structlog.get_logger(__name__)
 RETRY = 1.0  # s between reconnection attempts
-
-# listen(on_payload, on_connect, listening): what a monitor is given to follow the registry.
-Listen = Callable[[Callable[[str], None], Callable[[], None], asyncio.Event | None], Coroutine[Any, Any, None]]
 
 
 async def listen(

@@ -7,9 +7,10 @@ handlers only copy the payload bytes and queue the watch once; a newer payload r
 applied (live values: the newest wins, memory stays flat under overload). The loop decodes and applies
 queued payloads in chunks, one wake-up per batch. Handlers never raise into libca.
 
-Registry notifications come through `listen` (the services hand in squirrel.db.registry_listen): ids
-are applied alone (their rows read, the address difference (un)subscribed); "resync", a (re)connected
-listener and a periodic safety net reload the whole registry.
+Registry notifications come through `listen` (the services hand in squirrel.db.registry_listen) and
+are followed by squirrel.pv.RegistryFollower (shared with the PVA monitor): ids are applied alone (their
+rows read, the address difference (un)subscribed); "resync", a (re)connected listener and a periodic
+safety net reload the whole registry.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import contextlib
 import ctypes
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import structlog
@@ -29,8 +30,7 @@ from squirrel.epics._channels import Chan, pool
 from squirrel.epics._context import attach_thread
 from squirrel.epics._monitor_watch import Watch, _on_ctrl, _on_time
 from squirrel.epics.breaker import BreakerSet
-from squirrel.epics.registry_mirror import RegistryMirror, Row, parse_payload
-from squirrel.pv import Handover, PVCache, UpdateRate, stop_tasks
+from squirrel.pv import Handover, Listen, LoadRows, PVCache, RegistryFollower, UpdateRate, stop_tasks
 
 log = structlog.get_logger(__name__)
 SYNC_CHUNK = 2000  # channels created per loop pass at start-up, so the loop keeps answering
@@ -38,10 +38,6 @@ APPLY_CHUNK = 1000  # queued payloads applied per loop pass
 SUBSCRIBE_CHUNK = 2000  # subscriptions (pairs) created per worker-thread call
 INLINE_SUBSCRIBE = 50  # fewer than this are created in the loop itself (no thread hop)
 _EVENTS = cadef.DBE_VALUE | cadef.DBE_ALARM
-# Reads registry rows: all live PVs (None) or the named ids' current rows.
-LoadRows = Callable[[list[str] | None], Awaitable[list[Row]]]
-# Follows the registry for ever: (on_payload, on_connect, listening) -> runs until cancelled.
-Listen = Callable[[Callable[[str], None], Callable[[], None], asyncio.Event | None], Coroutine[Any, Any, None]]
 Taken = tuple[Watch, bytes | None, bytes | None]  # a watch and its newest TIME and CTRL payloads
 
 
@@ -63,22 +59,15 @@ class Monitor:
         self.initial_sync_s: float | None = None
         self.all_connected_s: float | None = None
         self.last_sync_at: float | None = None
-        self.resyncs = 0  # registry changes applied: full reloads + incremental applies
-        self.full_resyncs = 0
-        self.incremental_applies = 0
-        self.registry = RegistryMirror()
-        self._pending_ids: set[str] = set()
-        self._full_wanted = True
-        self._listening: asyncio.Event | None = None
-        self._load = load_rows
+        self._follower = (
+            None if load_rows is None else RegistryFollower(load_rows, self.sync, self.change, resync_interval, "ca")
+        )
         self._listen = listen
-        self._resync_interval = resync_interval
         self._watches: dict[str, Watch] = {}
         self._server_up: dict[str, int] = {}
         self._updates: Handover[Watch, Taken] = Handover(_take, self._apply, APPLY_CHUNK)
         self.merged = 0  # payloads replaced by a newer one before the loop applied them
         self._tasks: list[asyncio.Task[None]] = []
-        self._wake = asyncio.Event()
         self._sync_lock = asyncio.Lock()
         self._sub_lock = threading.Lock()  # subscription ids: created in a worker thread, cleared in the loop
         self._to_subscribe: list[Watch] = []
@@ -92,12 +81,8 @@ class Monitor:
         self.running = True
         self._tasks.append(asyncio.create_task(self._sample_rate()))
         self._tasks.append(asyncio.create_task(self._subscriber()))
-        if self._listen is not None:
-            self._listening = asyncio.Event()
-            listener = self._listen(self.registry_notified, self.request_resync, self._listening)
-            self._tasks.append(asyncio.create_task(listener))
-        if self._load is not None:
-            self._tasks.append(asyncio.create_task(self._resync_loop()))
+        if self._follower is not None:
+            self._tasks.extend(self._follower.start(self._listen))
 
     async def stop(self) -> None:
         self.running = False
@@ -107,23 +92,18 @@ class Monitor:
         cadef.ca_flush_io()
         self._updates.clear()
 
-    def request_resync(self) -> None:
-        """Reload the whole registry soon."""
-        self._full_wanted = True
-        self._wake.set()
+    # Registry follow figures (health): full reloads + incremental applies, and each kind.
+    @property
+    def resyncs(self) -> int:
+        return self._follower.resyncs if self._follower is not None else 0
 
-    def registry_notified(self, payload: str) -> None:
-        """A registry notification: named ids are applied alone, anything unknown reloads everything."""
-        ids = parse_payload(payload)
-        if ids is None:
-            self.request_resync()
-        elif ids:
-            self.registry_changed(ids)
+    @property
+    def full_resyncs(self) -> int:
+        return self._follower.full_resyncs if self._follower is not None else 0
 
-    def registry_changed(self, pv_ids: Iterable[str]) -> None:
-        """These PVs changed: apply their rows alone, soon."""
-        self._pending_ids.update(pv_ids)
-        self._wake.set()
+    @property
+    def incremental_applies(self) -> int:
+        return self._follower.incremental_applies if self._follower is not None else 0
 
     # --- the registry, followed live ------------------------------------------------------------
     async def sync(self, addresses: set[str]) -> None:
@@ -131,6 +111,11 @@ class Monitor:
         async with self._sync_lock:
             gone = {a for a in self._watches if a not in addresses}
             await self._change({a for a in addresses if a not in self._watches}, gone)
+
+    async def change(self, added: set[str], removed: set[str]) -> None:
+        """(Un)subscribe these addresses (a registry change applied alone)."""
+        async with self._sync_lock:
+            await self._change(added, removed)
 
     async def _change(self, added: set[str], removed: set[str]) -> None:
         t0 = time.monotonic()
@@ -151,56 +136,6 @@ class Monitor:
         self.last_sync_at = time.time()
         if self.initial_sync_s is None:
             self.initial_sync_s = time.monotonic() - t0
-
-    async def _resync_loop(self) -> None:
-        assert self._load is not None
-        if self._listening is not None:  # the first load after LISTEN: no change falls between the two
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._listening.wait(), 5.0)
-        while True:
-            try:
-                await self._follow(self._load)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("monitor registry sync failed; will retry", error=str(exc))
-                await asyncio.sleep(1.0)
-                continue
-            if not self._full_wanted and not self._pending_ids:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self._resync_interval)
-                except TimeoutError:
-                    self._full_wanted = True  # the safety net: a notification may have been lost
-            self._wake.clear()
-            await asyncio.sleep(0.05)  # let a burst of registry changes settle into one apply
-
-    async def _follow(self, load: LoadRows) -> None:
-        """One round: a full reload when asked for, else the pending ids' rows applied alone."""
-        if self._full_wanted:
-            self._full_wanted = False
-            self._pending_ids.clear()  # the reload covers them
-            try:
-                rows = await load(None)
-            except BaseException:
-                self._full_wanted = True
-                raise
-            async with self._sync_lock:
-                wanted = self.registry.replace(rows)
-                await self._change({a for a in wanted if a not in self._watches}, set(self._watches) - wanted)
-            self.full_resyncs += 1
-        elif self._pending_ids:
-            ids, self._pending_ids = list(self._pending_ids), set()
-            try:
-                rows = await load(ids)
-            except BaseException:
-                self._pending_ids.update(ids)
-                raise
-            async with self._sync_lock:
-                await self._change(*self.registry.apply(ids, rows))
-            self.incremental_applies += 1
-        else:
-            return
-        self.resyncs += 1
 
     # --- subscriptions ---------------------------------------------------------------------------
     def _watch(self, address: str, chan: Chan) -> None:

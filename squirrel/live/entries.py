@@ -12,7 +12,7 @@ so each value change also arrives on the DBE_PROPERTY subscription, often in a l
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
@@ -21,6 +21,11 @@ from squirrel.pv import PVCache, PVState, builder, to_wire
 
 NOT_MONITORED = "not monitored"
 _NOT_MONITORED_BYTES = b'{"connected":false,"error":"not monitored"}'
+
+
+def encode_unknown(error: str) -> bytes:
+    """The entry of an address the cache does not hold, with why (e.g. a protocol mix-up)."""
+    return b'{"connected":false,"error":' + msgspec.json.encode(error) + b"}"
 
 
 class LiveEntry(msgspec.Struct, omit_defaults=True):
@@ -144,13 +149,18 @@ class EntryEncoder:
             parts.extend([fragment(a) for a in wanted[start : start + chunk]])
         return b"{" + b",".join(parts) + b"}", len(parts)
 
-    async def encode_fresh(self, addresses: Iterable[str], chunk: int = 5000) -> tuple[bytes, int]:
-        """Like encode_map but straight from the cache, bypassing the memo (REST reads); yields between chunks."""
+    async def encode_fresh(
+        self, addresses: Iterable[str], chunk: int = 5000, entry: Callable[[str], bytes] | None = None
+    ) -> tuple[bytes, int]:
+        """Like encode_map but straight from the cache, bypassing the memo (REST reads); yields between chunks.
+
+        `entry(address)` encodes one address's entry when the caller resolves addresses itself."""
         get = self.cache.get
+        one = entry or (lambda a: encode_entry(get(a)))
         wanted = addresses if isinstance(addresses, list) else list(addresses)
         parts: list[bytes] = []
         for start in range(0, len(wanted), chunk):
             if start:
                 await asyncio.sleep(0)
-            parts.extend([_encoder.encode(a) + b":" + encode_entry(get(a)) for a in wanted[start : start + chunk]])
+            parts.extend([_encoder.encode(a) + b":" + one(a) for a in wanted[start : start + chunk]])
         return b"{" + b",".join(parts) + b"}", len(parts)

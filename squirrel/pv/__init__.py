@@ -6,7 +6,9 @@
 - what the CA and PVA paths share: `Handover`, `record_batch` / `wait_batch` (bulk I/O), `stop_tasks`
   and `UpdateRate` (monitors);
 - the stored codec: `SideFields` declares a stored side's fields once; `StoredSide`, `ValueOnly`,
-  `ExportSide` and the builders of rows and `model.EpicsValueDTO` all follow it.
+  `ExportSide` and the builders of rows and `model.EpicsValueDTO` all follow it;
+- how a monitor follows the registry (`RegistryFollower`, its `RegistryMirror`, `parse_payload`): CA's
+  and PVA's monitors share it, and neither may import the other.
 """
 
 from squirrel.pv._batching import Handover
@@ -35,10 +37,19 @@ from squirrel.pv._records import (
     ALARM_STATUS,
     FLOAT_TYPES,
     INTEGER_TYPES,
+    PVA_ALARM_STATUS,
     SEVERITY_NAMES,
     CtrlMeta,
     PVState,
     base_type,
+)
+from squirrel.pv._registry import (
+    Listen,
+    LoadRows,
+    RegistryFollower,
+    RegistryMirror,
+    Row,
+    parse_payload,
 )
 from squirrel.pv._shared_io import BatchRecorder, UpdateRate, record_batch, stop_tasks, wait_batch
 from squirrel.pv._wire import from_wire, parse_float, to_wire
@@ -48,6 +59,7 @@ __all__ = [
     "FIELDS",
     "FLOAT_TYPES",
     "INTEGER_TYPES",
+    "PVA_ALARM_STATUS",
     "SEVERITY_NAMES",
     "VALUE_ONLY",
     "VALUE_ONLY_AT",
@@ -57,8 +69,13 @@ __all__ = [
     "Encoded",
     "ExportSide",
     "Handover",
+    "Listen",
+    "LoadRows",
     "PVCache",
     "PVState",
+    "RegistryFollower",
+    "RegistryMirror",
+    "Row",
     "SideFields",
     "StoredSide",
     "UpdateRate",
@@ -74,6 +91,7 @@ __all__ = [
     "from_wire",
     "import_side",
     "parse_float",
+    "parse_payload",
     "record_batch",
     "state_row",
     "stop_tasks",

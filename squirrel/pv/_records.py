@@ -14,12 +14,15 @@ import msgspec
 SEVERITY_NAMES = ("NO_ALARM", "MINOR", "MAJOR", "INVALID")
 
 # The IOC alarm condition names (epicsAlarmConditionStrings) by code. CA reports a status by this code;
-# the GUI dialect answers a status name with it. PVA has its own names (squirrel.pva._values).
+# the GUI dialect answers a status name with it. PVA has its own names (PVA_ALARM_STATUS).
 ALARM_STATUS = (
     "NO_ALARM", "READ", "WRITE", "HIHI", "HIGH", "LOLO", "LOW", "STATE", "COS", "COMM", "TIMEOUT",
     "HWLIMIT", "CALC", "SCAN", "LINK", "SOFT", "BAD_SUB", "UDF", "DISABLE", "SIMM", "READ_ACCESS",
     "WRITE_ACCESS",
 )  # fmt: skip
+# PVA alarm status names (pvData AlarmStatus), by code. Disjoint from the CA names above, so a stored
+# status name alone says which table its code comes from.
+PVA_ALARM_STATUS = ("NONE", "DEVICE", "DRIVER", "RECORD", "DB", "CONF", "UNDEFINED", "CLIENT")
 
 # Value type names (PVState.type without "[]"), CA's and PVA's together: CA's `long` is PVA's `int`.
 FLOAT_TYPES = frozenset({"double", "float"})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from squirrel.pv import PVState, parse_float
+from squirrel.pv import PVA_ALARM_STATUS, PVState, parse_float
 
 TYPE_NAMES = {
     "?": "boolean",
@@ -36,8 +36,6 @@ _INT_RANGES = {
     "l": (-(2**63), 2**63 - 1),
     "L": (0, 2**64 - 1),
 }
-# PVA alarm status codes (pvData AlarmStatus), by index.
-STATUS_NAMES = ("NONE", "DEVICE", "DRIVER", "RECORD", "DB", "CONF", "UNDEFINED", "CLIENT")
 
 
 class Kind:
@@ -111,7 +109,7 @@ def apply(state: PVState, v: Any, kind: Kind, meta: bool = True) -> None:
     if kind.alarm:
         severity, status = v["alarm.severity"], v["alarm.status"]
         state.severity = min(max(severity, 0), 3)
-        state.status = STATUS_NAMES[status] if 0 <= status < len(STATUS_NAMES) else str(status)
+        state.status = PVA_ALARM_STATUS[status] if 0 <= status < len(PVA_ALARM_STATUS) else str(status)
         state.alarm_message = v["alarm.message"] or None
     else:
         state.severity, state.status, state.alarm_message = 0, "NONE", None

@@ -5,6 +5,10 @@ handler only queues the watch once and schedules one loop callback per batch (ne
 The loop pops each queued subscription, applies the newest Value (older ones queued behind it are
 merged: live values, the newest wins) and turns Disconnected into a visible disconnect. A structure
 Squirrel cannot store (NTTable, NTNDArray, ...) is marked unsupported on its first connect.
+
+The registry is followed as the CA monitor follows it (squirrel.pv.RegistryFollower): a notification's
+ids are applied alone, only their pva:// keys (un)subscribed. Each key's warm-up is kept (subscribed
+since, first value heard) for the cache snapshots' wait (services.monitoring.wait_warm).
 """
 
 from __future__ import annotations
@@ -12,21 +16,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import structlog
 
 from squirrel.addresses import pva_name
-from squirrel.pv import Handover, UpdateRate, stop_tasks
+from squirrel.pv import Handover, Listen, LoadRows, RegistryFollower, UpdateRate, stop_tasks
 from squirrel.pva import client
 from squirrel.pva._ports import Breakers, Cache, Entry
 from squirrel.pva._values import Kind, apply, mark_unsupported
 from squirrel.pva.bulk import remember_kind
 
 log = structlog.get_logger(__name__)
-# Follows the registry for ever: (on_payload, on_connect, listening) -> runs until cancelled.
-Listen = Callable[[Callable[[str], None], Callable[[], None], asyncio.Event | None], Coroutine[Any, Any, None]]
 SYNC_CHUNK = 2000  # subscriptions created per loop pass
 APPLY_CHUNK = 1000  # queued subscriptions handled per loop pass
 INLINE_SUBSCRIBE = 50  # fewer subscriptions than this are created in the loop itself
@@ -34,7 +35,7 @@ POPS = 16  # entries popped from one subscription per pass (more: it is queued a
 
 
 class _Watch:
-    __slots__ = ("connected", "key", "kind", "monitor", "queued", "server", "state", "sub")
+    __slots__ = ("connected", "heard", "key", "kind", "monitor", "queued", "server", "since", "state", "sub")
 
     def __init__(self, monitor: PvaMonitor, key: str, state: Entry) -> None:
         self.monitor = monitor
@@ -45,6 +46,8 @@ class _Watch:
         self.connected = False
         self.queued = False
         self.server = client.server_key(pva_name(key))
+        self.since = time.monotonic()  # when the monitor subscribed it (warm-up is counted from here)
+        self.heard = False  # its first value (or its unsupported structure) arrived
 
     def wake(self) -> None:  # a PVXS thread: queue once, wake the loop once per batch; never raises
         try:
@@ -59,7 +62,7 @@ class PvaMonitor:
         cache: Cache,
         breakers: Breakers | None = None,
         *,
-        load_addresses: Callable[[], Awaitable[set[str]]] | None = None,
+        load_rows: LoadRows | None = None,
         listen: Listen | None = None,
         resync_interval: float = 30.0,
     ) -> None:
@@ -71,14 +74,14 @@ class PvaMonitor:
         self.started_at: float | None = None
         self.unavailable: str | None = None  # set when p4p is missing and pva:// keys are registered
         self.unsupported: dict[str, str] = {}  # key -> why its structure cannot be stored
-        self._load = load_addresses
+        self.follower = (
+            None if load_rows is None else RegistryFollower(load_rows, self.sync, self.change, resync_interval, "pva")
+        )
         self._listen = listen
-        self._resync_interval = resync_interval
         self._watches: dict[str, _Watch] = {}
         self._server_up: dict[str, int] = {}
         self._updates: Handover[_Watch, _Watch] = Handover(_take, self._apply, APPLY_CHUNK)
         self._tasks: list[asyncio.Task[None]] = []
-        self._wake = asyncio.Event()
         self._sync_lock = asyncio.Lock()
         self._rate = UpdateRate()
         self.total_updates = 0
@@ -89,10 +92,8 @@ class PvaMonitor:
         self.started_at = time.time()
         self.running = True
         self._tasks.append(asyncio.create_task(self._sample_rate()))
-        if self._load is not None:
-            self._tasks.append(asyncio.create_task(self._resync_loop()))
-        if self._listen is not None:  # any registry notification: resync (a cheap set difference)
-            self._tasks.append(asyncio.create_task(self._listen(self._notified, self.request_resync, None)))
+        if self.follower is not None:
+            self._tasks.extend(self.follower.start(self._listen))
 
     async def stop(self) -> None:
         self.running = False
@@ -101,38 +102,44 @@ class PvaMonitor:
             self._unwatch(w)
         self._updates.clear()
 
-    def request_resync(self) -> None:
-        self._wake.set()
-
     async def sync(self, keys: set[str]) -> None:
         """(Un)subscribe the difference to `keys` (pva:// channel keys), in chunks."""
         async with self._sync_lock:
-            for key in [k for k in self._watches if k not in keys]:
+            await self._change({k for k in keys if k not in self._watches}, {k for k in self._watches if k not in keys})
+
+    async def change(self, added: set[str], removed: set[str]) -> None:
+        """(Un)subscribe these keys (a registry change applied alone)."""
+        async with self._sync_lock:
+            await self._change(added, removed)
+
+    async def _change(self, added: set[str], removed: set[str]) -> None:
+        for key in removed:
+            if key in self._watches:
                 self._unwatch(self._watches[key])
-            new = [k for k in keys if k not in self._watches]
-            if not new:
-                return
-            try:
-                ctxt = client.context()
-            except client.PvaUnavailable as exc:
-                self.unavailable = str(exc)
-                for key in new:
-                    self.cache.ensure(key).error = self.unavailable
-                    self.cache.mark_dirty(key)
-                return
-            pv_request = client.request("field()")
-            watches = []
+        new = [k for k in added if k not in self._watches]
+        if not new:
+            return
+        try:
+            ctxt = client.context()
+        except client.PvaUnavailable as exc:
+            self.unavailable = str(exc)
             for key in new:
-                w = _Watch(self, key, self.cache.ensure(key))
-                self._watches[key] = w
-                watches.append(w)
-            loop = asyncio.get_running_loop()
-            for i in range(0, len(watches), SYNC_CHUNK):
-                chunk = watches[i : i + SYNC_CHUNK]
-                if len(chunk) > INLINE_SUBSCRIBE:  # a worker thread: the loop keeps applying first values
-                    await loop.run_in_executor(None, self._subscribe, ctxt, chunk, pv_request)
-                else:
-                    self._subscribe(ctxt, chunk, pv_request)
+                self.cache.ensure(key).error = self.unavailable
+                self.cache.mark_dirty(key)
+            return
+        pv_request = client.request("field()")
+        watches = []
+        for key in new:
+            w = _Watch(self, key, self.cache.ensure(key))
+            self._watches[key] = w
+            watches.append(w)
+        loop = asyncio.get_running_loop()
+        for i in range(0, len(watches), SYNC_CHUNK):
+            chunk = watches[i : i + SYNC_CHUNK]
+            if len(chunk) > INLINE_SUBSCRIBE:  # a worker thread: the loop keeps applying first values
+                await loop.run_in_executor(None, self._subscribe, ctxt, chunk, pv_request)
+            else:
+                self._subscribe(ctxt, chunk, pv_request)
 
     def _subscribe(self, ctxt: Any, watches: list[_Watch], pv_request: Any) -> None:
         for w in watches:
@@ -141,25 +148,6 @@ class PvaMonitor:
                 w.sub = sub
             else:  # unwatched meanwhile
                 sub.close()
-
-    async def _resync_loop(self) -> None:
-        assert self._load is not None
-        while True:
-            try:
-                await self.sync(await self._load())
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("pva monitor resync failed; will retry", error=str(exc))
-                await asyncio.sleep(1.0)
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._resync_interval)
-            self._wake.clear()
-            await asyncio.sleep(0.05)
-
-    def _notified(self, payload: str) -> None:
-        self.request_resync()
 
     def _unwatch(self, w: _Watch) -> None:
         self._watches.pop(w.key, None)
@@ -215,6 +203,7 @@ class PvaMonitor:
         state, now = w.state, time.time()
         if not w.connected:
             meta = True  # a (re)connect: take the metadata whatever the server marked
+            w.heard = True
             w.kind = Kind(value)
             w.connected = True
             if w.kind.unsupported:  # reachable but not storable: shown as missing, with the reason
@@ -261,6 +250,15 @@ class PvaMonitor:
         if self.breakers is not None and self.running:
             self.breakers.server_down(server)
 
+    # --- warm-up (cache snapshots wait for it: services.monitoring.wait_warm) ---------------------
+    def watching(self, key: str) -> bool:
+        return key in self._watches
+
+    def is_warm(self, key: str, warmup: float, now: float) -> bool:
+        """Subscribed, and its first value came or `warmup` s went by without one (`now`: monotonic)."""
+        w = self._watches.get(key)
+        return w is not None and (w.heard or now - w.since >= warmup)
+
     # --- figures ---------------------------------------------------------------------------------
     async def _sample_rate(self) -> None:
         while True:
@@ -277,6 +275,7 @@ class PvaMonitor:
 
     def status(self) -> dict[str, Any]:
         """The PVA part of /v1/health/monitor."""
+        f = self.follower
         return {
             "subscribed": self.subscribed,
             "connected": sum(1 for w in self._watches.values() if w.connected),
@@ -285,6 +284,10 @@ class PvaMonitor:
             "callback_errors": self.errors,
             "unsupported": dict(sorted(self.unsupported.items())),
             "error": self.unavailable,
+            # How the registry is followed: full reloads (start-up, lost notifications) vs ids applied alone.
+            "resyncs": f.resyncs if f is not None else 0,
+            "full_resyncs": f.full_resyncs if f is not None else 0,
+            "incremental_applies": f.incremental_applies if f is not None else 0,
         }
 
 

@@ -7,11 +7,12 @@ from contextlib import AsyncExitStack
 from typing import Any
 from uuid import UUID
 
+from squirrel import addresses
 from squirrel.db import live as live_db
 from squirrel.db.pool import connection
 from squirrel.errors import UnavailableError, ValidationError
 from squirrel.live.broadcaster import Broadcaster, Subscriber
-from squirrel.live.entries import EntryEncoder
+from squirrel.live.entries import NOT_MONITORED, EntryEncoder, encode_entry, encode_unknown
 from squirrel.live.redis_bridge import RedisConsumer, RedisKeys, RedisPublisher
 from squirrel.live.sse import live_stream
 from squirrel.live.ws import WsSession
@@ -86,9 +87,28 @@ def _encoder(ctx: ServiceContext) -> EntryEncoder:
     return broadcaster.encoder if broadcaster is not None else EntryEncoder(ctx.cache)
 
 
+def channel_keys(ctx: ServiceContext, names: list[str], where: str) -> dict[str, str]:
+    """Each address's channel key (`ca://FOO` is FOO; a bare name takes SQUIRREL_DEFAULT_PROTOCOL)."""
+    default = ctx.settings.default_protocol
+    try:
+        return {name: addresses.channel_key(name, default) for name in names}
+    except addresses.AddressError as exc:
+        raise ValidationError(f"{where}: {exc}") from None
+
+
 async def live_values(ctx: ServiceContext, names: list[str]) -> bytes:
-    """JSON `{address: entry}` for the names, read fresh from the cache."""
-    body, _ = await _encoder(ctx).encode_fresh(names)
+    """JSON `{address: entry}` for the names (as asked), read fresh from the cache by their keys; a name
+    the cache holds only under the other protocol says so instead of matching it."""
+    keys, get = channel_keys(ctx, names, "pv_names"), ctx.cache.get
+
+    def entry(name: str) -> bytes:
+        key = keys[name]
+        state = get(key)
+        if state is None and get(addresses.other_key(key)) is not None:
+            return encode_unknown(f"{NOT_MONITORED}: {addresses.mix_up(name, key)}")
+        return encode_entry(state)
+
+    body, _ = await _encoder(ctx).encode_fresh(names, entry=entry)
     return body
 
 
@@ -120,7 +140,7 @@ async def resolve_selection(ctx: ServiceContext, pvs: list[str], tags: list[UUID
         return None
     if not pvs and not tags:
         raise ValidationError("select live values with pvs=a,b, tags=<tag id>,... or all=true")
-    selection = set(pvs)
+    selection = set(channel_keys(ctx, pvs, "pvs").values())
     if tags:
         async with connection(ctx.pool) as conn:
             known = await live_db.existing_tags(conn, tags)

@@ -10,17 +10,17 @@ from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack
 from typing import Any
 
-from squirrel.addresses import protocol_of
+from squirrel.addresses import Protocol, protocol_of
 from squirrel.db import monitor as monitor_db
 from squirrel.db.pool import connection
 from squirrel.db.registry_listen import listener
 from squirrel.epics.monitor import Monitor
 from squirrel.errors import NotFoundError, ValidationError
 from squirrel.model import Principal
-from squirrel.pv import PVState
+from squirrel.pv import LoadRows, PVState, Row
 from squirrel.pva.monitor import PvaMonitor
 from squirrel.services import audit
-from squirrel.services.context import ServiceContext
+from squirrel.services.context import MonitorPort, ServiceContext
 from squirrel.services.live import monitor_alive
 
 _STARTED = time.time()
@@ -32,30 +32,30 @@ async def start_monitor(ctx: ServiceContext, stack: AsyncExitStack) -> Monitor:
     """Start the monitor on the registry (LISTEN squirrel_registry + periodic resync); stopped on exit."""
     breakers = ctx.breakers
 
-    async def load(ids: list[str] | None) -> list[tuple[str, str | None, str | None]]:
-        # Channel Access keys only: a pva:// address is the PVA monitor's (a row re-addressed to
-        # pva:// thus reads as "no CA address" and is unsubscribed here).
-        return [(i, _ca(sp), _ca(rb)) for i, sp, rb in await monitor_db.monitored_rows(ctx.pool, ids)]
-
-    async def load_pva() -> set[str]:
-        rows = await monitor_db.monitored_rows(ctx.pool, None)
-        return {a for _, sp, rb in rows for a in (sp, rb) if a and protocol_of(a) == "pva"}
-
-    monitor = Monitor(ctx.cache, breakers, load_rows=load, listen=listener(ctx.conninfo))
+    monitor = Monitor(ctx.cache, breakers, load_rows=_rows_of(ctx, "ca"), listen=listener(ctx.conninfo))
     await monitor.start()
     ctx.monitor = monitor
     ticker = asyncio.create_task(_tick(ctx, monitor))
     stack.push_async_callback(_stop, ctx, monitor, ticker)
     # The PVA peer (pva:// keys): p4p is imported only once such a key is registered.
-    pva = PvaMonitor(ctx.cache, breakers, load_addresses=load_pva, listen=listener(ctx.conninfo))
+    pva = PvaMonitor(ctx.cache, breakers, load_rows=_rows_of(ctx, "pva"), listen=listener(ctx.conninfo))
     await pva.start()
     ctx.pva_monitor = pva
     stack.push_async_callback(_stop_pva, ctx, pva)
     return monitor
 
 
-def _ca(address: str | None) -> str | None:
-    return address if address is not None and protocol_of(address) == "ca" else None
+def _rows_of(ctx: ServiceContext, protocol: Protocol) -> LoadRows:
+    """Registry rows with only `protocol`'s keys: each monitor watches its own (a row re-addressed from
+    CA to pva:// thus reads as "no CA address" to the CA monitor, which unsubscribes it)."""
+
+    def only(address: str | None) -> str | None:
+        return address if address is not None and protocol_of(address) == protocol else None
+
+    async def load(ids: list[str] | None) -> list[Row]:
+        return [(i, only(sp), only(rb)) for i, sp, rb in await monitor_db.monitored_rows(ctx.pool, ids)]
+
+    return load
 
 
 async def _stop_pva(ctx: ServiceContext, monitor: PvaMonitor) -> None:
@@ -85,27 +85,29 @@ async def wait_warm(
     on_wait: Callable[[int], Awaitable[None]] | None = None,
     poll: float = 0.1,
 ) -> list[str]:
-    """Wait until the local monitor is warm for `addresses` (API.md: each delivered its first value, or
+    """Wait until the local monitors are warm for `addresses` (API.md: each delivered its first value, or
     has been subscribed for SQUIRREL_SNAPSHOT_WARMUP s without one, so a dead PV costs that once per
-    monitor start). An address not subscribed yet (registered a moment ago) is waited for at most the
-    warm-up from now. `on_wait(n)` is told once how many are cold when there is a wait at all.
-    Returns the addresses still cold ([] = warm; also when no monitor runs here)."""
-    m = ctx.monitor
+    monitor start): CA addresses by the CA monitor, pva:// keys by the PVA monitor. An address not
+    subscribed yet (registered a moment ago) is waited for at most the warm-up from now. `on_wait(n)` is
+    told once how many are cold when there is a wait at all. Returns the addresses still cold ([] = warm;
+    also when no monitor runs here)."""
+    monitors: dict[str, MonitorPort | None] = {"ca": ctx.monitor, "pva": ctx.pva_monitor}
     warmup = ctx.settings.snapshot_warmup
-    if m is None:
-        return []
     give_up = time.monotonic() + warmup
+
+    def running(address: str) -> MonitorPort | None:
+        m = monitors[protocol_of(address)]
+        return m if m is not None and m.running else None
 
     def cold(candidates: Iterable[str]) -> list[str]:
         now = time.monotonic()
-        return [a for a in candidates if not m.is_warm(a, warmup, now)]
+        return [a for a in candidates if (m := running(a)) is not None and not m.is_warm(a, warmup, now)]
 
-    # Channel Access only: the PVA monitor keeps no warm-up record, its pva:// keys are taken as they are.
-    pending = cold(a for a in dict.fromkeys(addresses) if protocol_of(a) == "ca")
+    pending = cold(dict.fromkeys(addresses))
     if pending and on_wait is not None:
         await on_wait(len(pending))
-    while pending and m.running:
-        if time.monotonic() >= give_up and not any(m.watching(a) for a in pending):
+    while pending:
+        if time.monotonic() >= give_up and not any((m := running(a)) is not None and m.watching(a) for a in pending):
             break  # never subscribed (the registry resync keeps failing): the wait stays bounded
         await asyncio.sleep(poll)
         pending = cold(pending)

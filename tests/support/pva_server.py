@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import signal
@@ -14,6 +15,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 SCALARS = {
@@ -146,3 +149,32 @@ class PvaServer:
 
 if __name__ == "__main__":
     serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
+
+
+@contextmanager
+def client_env(server: PvaServer) -> Iterator[None]:
+    """Point the process-wide p4p client at `server` (it reads EPICS_PVA_* when created), then restore."""
+    from squirrel.pva import client
+
+    saved = {k: os.environ.get(k) for k in server.client_env()}
+    os.environ.update(server.client_env())
+    client.close()
+    try:
+        yield
+    finally:
+        client.close()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+async def until(cond: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+    """Wait for `cond()` (polled), or fail naming `what`."""
+    try:
+        async with asyncio.timeout(timeout):
+            while not cond():  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None

@@ -5,7 +5,9 @@ One row per PV: PV (the setpoint address, or the readback address of a readback-
 TIMESTAMP (UTC, nanoseconds), STATUS, SEVERITY, VALUE_TYPE, VALUE, READBACK, READBACK_VALUE, DELTA,
 READ_ONLY. What the CSV cannot carry, and an import therefore does not restore:
 - the snapshot's id, title, description, labels and time (an import takes its title from `?title=`);
-- PV ids (an import finds them in the registry by address; unknown addresses get a stable id);
+- PV ids (an import finds them in the registry by channel key: `ca://FOO` is FOO, a bare name takes
+  SQUIRREL_DEFAULT_PROTOCOL; unknown addresses get a stable id, a name registered only under the other
+  protocol is refused);
 - units, precision, control limits, enum labels (an enum's index is recovered from the live cache when
   the address is monitored), the connection flag, the value's age;
 - the readback's own time and alarm: the row's TIMESTAMP, STATUS and SEVERITY apply to both sides, and
@@ -25,6 +27,7 @@ from typing import Any
 
 import msgspec
 
+from squirrel import addresses
 from squirrel.errors import ValidationError
 from squirrel.pv import FLOAT_TYPES, INTEGER_TYPES, SEVERITY_NAMES, StoredSide, parse_float, to_wire
 from squirrel.services.snapshots.codec import ns_to_datetime
@@ -167,9 +170,9 @@ def _severity(text: str, line: int) -> int:
     raise ValidationError(f"CSV line {line}: SEVERITY {text!r} is not one of {', '.join(SEVERITY_NAMES)}")
 
 
-def parse(text: str, enum_labels: Callable[[str], list[str] | None]) -> list[CsvPV]:
-    """The rows of a snapshot CSV. `enum_labels(address)` gives an enum's labels when known (its index
-    is not in the CSV). Raises ValidationError naming the line."""
+def parse(text: str, enum_labels: Callable[[str], list[str] | None], default: addresses.Protocol = "ca") -> list[CsvPV]:
+    """The rows of a snapshot CSV, addresses as channel keys (bare names take `default`). `enum_labels(key)`
+    gives an enum's labels when known (its index is not in the CSV). Raises ValidationError naming the line."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     out: list[CsvPV] = []
     seen: dict[str, int] = {}
@@ -190,18 +193,31 @@ def parse(text: str, enum_labels: Callable[[str], list[str] | None]) -> list[Csv
                 i = col.get(name)
                 return cells[i] if i is not None and i < len(cells) else ""
 
-            out.append(_row(line, cell, seen, enum_labels))
+            out.append(_row(line, cell, seen, enum_labels, default))
     except csv.Error as exc:
         raise ValidationError(f"CSV line {reader.line_num}: {exc}") from None
     return out
 
 
+def _key(address: str, default: addresses.Protocol, line: int, column: str) -> str:
+    try:
+        return addresses.channel_key(address, default)
+    except addresses.AddressError as exc:
+        raise ValidationError(f"CSV line {line}: {column}: {exc}") from None
+
+
 def _row(
-    line: int, cell: Callable[[str], str], seen: dict[str, int], enum_labels: Callable[[str], list[str] | None]
+    line: int,
+    cell: Callable[[str], str],
+    seen: dict[str, int],
+    enum_labels: Callable[[str], list[str] | None],
+    default: addresses.Protocol,
 ) -> CsvPV:
     name, rb_name = cell("PV").strip(), cell("READBACK").strip() or None
     if not name:
         raise ValidationError(f"CSV line {line}: PV is empty")
+    name = _key(name, default, line, "PV")
+    rb_name = _key(rb_name, default, line, "READBACK") if rb_name else None
     if name in seen:
         raise ValidationError(f"CSV line {line}: PV {name!r} appears twice (first on line {seen[name]})")
     seen[name] = line

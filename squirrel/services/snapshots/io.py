@@ -16,6 +16,7 @@ from uuid import UUID, uuid4, uuid5
 
 import msgspec
 
+from squirrel import addresses
 from squirrel.db import snapshot_import as import_db
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
@@ -148,10 +149,11 @@ async def import_csv(ctx: ServiceContext, raw: bytes, actor: Principal, title: s
         state = ctx.cache.get(address)
         return state.enum_strings if state is not None else None
 
-    rows = snapshot_csv.parse(decode_csv(raw), labels)
-    addresses = [a for r in rows for a in (r.setpoint_name, r.readback_name) if a]
-    async with connection(ctx.pool) as conn:
-        registry = await import_db.registry_ids(conn, addresses)
+    rows = snapshot_csv.parse(decode_csv(raw), labels, ctx.settings.default_protocol)
+    keys = [a for r in rows for a in (r.setpoint_name, r.readback_name) if a]
+    async with connection(ctx.pool) as conn:  # the other protocol's keys too: to name a mix-up
+        registry = await import_db.registry_ids(conn, keys + [addresses.other_key(k) for k in keys])
+    _refuse_mix_ups(rows, {a for _, sp, rb in registry for a in (sp, rb) if a})
     by_pair = {(sp, rb): pv_id for pv_id, sp, rb in registry}
     by_setpoint = {sp: pv_id for pv_id, sp, _ in registry if sp}
     by_readback = {rb: pv_id for pv_id, sp, rb in registry if rb and not sp}
@@ -168,6 +170,18 @@ async def import_csv(ctx: ServiceContext, raw: bytes, actor: Principal, title: s
     if len(set(ids)) != len(ids):
         raise ValidationError("the CSV names one registry PV in two rows (once by its setpoint, once by its readback)")
     return await _store(ctx, spec, pvs, None, actor)
+
+
+def _refuse_mix_ups(rows: list[snapshot_csv.CsvPV], registered: set[str]) -> None:
+    """A CSV address whose name the registry holds only under the other protocol is a 400, never a match
+    (and not an unknown PV either: most likely a mistyped prefix)."""
+    for r in rows:
+        for column, key in (("PV", r.setpoint_name or r.readback_name), ("READBACK", r.readback_name)):
+            if key and key not in registered and addresses.other_key(key) in registered:
+                written = key if addresses.protocol_of(key) == "pva" else f"ca://{key}"
+                raise ValidationError(
+                    f"CSV line {r.line}: {column} {written} is not registered: {addresses.mix_up(written, key)}"
+                )
 
 
 async def _store(

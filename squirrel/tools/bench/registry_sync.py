@@ -23,7 +23,7 @@ import psycopg
 
 from squirrel.db.monitor import monitored_rows
 from squirrel.db.pool import make_pool, open_pool
-from squirrel.epics.registry_mirror import RegistryMirror, parse_payload
+from squirrel.pv import RegistryMirror, parse_payload
 
 REPEAT = 20
 

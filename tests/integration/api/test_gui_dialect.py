@@ -206,3 +206,24 @@ async def test_plain_errors_stay_problem_json(client_for: Any) -> None:
     plain = await client_for()
     r = await plain.get("/v1/api-keys/count", scope="read")
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_pva_snapshot_values_carry_numeric_pva_alarms_in_envelope_mode(client_for: Any) -> None:
+    """PVA statuses (pvData AlarmStatus names) go out as their codes, as CA's do: NONE 0, DRIVER 2, CLIENT 7."""
+    api = await client_for(api_envelope=True, roles=["api", "worker"])
+    r = await api.post("/v1/pvs", json={"setpointAddress": "pva://PALM:SP", "readbackAddress": "pva://PALM:RB"})
+    assert r.status_code == 201, r.text
+    cache = api.client.app.state.ctx.cache
+    put_value(cache, "pva://PALM:SP", 1.5, status="DRIVER", severity=2, alarm_message="link down")
+    put_value(cache, "pva://PALM:RB", 1.0, status="NONE", severity=0)
+    r = await api.post("/v1/snapshots?async=false", json={"title": "pva alarms"})
+    assert r.status_code == 201, r.text
+    [row] = (await api.get(f"/v1/snapshots/{unwrap(r.json())['id']}")).json()["payload"]["pvValues"]
+    assert (row["status"], row["severity"]) == (2, 2)
+    sp, rb = row["setpointValue"], row["readbackValue"]
+    assert (sp["status"], sp["severity"], sp["alarmMessage"]) == (2, 2, "link down")
+    assert (rb["status"], rb["severity"]) == (0, 0) and "alarmMessage" not in rb
+    put_value(cache, "pva://PALM:SP", 1.5, status="CLIENT", severity=3)
+    r = await api.post("/v1/snapshots?async=false", json={"title": "pva client alarm"})
+    [row] = (await api.get(f"/v1/snapshots/{unwrap(r.json())['id']}")).json()["payload"]["pvValues"]
+    assert row["setpointValue"]["status"] == 7

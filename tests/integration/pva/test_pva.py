@@ -8,7 +8,7 @@ import asyncio
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -34,27 +34,7 @@ CHANGED: dict[str, Any] = {
 }  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def pva_server() -> Iterator[PvaServer]:
-    server = PvaServer(PREFIX)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(autouse=True)
-def pva_env(pva_server: PvaServer) -> Iterator[None]:
-    """The process-wide p4p client reads EPICS_PVA_* when created: point it at this module's server."""
-    saved = {k: os.environ.get(k) for k in pva_server.client_env()}
-    os.environ.update(pva_server.client_env())
-    client.close()
-    yield
-    client.close()
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+pytestmark = pytest.mark.usefixtures("pva_env")
 
 
 @pytest.fixture

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from squirrel.pva import client
 from tests.conftest import Api
-from tests.support.pva_server import PvaServer
+from tests.support.pva_server import PvaServer, client_env, until
+from tests.support.snapshots import put_value
 
 
 @pytest.fixture
@@ -85,42 +83,94 @@ async def test_readdressed_ca_to_pva_moves_between_monitors_without_a_full_reloa
     the PVA monitor subscribes the new key."""
     server = PvaServer("PM:")
     server.start()
-    saved = {k: os.environ.get(k) for k in server.client_env()}
     try:
-        os.environ.update(server.client_env())
-        client.close()
-        ctx = api.client.app.state.ctx
-        monitor = ctx.monitor
-        async with asyncio.timeout(10):
-            while monitor.full_resyncs < 1:  # the start-up load  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
-        [pv] = await register(api, {"setpointAddress": "PMCA:X"})
-        await until(lambda: monitor.watching("PMCA:X"), "CA name watched")
-        full = monitor.full_resyncs
-        r = await api.put(f"/v1/pvs/{pv['id']}", json={"setpointAddress": "pva://PM:DOUBLE"}, scope="write")
-        assert r.status_code == 200, r.text
-
-        def followed() -> bool:
-            s = ctx.cache.get("pva://PM:DOUBLE")
-            return not monitor.watching("PMCA:X") and s is not None and s.connected and s.value == 1.5
-
-        await until(followed, "pva:// key subscribed by the PVA monitor, CA name dropped")
-        assert not monitor.watching("pva://PM:DOUBLE")
-        assert monitor.full_resyncs == full
+        with client_env(server):
+            await _follow_readdressed(api)
     finally:
-        client.close()
         server.stop()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
-async def until(cond: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    try:
-        async with asyncio.timeout(timeout):
-            while not cond():  # noqa: ASYNC110
-                await asyncio.sleep(0.02)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
+async def _follow_readdressed(api: Api) -> None:
+    ctx = api.client.app.state.ctx
+    monitor = ctx.monitor
+    async with asyncio.timeout(10):
+        while monitor.full_resyncs < 1:  # the start-up load  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    [pv] = await register(api, {"setpointAddress": "PMCA:X"})
+    await until(lambda: monitor.watching("PMCA:X"), "CA name watched")
+    full = monitor.full_resyncs
+    r = await api.put(f"/v1/pvs/{pv['id']}", json={"setpointAddress": "pva://PM:DOUBLE"}, scope="write")
+    assert r.status_code == 200, r.text
+
+    def followed() -> bool:
+        s = ctx.cache.get("pva://PM:DOUBLE")
+        return not monitor.watching("PMCA:X") and s is not None and s.connected and s.value == 1.5
+
+    await until(followed, "pva:// key subscribed by the PVA monitor, CA name dropped")
+    assert not monitor.watching("pva://PM:DOUBLE")
+    assert monitor.full_resyncs == full
+
+
+# --- ca:// and pva:// in lookups by address -------------------------------------------------------------
+async def test_live_lookup_normalises_prefixes_and_names_a_protocol_mix_up(api: Api) -> None:
+    cache = api.client.app.state.ctx.cache
+    put_value(cache, "LKP:CA", 1.5)
+    put_value(cache, "pva://LKP:PVA", 2.5)
+    r = await api.get("/v1/pvs/live?pv_names=ca://LKP:CA,LKP:CA,pva://LKP:PVA", scope="read")
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got["ca://LKP:CA"]["value"] == 1.5 and got["ca://LKP:CA"]["connected"] is True
+    assert got["LKP:CA"]["value"] == 1.5 and got["pva://LKP:PVA"]["value"] == 2.5
+    r = await api.post("/v1/pvs/live", json={"pv_names": ["pva://LKP:CA", "LKP:PVA", "ca://LKP:PVA"]}, scope="read")
+    wrong = r.json()
+    assert wrong["pva://LKP:CA"] == {
+        "connected": False,
+        "error": "not monitored: pva://LKP:CA names PVAccess, but LKP:CA is a Channel Access PV (ca://LKP:CA)",
+    }
+    assert "LKP:PVA is a PVAccess PV (pva://LKP:PVA)" in wrong["LKP:PVA"]["error"]  # a bare name is CA
+    assert "LKP:PVA is a PVAccess PV (pva://LKP:PVA)" in wrong["ca://LKP:PVA"]["error"]
+    r = await api.get("/v1/pvs/live?pv_names=xyz://LKP:CA", scope="read")
+    assert r.status_code == 400 and "unknown protocol prefix" in r.json()["detail"], r.text
+
+
+@pytest.mark.parametrize("settings_overrides", [{"roles": ["api"], "default_protocol": "pva"}], indirect=True)
+async def test_live_lookup_of_a_bare_name_follows_the_default_protocol(api: Api) -> None:
+    put_value(api.client.app.state.ctx.cache, "pva://LKD:A", 3.5)
+    got = (await api.get("/v1/pvs/live?pv_names=LKD:A,pva://LKD:A", scope="read")).json()
+    assert got["LKD:A"]["value"] == 3.5 and got["pva://LKD:A"]["value"] == 3.5
+
+
+CSV_HEAD = "PV,SELECTED,TIMESTAMP,STATUS,SEVERITY,VALUE_TYPE,VALUE,READBACK,READBACK_VALUE,DELTA,READ_ONLY\n"
+
+
+async def import_csv(api: Api, body: str) -> Any:
+    return await api.post(
+        "/v1/snapshots/import", content=body.encode(), scope="write", headers={"Content-Type": "text/csv"}
+    )
+
+
+async def test_csv_snapshot_import_normalises_prefixes(api: Api) -> None:
+    [ca_pv, pva_pv] = await register(
+        api, {"setpointAddress": "CSVN:A", "readbackAddress": "CSVN:A:RB"}, {"setpointAddress": "pva://CSVN:B"}
+    )
+    rows = "ca://CSVN:A,1,,NO_ALARM,NO_ALARM,DOUBLE,1.5,ca://CSVN:A:RB,1.25,,false\n"
+    rows += "pva://CSVN:B,1,,NONE,NO_ALARM,DOUBLE,2.5,,,,false\n"
+    r = await import_csv(api, CSV_HEAD + rows)
+    assert r.status_code == 201, r.text
+    snap = (await api.get(f"/v1/snapshots/{r.json()['id']}", scope="read")).json()
+    by_id = {v["pvId"]: v for v in snap["pvValues"]}
+    assert set(by_id) == {ca_pv["id"], pva_pv["id"]}  # found in the registry, not stored as unknown PVs
+    assert (by_id[ca_pv["id"]]["setpointName"], by_id[ca_pv["id"]]["readbackName"]) == ("CSVN:A", "CSVN:A:RB")
+    assert by_id[pva_pv["id"]]["setpointName"] == "pva://CSVN:B"
+
+
+async def test_csv_snapshot_import_refuses_a_protocol_mix_up(api: Api) -> None:
+    await register(api, {"setpointAddress": "CSVW:A"})
+    r = await import_csv(api, CSV_HEAD + "pva://CSVW:A,1,,NONE,NO_ALARM,DOUBLE,1.5,,,,false\n")
+    assert r.status_code == 400, r.text
+    assert r.json()["detail"] == (
+        "CSV line 2: PV pva://CSVW:A is not registered: pva://CSVW:A names PVAccess, but CSVW:A is a Channel "
+        "Access PV (ca://CSVW:A)"
+    )
+    r = await import_csv(api, CSV_HEAD + "xyz://CSVW:A,1,,NONE,NO_ALARM,DOUBLE,1.5,,,,false\n")
+    assert r.status_code == 400 and r.json()["detail"].startswith("CSV line 2: PV:"), r.text

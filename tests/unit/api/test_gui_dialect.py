@@ -31,3 +31,13 @@ def test_rewrite_touches_only_its_routes() -> None:
     job = {"status": "cancelled", "error": None}
     assert rewrite("DELETE", "/v1/jobs/abc", job) == {"status": "failed", "error": "cancelled"}
     assert rewrite("GET", "/v1/jobs", [{"status": "completed", "error": None}])[0]["status"] == "completed"
+
+
+def test_pva_status_names_map_to_pva_codes() -> None:
+    """A PVA value's status is a PVA AlarmStatus name: its code, as the CA names get theirs (not UDF)."""
+    names = ("NONE", "DEVICE", "DRIVER", "RECORD", "DB", "CONF", "UNDEFINED", "CLIENT")
+    assert [status_code(n) for n in names] == list(range(8))
+    side = {"status": "DRIVER", "severity": 2, "alarmMessage": "link down"}
+    assert rewrite("GET", "/v1/snapshots/abc", {"pvValues": [{"setpointValue": side}]}) == {
+        "pvValues": [{"setpointValue": {"status": 2, "severity": 2, "alarmMessage": "link down"}}]
+    }

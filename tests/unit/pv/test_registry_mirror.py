@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from squirrel.epics.registry_mirror import RegistryMirror, parse_payload
+from squirrel.pv import RegistryMirror, parse_payload
 
 A, B, C = "a", "b", "c"
 
