@@ -9,8 +9,9 @@ import pytest
 from p4p import Type, Value
 from p4p.nt import NTEnum, NTScalar, NTTable
 
+from squirrel.pv import PVA_ALARM_STATUS as STATUS_NAMES
 from squirrel.pv import PVState
-from squirrel.pva._values import STATUS_NAMES, Kind, apply, builder, mark_unsupported
+from squirrel.pva._values import Kind, apply, builder, mark_unsupported
 
 
 def _decode(value: Any, meta: bool = True) -> tuple[Kind, PVState]:
