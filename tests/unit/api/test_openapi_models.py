@@ -34,3 +34,9 @@ def test_a_wrong_shape_is_refused() -> None:
         except msgspec.ValidationError:
             continue
         raise AssertionError(f"accepted {raw!r}")
+
+
+def test_the_documented_entry_names_every_member_the_cache_encodes() -> None:
+    from squirrel.live.entries import LiveEntry as WireEntry
+
+    assert set(LiveEntry.__struct_fields__) == set(WireEntry.__struct_fields__)
