@@ -153,7 +153,9 @@ def feed(cache: Any, address: str, value: Any, **fields: Any) -> None:
     now = time.time()
     state.value = value
     state.type = fields.pop("type", state.type or _type_of(value))
-    state.connected = fields.pop("connected", True)
+    error = state.error
+    cache.set_connected(address, fields.pop("connected", True))  # as the monitor does: the cache counts it
+    state.error = error
     state.status = fields.pop("status", "NO_ALARM")
     state.severity = fields.pop("severity", 0)
     state.timestamp = fields.pop("timestamp", now)

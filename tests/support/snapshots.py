@@ -29,7 +29,9 @@ def put_value(cache: PVCache, address: str, value: Any, type_: str = "double", *
     state = cache.ensure(address)
     state.value = value
     state.type = type_
-    state.connected = kw.pop("connected", True)
+    error = state.error
+    cache.set_connected(address, kw.pop("connected", True))  # as the monitor does: the cache counts it
+    state.error = error
     state.has_value = state.connected
     state.status = kw.pop("status", "NO_ALARM")
     state.severity = kw.pop("severity", 0)
