@@ -20,7 +20,6 @@ import contextlib
 import ctypes
 import threading
 import time
-from collections.abc import Iterable
 from typing import Any
 
 import structlog
@@ -30,7 +29,7 @@ from squirrel.epics._channels import Chan, pool
 from squirrel.epics._context import attach_thread
 from squirrel.epics._monitor_watch import Watch, _on_ctrl, _on_time
 from squirrel.epics.breaker import BreakerSet
-from squirrel.pv import Handover, Listen, LoadRows, PVCache, RegistryFollower, UpdateRate, stop_tasks
+from squirrel.pv import Handover, Listen, LoadRows, MonitorCore, PVCache
 
 log = structlog.get_logger(__name__)
 SYNC_CHUNK = 2000  # channels created per loop pass at start-up, so the loop keeps answering
@@ -41,7 +40,9 @@ _EVENTS = cadef.DBE_VALUE | cadef.DBE_ALARM
 Taken = tuple[Watch, bytes | None, bytes | None]  # a watch and its newest TIME and CTRL payloads
 
 
-class Monitor:
+class Monitor(MonitorCore[Watch]):
+    protocol = "ca"
+
     def __init__(
         self,
         cache: PVCache,
@@ -51,72 +52,22 @@ class Monitor:
         listen: Listen | None = None,
         resync_interval: float = 30.0,
     ) -> None:
-        self.cache = cache
-        self.breakers = breakers
-        self.running = False
-        self.errors = 0
-        self.started_at: float | None = None
+        updates: Handover[Watch, Taken] = Handover(_take, self._apply, APPLY_CHUNK)
+        super().__init__(cache, breakers, updates, load_rows=load_rows, listen=listen, resync_interval=resync_interval)
         self.initial_sync_s: float | None = None
         self.all_connected_s: float | None = None
         self.last_sync_at: float | None = None
-        self._follower = (
-            None if load_rows is None else RegistryFollower(load_rows, self.sync, self.change, resync_interval, "ca")
-        )
-        self._listen = listen
-        self._watches: dict[str, Watch] = {}
-        self._server_up: dict[str, int] = {}
-        self._updates: Handover[Watch, Taken] = Handover(_take, self._apply, APPLY_CHUNK)
-        self.merged = 0  # payloads replaced by a newer one before the loop applied them
-        self._tasks: list[asyncio.Task[None]] = []
-        self._sync_lock = asyncio.Lock()
         self._sub_lock = threading.Lock()  # subscription ids: created in a worker thread, cleared in the loop
         self._to_subscribe: list[Watch] = []
         self._subscribe_wake = asyncio.Event()
-        self._rate = UpdateRate()
 
-    # --- lifecycle -------------------------------------------------------------------------------
-    async def start(self) -> None:
-        self._updates.loop = asyncio.get_running_loop()
-        self.started_at = time.time()
-        self.running = True
-        self._tasks.append(asyncio.create_task(self._sample_rate()))
-        self._tasks.append(asyncio.create_task(self._subscriber()))
-        if self._follower is not None:
-            self._tasks.extend(self._follower.start(self._listen))
+    def _own_tasks(self) -> list[asyncio.Task[None]]:
+        return [asyncio.create_task(self._subscriber())]
 
-    async def stop(self) -> None:
-        self.running = False
-        await stop_tasks(self._tasks)
-        for w in list(self._watches.values()):
-            self._unwatch(w)
+    def _unwatched_all(self) -> None:
         cadef.ca_flush_io()
-        self._updates.clear()
-
-    # Registry follow figures (health): full reloads + incremental applies, and each kind.
-    @property
-    def resyncs(self) -> int:
-        return self._follower.resyncs if self._follower is not None else 0
-
-    @property
-    def full_resyncs(self) -> int:
-        return self._follower.full_resyncs if self._follower is not None else 0
-
-    @property
-    def incremental_applies(self) -> int:
-        return self._follower.incremental_applies if self._follower is not None else 0
 
     # --- the registry, followed live ------------------------------------------------------------
-    async def sync(self, addresses: set[str]) -> None:
-        """(Un)subscribe the difference to `addresses`, in chunks so the loop keeps answering."""
-        async with self._sync_lock:
-            gone = {a for a in self._watches if a not in addresses}
-            await self._change({a for a in addresses if a not in self._watches}, gone)
-
-    async def change(self, added: set[str], removed: set[str]) -> None:
-        """(Un)subscribe these addresses (a registry change applied alone)."""
-        async with self._sync_lock:
-            await self._change(added, removed)
-
     async def _change(self, added: set[str], removed: set[str]) -> None:
         t0 = time.monotonic()
         for address in removed:
@@ -151,7 +102,7 @@ class Monitor:
             w.chan.listeners.remove(w.on_connection)
         self._clear_subscriptions(w)
         if w.server is not None:
-            self._server_down(w.server, last_only=False)
+            self._server_lost(w.server, tell_breakers=False)
             w.server = None
         self.cache.discard(w.address)
         w.chan.pool.release([w.address])  # the channel closes after the pool's grace unless leased again
@@ -172,11 +123,11 @@ class Monitor:
         if not connected:
             self.cache.set_connected(w.address, False)
             if w.server is not None:
-                self._server_down(w.server, last_only=True)
+                self._server_lost(w.server, tell_breakers=True)
                 w.server = None
             return
         if w.server is not None:  # a second connect without a disconnect between: count it once
-            self._server_down(w.server, last_only=False)
+            self._server_lost(w.server, tell_breakers=False)
             w.server = None
         chan = w.chan
         decoder = chan.decoder  # picked when the channel connected; one object per (type, count)
@@ -191,11 +142,7 @@ class Monitor:
         self.cache.set_connected(w.address, True, server)
         if server is not None:
             w.server = server
-            self._server_up[server] = self._server_up.get(server, 0) + 1
-            if self.breakers is not None:
-                self.breakers.learn(w.address, server)
-                if self._server_up[server] == 1:
-                    self.breakers.server_up(server)
+            self._server_connected(w.address, server)
         if w.event_id is None:  # libca keeps (and renews) subscriptions across reconnects by itself
             self._to_subscribe.append(w)
             self._subscribe_wake.set()
@@ -244,15 +191,6 @@ class Monitor:
             return None
         return event_id.value
 
-    def _server_down(self, server: str, last_only: bool) -> None:
-        left = self._server_up.get(server, 0) - 1
-        if left > 0:
-            self._server_up[server] = left
-            return
-        self._server_up.pop(server, None)
-        if last_only and self.breakers is not None:
-            self.breakers.server_down(server)
-
     # --- updates: libca thread -> watch queue -> one loop callback per batch ---------------------
     def _push(self, w: Watch, data: bytes, ctrl: bool) -> None:
         updates = self._updates
@@ -288,34 +226,11 @@ class Monitor:
                 self.errors += 1
         self.cache.total_updates += n
 
-    # --- warm-up (cache snapshots wait for it: services.monitoring.wait_warm) ---------------------
-    def watching(self, address: str) -> bool:
-        return address in self._watches
-
-    def is_warm(self, address: str, warmup: float, now: float) -> bool:
-        """Subscribed, and its first value came or `warmup` s went by without one (`now`: monotonic)."""
-        w = self._watches.get(address)
-        return w is not None and (w.heard or now - w.since >= warmup)
-
     # --- figures ---------------------------------------------------------------------------------
-    async def _sample_rate(self) -> None:
-        while True:
-            self._rate.sample(self.cache.total_updates)
-            if self.all_connected_s is None and self._watches and self.started_at is not None:
-                if all(w.state.connected for w in self._watches.values()):
-                    self.all_connected_s = time.time() - self.started_at
-            await asyncio.sleep(1.0)
-
-    @property
-    def updates_per_s(self) -> float:
-        return self._rate.per_s
-
-    @property
-    def subscribed(self) -> int:
-        return len(self._watches)
-
-    def addresses(self) -> Iterable[str]:
-        return self._watches.keys()
+    def _sampled(self) -> None:
+        if self.all_connected_s is None and self._watches and self.started_at is not None:
+            if all(w.state.connected for w in self._watches.values()):
+                self.all_connected_s = time.time() - self.started_at
 
 
 def _take(w: Watch) -> Taken:

@@ -7,6 +7,7 @@
   and `UpdateRate` (monitors);
 - the stored codec: `SideFields` declares a stored side's fields once; `StoredSide`, `ValueOnly`,
   `ExportSide` and the builders of rows and `model.EpicsValueDTO` all follow it;
+- `MonitorCore`, the protocol-independent half of the CA and PVA monitors;
 - how a monitor follows the registry (`RegistryFollower`, its `RegistryMirror`, `parse_payload`): CA's
   and PVA's monitors share it, and neither may import the other.
 """
@@ -32,6 +33,7 @@ from squirrel.pv._codec import (
     import_side,
     state_row,
 )
+from squirrel.pv._monitor import MonitorCore, ServerBreakers, Watched
 from squirrel.pv._project import builder
 from squirrel.pv._records import (
     ALARM_STATUS,
@@ -71,15 +73,18 @@ __all__ = [
     "Handover",
     "Listen",
     "LoadRows",
+    "MonitorCore",
     "PVCache",
     "PVState",
     "RegistryFollower",
     "RegistryMirror",
     "Row",
+    "ServerBreakers",
     "SideFields",
     "StoredSide",
     "UpdateRate",
     "ValueOnly",
+    "Watched",
     "base_type",
     "builder",
     "decode_side",

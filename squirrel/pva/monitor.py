@@ -21,7 +21,7 @@ from typing import Any
 import structlog
 
 from squirrel.addresses import pva_name
-from squirrel.pv import Handover, Listen, LoadRows, RegistryFollower, UpdateRate, stop_tasks
+from squirrel.pv import Handover, Listen, LoadRows, MonitorCore
 from squirrel.pva import client
 from squirrel.pva._ports import Breakers, Cache, Entry
 from squirrel.pva._values import Kind, apply, mark_unsupported
@@ -56,7 +56,9 @@ class _Watch:
             pass
 
 
-class PvaMonitor:
+class PvaMonitor(MonitorCore[_Watch]):
+    protocol = "pva"
+
     def __init__(
         self,
         cache: Cache,
@@ -66,51 +68,11 @@ class PvaMonitor:
         listen: Listen | None = None,
         resync_interval: float = 30.0,
     ) -> None:
-        self.cache = cache
-        self.breakers = breakers
-        self.running = False
-        self.errors = 0
-        self.merged = 0
-        self.started_at: float | None = None
+        updates: Handover[_Watch, _Watch] = Handover(_take, self._apply, APPLY_CHUNK)
+        super().__init__(cache, breakers, updates, load_rows=load_rows, listen=listen, resync_interval=resync_interval)
         self.unavailable: str | None = None  # set when p4p is missing and pva:// keys are registered
         self.unsupported: dict[str, str] = {}  # key -> why its structure cannot be stored
-        self.follower = (
-            None if load_rows is None else RegistryFollower(load_rows, self.sync, self.change, resync_interval, "pva")
-        )
-        self._listen = listen
-        self._watches: dict[str, _Watch] = {}
-        self._server_up: dict[str, int] = {}
-        self._updates: Handover[_Watch, _Watch] = Handover(_take, self._apply, APPLY_CHUNK)
-        self._tasks: list[asyncio.Task[None]] = []
-        self._sync_lock = asyncio.Lock()
-        self._rate = UpdateRate()
         self.total_updates = 0
-
-    # --- lifecycle -------------------------------------------------------------------------------
-    async def start(self) -> None:
-        self._updates.loop = asyncio.get_running_loop()
-        self.started_at = time.time()
-        self.running = True
-        self._tasks.append(asyncio.create_task(self._sample_rate()))
-        if self.follower is not None:
-            self._tasks.extend(self.follower.start(self._listen))
-
-    async def stop(self) -> None:
-        self.running = False
-        await stop_tasks(self._tasks)
-        for w in list(self._watches.values()):
-            self._unwatch(w)
-        self._updates.clear()
-
-    async def sync(self, keys: set[str]) -> None:
-        """(Un)subscribe the difference to `keys` (pva:// channel keys), in chunks."""
-        async with self._sync_lock:
-            await self._change({k for k in keys if k not in self._watches}, {k for k in self._watches if k not in keys})
-
-    async def change(self, added: set[str], removed: set[str]) -> None:
-        """(Un)subscribe these keys (a registry change applied alone)."""
-        async with self._sync_lock:
-            await self._change(added, removed)
 
     async def _change(self, added: set[str], removed: set[str]) -> None:
         for key in removed:
@@ -156,7 +118,7 @@ class PvaMonitor:
                 w.sub.close()
             w.sub = None
         if w.connected and w.kind is not None and not w.kind.unsupported:
-            self._server_down(w.server)
+            self._server_lost(w.server, tell_breakers=self.running)
         self.unsupported.pop(w.key, None)
         self.cache.discard(w.key)
 
@@ -216,11 +178,7 @@ class PvaMonitor:
             self.unsupported.pop(w.key, None)
             remember_kind(w.key, w.kind)
             self.cache.set_connected(w.key, True, w.server)
-            self._server_up[w.server] = self._server_up.get(w.server, 0) + 1
-            if self.breakers is not None:
-                self.breakers.learn(w.key, w.server)
-                if self._server_up[w.server] == 1:
-                    self.breakers.server_up(w.server)
+            self._server_connected(w.key, w.server)
         kind = w.kind
         if kind is None or kind.unsupported:
             return
@@ -236,42 +194,14 @@ class PvaMonitor:
             w.connected = False
             self.cache.set_connected(w.key, False)
             if w.kind is not None and not w.kind.unsupported:
-                self._server_down(w.server)
+                self._server_lost(w.server, tell_breakers=self.running)
         if type(exc).__name__ != "Disconnected":
             w.state.error = client.error_text(exc)
             self.cache.mark_dirty(w.key)
 
-    def _server_down(self, server: str) -> None:
-        left = self._server_up.get(server, 0) - 1
-        if left > 0:
-            self._server_up[server] = left
-            return
-        self._server_up.pop(server, None)
-        if self.breakers is not None and self.running:
-            self.breakers.server_down(server)
-
-    # --- warm-up (cache snapshots wait for it: services.monitoring.wait_warm) ---------------------
-    def watching(self, key: str) -> bool:
-        return key in self._watches
-
-    def is_warm(self, key: str, warmup: float, now: float) -> bool:
-        """Subscribed, and its first value came or `warmup` s went by without one (`now`: monotonic)."""
-        w = self._watches.get(key)
-        return w is not None and (w.heard or now - w.since >= warmup)
-
     # --- figures ---------------------------------------------------------------------------------
-    async def _sample_rate(self) -> None:
-        while True:
-            self._rate.sample(self.total_updates)
-            await asyncio.sleep(1.0)
-
-    @property
-    def updates_per_s(self) -> float:
-        return self._rate.per_s
-
-    @property
-    def subscribed(self) -> int:
-        return len(self._watches)
+    def _updates_so_far(self) -> int:
+        return self.total_updates
 
     def status(self) -> dict[str, Any]:
         """The PVA part of /v1/health/monitor."""
