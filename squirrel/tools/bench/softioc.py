@@ -9,6 +9,7 @@ tick that reprocesses the block's readbacks, so the bench can offer a chosen upd
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -178,6 +179,25 @@ def split(pvs: int, iocs: int) -> list[tuple[int, int]]:
     return out
 
 
+_PR_CAPBSET_DROP = 24
+_CAP_SYS_NICE = 23
+
+
+def no_realtime() -> None:
+    """Popen preexec_fn (Linux): the IOC may not schedule its threads SCHED_FIFO.
+
+    EPICS gives its scan and CA threads real-time priority when it can (as root, CAP_SYS_NICE). On a
+    2-core bench box those threads then preempt everything else: the service under test, the bench's
+    own client, and even the exit of a killed service (its threads never get the CPU to die). Dropped
+    from the bounding set before exec, the capability is gone from the IOC, and EPICS falls back to
+    ordinary scheduling, as on an IOC host that is not this one."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_CAPBSET_DROP, _CAP_SYS_NICE, 0, 0, 0)
+
+
 def _wait_running(proc: subprocess.Popen[bytes], timeout: float) -> str:
     """Read the IOC's stderr until it reports running; keep draining it afterwards so it never blocks."""
     seen: list[str] = []
@@ -227,6 +247,7 @@ def launch_iocs(
                 stderr=subprocess.PIPE,
                 env={**os.environ, **env},
                 cwd=workdir,
+                preexec_fn=no_realtime,
             )
             result.procs.append(proc)
             result.pairs.extend(pairs)
