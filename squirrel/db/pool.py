@@ -28,9 +28,13 @@ async def _configure(conn: Conn) -> None:
     set_json_dumps(msgspec.json.encode, conn)
     set_json_loads(msgspec.json.decode, conn)
     await conn.execute("SET TIME ZONE 'UTC'")
+    # Compare's FULL JOIN and restore's registry join hash a whole snapshot (200K rows, tens of MB):
+    # within the 4 MB default they spill to disk in batches, and their cost grew faster than the registry.
+    await conn.execute(f"SET work_mem = '{WORK_MEM}'")
     await conn.commit()
 
 
+WORK_MEM = "64MB"  # per sort or hash of one query; see _configure
 REQUEST_TIMEOUT = 10.0  # wait for a pooled connection while the database is healthy
 OUTAGE_TIMEOUT = 1.0  # ... and while it is known to be down, so callers get their 503 quickly
 OUTAGE_MEMORY = 30.0  # seconds a failure keeps the pool in "known down" unless a connection succeeds
