@@ -6,6 +6,7 @@ which must not load libca or p4p for it; everything else is the concrete class o
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -21,7 +22,8 @@ from squirrel.epics.breaker import BreakerSet
 from squirrel.jobs.queue import JobQueue
 from squirrel.live.broadcaster import Broadcaster
 from squirrel.live.redis_bridge import RedisConsumer, RedisPublisher
-from squirrel.pv import PVCache
+from squirrel.pv import PVCache, stop_tasks
+from squirrel.services import _gc as gc_clock
 from squirrel.services._ratelimit import FailedAttemptLimiter
 from squirrel.settings import Settings
 
@@ -144,4 +146,8 @@ async def build_context(settings: Settings, *, for_command: bool = False) -> Asy
         )
         if embedded is not None and not for_command:
             ctx.db_supervisor = await supervise(embedded, pool, stack)
+        if not for_command:
+            # /metrics shows the collector's pauses from the start; the settler keeps them short.
+            settler = asyncio.create_task(gc_clock.settle(gc_clock.install()))
+            stack.push_async_callback(stop_tasks, [settler])
         yield ctx

@@ -10,6 +10,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from squirrel.live.redis_bridge import RedisConsumer, RedisPublisher
+from squirrel.services import _gc as gc_clock
 from squirrel.services.context import ServiceContext
 from squirrel.services.live import monitor_alive
 
@@ -28,6 +29,7 @@ class SquirrelCollector(Collector):
         yield from self._pool()
         yield from self._redis()
         yield from self._auth()
+        yield from self._gc()
 
     def _cache(self) -> Iterator[Metric]:
         cache = self.ctx.cache
@@ -156,6 +158,18 @@ class SquirrelCollector(Collector):
                 "squirrel_redis_reloads", "Full reloads of the mirrored cache", value=bridge.reloads
             )
             yield CounterMetricFamily("squirrel_redis_errors", "Redis connection failures", value=bridge.errors)
+
+    def _gc(self) -> Iterator[Metric]:
+        clock = gc_clock.install()
+        seconds = CounterMetricFamily(
+            "squirrel_gc_seconds", "Seconds the cyclic garbage collector paused the process", labels=["generation"]
+        )
+        runs = CounterMetricFamily("squirrel_gc_collections", "Garbage collections", labels=["generation"])
+        for generation in gc_clock.GENERATIONS:
+            seconds.add_metric([str(generation)], clock.seconds[generation])
+            runs.add_metric([str(generation)], clock.collections[generation])
+        yield seconds
+        yield runs
 
     def _auth(self) -> Iterator[Metric]:
         limiter = self.ctx.auth_failures

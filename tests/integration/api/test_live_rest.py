@@ -107,6 +107,8 @@ async def test_metrics_are_public_prometheus_text(server: RunningServer) -> None
         assert metrics["squirrel_sse_clients"] == 1
         assert 'squirrel_live_clients{transport="sse"}' in metrics
         assert "squirrel_sse_dropped_updates_total" in metrics
+        assert 'squirrel_gc_seconds_total{generation="2"}' in metrics
+        assert metrics['squirrel_gc_collections_total{generation="0"}'] >= 0
         assert metrics["squirrel_db_pool_pool_max"] == 4
         assert "squirrel_monitor_alive" in metrics and "squirrel_pv_updates_per_second" in metrics
 
