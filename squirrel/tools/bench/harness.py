@@ -156,6 +156,7 @@ class Bench:
     async def phase(self, label: str, keys: tuple[str, ...], body: Callable[[], Awaitable[None]]) -> None:
         """Run one phase; on failure every figure it feeds gets the reason."""
         self.progress.set(label)
+        gc_before = await self._gc_seconds()
         if self.profiler is not None:
             self.profiler.begin(label, self.svc.pid if self.svc is not None else None)
         t0 = time.perf_counter()
@@ -168,8 +169,26 @@ class Bench:
         finally:
             if self.profiler is not None and (summary := await asyncio.to_thread(self.profiler.end)) is not None:
                 self.results.extras.setdefault("profile", {})[label] = summary
+            gc_after = await self._gc_seconds()
+            if gc_after is not None:
+                # A phase that restarted the service counts its new process from zero.
+                same = gc_before is not None and gc_before[0] == gc_after[0]
+                spent = gc_after[1] - (gc_before[1] if same and gc_before is not None else 0.0)
+                self.results.extras.setdefault("gc_seconds", {})[label] = round(spent, 3)
         self.results.extras.setdefault("phase_seconds", {})[label] = round(time.perf_counter() - t0, 2)
         self.progress.step(label)
+
+    async def _gc_seconds(self) -> tuple[int, float] | None:
+        """(service pid, seconds its garbage collector paused it so far), when a service answers."""
+        if self.svc is None or self.svc.pid is None or not self.token:
+            return None
+        try:
+            async with self.client() as client:
+                m = await fg.metrics(client)
+        except (fg.BenchError, httpx.HTTPError):
+            return None
+        value = m.get("squirrel_gc_seconds_total")
+        return None if value is None else (self.svc.pid, value)
 
     async def infrastructure(self) -> bool:
         """Start the IOCs, then PostgreSQL, as phases; False when either failed (its reason is recorded)."""
