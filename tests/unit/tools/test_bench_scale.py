@@ -62,6 +62,8 @@ def test_growth_is_read_against_linear_plus_ten_percent() -> None:
     # The raw client's growth is shown as the reference, never judged.
     assert growth["raw_caput_s"]["by_size"]["200000"] == {"growth": 5.0, "limit": None, "pass": None}
     assert report["peak_rss_pass"] is True and report["peak_rss_limit_mb"] == PEAK_RSS_LIMIT_MB
+    # Updates merged under overload are a count of what happened, not a cost: shown, not judged.
+    assert growth["overload_merged"]["kind"] == "count"
     assert report["lost_figures"] == {}
     text = scale_table(report)
     assert "restore_s" in text and "4.40× (4.4)" in text and "5.00× ↓ (4.4)" in text
