@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 
@@ -27,53 +27,9 @@ from squirrel.services import _gc as gc_clock
 from squirrel.services._ratelimit import FailedAttemptLimiter
 from squirrel.settings import Settings
 
-
-class MonitorPort(Protocol):
-    """What every monitor (Channel Access and PVAccess) shows the services."""
-
-    @property
-    def running(self) -> bool: ...
-    @property
-    def updates_per_s(self) -> float: ...
-    @property
-    def subscribed(self) -> int: ...
-    @property
-    def merged(self) -> int: ...
-
-    async def stop(self) -> None: ...
-    # Warm-up (cache snapshots wait for it): subscribed, and heard from or waited for long enough.
-    def is_warm(self, address: str, warmup: float, now: float) -> bool: ...
-    def watching(self, address: str) -> bool: ...
-
-
-class CaMonitorPort(MonitorPort, Protocol):
-    """The Channel Access monitor (squirrel.epics.monitor.Monitor): its sync figures."""
-
-    @property
-    def errors(self) -> int: ...
-    @property
-    def started_at(self) -> float | None: ...
-    @property
-    def initial_sync_s(self) -> float | None: ...
-    @property
-    def all_connected_s(self) -> float | None: ...
-    @property
-    def last_sync_at(self) -> float | None: ...
-    @property
-    def resyncs(self) -> int: ...
-    @property
-    def full_resyncs(self) -> int: ...
-    @property
-    def incremental_applies(self) -> int: ...
-
-
-class PvaMonitorPort(MonitorPort, Protocol):
-    """The PVAccess monitor (squirrel.pva.monitor.PvaMonitor)."""
-
-    @property
-    def total_updates(self) -> int: ...
-
-    def status(self) -> dict[str, Any]: ...
+if TYPE_CHECKING:  # the monitors load libca and p4p: a one-shot command needs neither
+    from squirrel.epics.monitor import Monitor
+    from squirrel.pva.monitor import PvaMonitor
 
 
 @dataclass
@@ -85,8 +41,8 @@ class ServiceContext:
     cache: PVCache = field(default_factory=PVCache)
     db_supervisor: EmbeddedSupervisor | None = None  # only with the embedded database
     # Filled by the roles this process runs (start_roles); None otherwise.
-    monitor: CaMonitorPort | None = None
-    pva_monitor: PvaMonitorPort | None = None
+    monitor: Monitor | None = None  # the Channel Access monitor (monitor role)
+    pva_monitor: PvaMonitor | None = None  # its PVAccess peer
     monitor_tick: float | None = None  # time.time() of the CA monitor's last tick
     broadcaster: Broadcaster | None = None
     redis_bridge: RedisPublisher | RedisConsumer | None = None

@@ -17,10 +17,10 @@ from squirrel.db.registry_listen import listener
 from squirrel.epics.monitor import Monitor
 from squirrel.errors import NotFoundError, ValidationError
 from squirrel.model import Principal
-from squirrel.pv import LoadRows, PVState, Row
+from squirrel.pv import LoadRows, MonitorCore, PVState, Row
 from squirrel.pva.monitor import PvaMonitor
 from squirrel.services import audit
-from squirrel.services.context import MonitorPort, ServiceContext
+from squirrel.services.context import ServiceContext
 from squirrel.services.live import monitor_alive
 
 _STARTED = time.time()
@@ -91,11 +91,11 @@ async def wait_warm(
     subscribed yet (registered a moment ago) is waited for at most the warm-up from now. `on_wait(n)` is
     told once how many are cold when there is a wait at all. Returns the addresses still cold ([] = warm;
     also when no monitor runs here)."""
-    monitors: dict[str, MonitorPort | None] = {"ca": ctx.monitor, "pva": ctx.pva_monitor}
+    monitors: dict[str, MonitorCore[Any] | None] = {"ca": ctx.monitor, "pva": ctx.pva_monitor}
     warmup = ctx.settings.snapshot_warmup
     give_up = time.monotonic() + warmup
 
-    def running(address: str) -> MonitorPort | None:
+    def running(address: str) -> MonitorCore[Any] | None:
         m = monitors[protocol_of(address)]
         return m if m is not None and m.running else None
 
@@ -189,7 +189,7 @@ def _summary_counts(ctx: ServiceContext, now: float) -> dict[str, int]:
     }
 
 
-# The CA monitor's sync figures (CaMonitorPort), reported under their own names.
+# The CA monitor's sync figures, reported under their own names.
 _SYNC_FIGURES = (
     "initial_sync_s", "all_connected_s", "last_sync_at", "resyncs", "full_resyncs", "incremental_applies",
 )  # fmt: skip
