@@ -121,3 +121,18 @@ def test_job_times_split_a_job_into_queue_run_and_the_rest() -> None:
     }
     assert job_times(job, 1.4) == {"queued_s": 0.05, "run_s": 1.2, "http_and_polling_s": 0.15, "end_to_end_s": 1.4}
     assert job_times({"createdAt": "2026-12-06T10:00:00+00:00", "startedAt": None}, 0.5) == {"end_to_end_s": 0.5}
+
+
+def test_the_libca_floor_targets_are_judged_and_shown() -> None:
+    r = Results()
+    r.add("raw_caput_s", 2.0)
+    r.add("restore_s", 0.6)  # limit 0.1 * 2.0 + 0.3 = 0.5
+    r.add("snapshot_cache_s", 0.1)
+    report = build_json(r, {"pvs": 50_000})
+    floors = report["floor_targets"]
+    assert floors["restore_s"] == {"target": "≤ 0.1 × raw_caput_s + 0.3 s", "limit": 0.5, "pass": False}
+    assert floors["snapshot_cache_s"]["pass"] is True
+    assert floors["snapshot_direct_s"]["pass"] is None  # not measured
+    text = table(report)
+    assert "libca floor (issue 16, at 50K): restore_s 0.600 ≤ 0.1 × raw_caput_s + 0.3 s (0.500) FAIL" in text
+    assert "snapshot_direct_s" not in text.split("libca floor")[1].split("\n")[0]
