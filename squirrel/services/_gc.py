@@ -76,8 +76,8 @@ async def settle(clock: GcClock, check_every: float = CHECK_EVERY, thaw_every: f
         if settle_due(clock):
             took, _ = clock.last_full or (0.0, 0)
             clock.last_full = None
-            gc.freeze()
-            log.info("gc: long-lived heap frozen", objects=gc.get_freeze_count(), last_full_s=round(took, 3))
+            gc.freeze()  # (gc.get_freeze_count() would walk the whole frozen list: not logged)
+            log.info("gc: long-lived heap frozen", last_full_s=round(took, 3))
         elif time.monotonic() - thawed_at >= thaw_every and gc.get_freeze_count():
             thawed_at = time.monotonic()
             gc.unfreeze()  # the next full collection sees everything once (and is slow: frozen again after)
