@@ -157,15 +157,19 @@ class Monitor(MonitorCore[Watch]):
             await self._subscribe_wake.wait()
             self._subscribe_wake.clear()
             while self._to_subscribe:
-                chunk, self._to_subscribe = self._to_subscribe[:SUBSCRIBE_CHUNK], self._to_subscribe[SUBSCRIBE_CHUNK:]
-                try:
-                    if len(chunk) > INLINE_SUBSCRIBE:
-                        await loop.run_in_executor(None, self._subscribe_all, chunk)
-                    else:
-                        self._subscribe_all(chunk)
-                except Exception:  # keep subscribing the others; these wait for their next reconnect
-                    self.errors += 1
-                    log.exception("monitor subscription batch failed", pvs=len(chunk))
+                # Take the whole queue, then chunk it: slicing the rest off per chunk copied it each time
+                # (quadratic in the registry). Connections that arrive meanwhile queue for the next round.
+                pending, self._to_subscribe = self._to_subscribe, []
+                for start in range(0, len(pending), SUBSCRIBE_CHUNK):
+                    chunk = pending[start : start + SUBSCRIBE_CHUNK]
+                    try:
+                        if len(chunk) > INLINE_SUBSCRIBE:
+                            await loop.run_in_executor(None, self._subscribe_all, chunk)
+                        else:
+                            self._subscribe_all(chunk)
+                    except Exception:  # keep subscribing the others; these wait for their next reconnect
+                        self.errors += 1
+                        log.exception("monitor subscription batch failed", pvs=len(chunk))
 
     def _subscribe_all(self, watches: list[Watch]) -> None:
         attach_thread()
