@@ -28,8 +28,8 @@ async def _configure(conn: Conn) -> None:
     set_json_dumps(msgspec.json.encode, conn)
     set_json_loads(msgspec.json.decode, conn)
     await conn.execute("SET TIME ZONE 'UTC'")
-    # Compare's FULL JOIN and restore's registry join hash a whole snapshot (200K rows, tens of MB):
-    # within the 4 MB default they spill to disk in batches, and their cost grew faster than the registry.
+    # Compare's FULL JOIN and restore's registry join hash a whole snapshot (200K rows, tens of MB): with
+    # the 4 MB default, PostgreSQL splits such a hash into batches on disk.
     await conn.execute(f"SET work_mem = '{WORK_MEM}'")
     await conn.commit()
 
