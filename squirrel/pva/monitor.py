@@ -205,7 +205,6 @@ class PvaMonitor(MonitorCore[_Watch]):
 
     def status(self) -> dict[str, Any]:
         """The PVA part of /v1/health/monitor."""
-        f = self.follower
         return {
             "subscribed": self.subscribed,
             "connected": sum(1 for w in self._watches.values() if w.connected),
@@ -215,9 +214,9 @@ class PvaMonitor(MonitorCore[_Watch]):
             "unsupported": dict(sorted(self.unsupported.items())),
             "error": self.unavailable,
             # How the registry is followed: full reloads (start-up, lost notifications) vs ids applied alone.
-            "resyncs": f.resyncs if f is not None else 0,
-            "full_resyncs": f.full_resyncs if f is not None else 0,
-            "incremental_applies": f.incremental_applies if f is not None else 0,
+            "resyncs": self.resyncs,
+            "full_resyncs": self.full_resyncs,
+            "incremental_applies": self.incremental_applies,
         }
 
 

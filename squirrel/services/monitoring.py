@@ -189,12 +189,6 @@ def _summary_counts(ctx: ServiceContext, now: float) -> dict[str, int]:
     }
 
 
-# The CA monitor's sync figures, reported under their own names.
-_SYNC_FIGURES = (
-    "initial_sync_s", "all_connected_s", "last_sync_at", "resyncs", "full_resyncs", "incremental_applies",
-)  # fmt: skip
-
-
 def monitor_status(ctx: ServiceContext) -> dict[str, Any]:
     m = ctx.monitor
     counts = ctx.cache.counts()
@@ -214,8 +208,13 @@ def monitor_status(ctx: ServiceContext) -> dict[str, Any]:
             callback_errors=m.errors,
             started_at=m.started_at,
             uptime_s=round(time.time() - m.started_at, 1) if m.started_at else None,
+            initial_sync_s=m.initial_sync_s,
+            all_connected_s=m.all_connected_s,
+            last_sync_at=m.last_sync_at,
+            resyncs=m.resyncs,
+            full_resyncs=m.full_resyncs,
+            incremental_applies=m.incremental_applies,
         )
-        out.update({name: getattr(m, name) for name in _SYNC_FIGURES})
     p = ctx.pva_monitor
     if p is not None:
         out["pva"] = p.status()  # PVAccess subscriptions, including structures marked unsupported

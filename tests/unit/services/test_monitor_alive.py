@@ -52,7 +52,7 @@ async def test_the_local_monitor_answers_while_attached(ctx: ServiceContext) -> 
     assert monitoring.heartbeat(ctx)["alive"] is False and monitoring.tick_age(ctx, time.time()) is None
     status = monitoring.monitor_status(ctx)
     assert status["role"] == "local" and status["subscribed"] == 0
-    # The sync figures come from the monitor by name: each name must be one of its attributes.
+    # The sync figures are reported under their own names.
     assert status["resyncs"] == 0 and status["initial_sync_s"] is None and "incremental_applies" in status
 
 
