@@ -12,6 +12,8 @@ from __future__ import annotations
 import importlib.util
 from typing import Literal
 
+from squirrel.errors import ValidationError
+
 Protocol = Literal["ca", "pva"]
 PROTOCOLS: tuple[Protocol, ...] = ("ca", "pva")
 PVA_PREFIX = "pva://"
@@ -40,6 +42,14 @@ def channel_key(address: str, default: Protocol = "ca") -> str:
     """The key of a written address: the bare name for CA, `pva://NAME` for PVA."""
     written, name = split(address)
     return PVA_PREFIX + name if (written or default) == "pva" else name
+
+
+def request_key(address: str, default: Protocol, where: str) -> str:
+    """channel_key for an address a request (body, query, file) names: a bad one is a 400 saying where."""
+    try:
+        return channel_key(address, default)
+    except AddressError as exc:
+        raise ValidationError(f"{where}: {exc}") from None
 
 
 def protocol_of(key: str) -> Protocol:

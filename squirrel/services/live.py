@@ -90,10 +90,7 @@ def _encoder(ctx: ServiceContext) -> EntryEncoder:
 def channel_keys(ctx: ServiceContext, names: list[str], where: str) -> dict[str, str]:
     """Each address's channel key (`ca://FOO` is FOO; a bare name takes SQUIRREL_DEFAULT_PROTOCOL)."""
     default = ctx.settings.default_protocol
-    try:
-        return {name: addresses.channel_key(name, default) for name in names}
-    except addresses.AddressError as exc:
-        raise ValidationError(f"{where}: {exc}") from None
+    return {name: addresses.request_key(name, default, where) for name in names}
 
 
 async def live_values(ctx: ServiceContext, names: list[str]) -> bytes:

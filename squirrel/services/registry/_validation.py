@@ -35,10 +35,7 @@ def address_keys(
             keys.append(None)
             written.append(None)
             continue
-        try:
-            key = addresses.channel_key(address, default)
-        except addresses.AddressError as exc:
-            raise ValidationError(f"{where}{field}: {exc}") from None
+        key = addresses.request_key(address, default, f"{where}{field}")
         if len(key) > MAX_ADDRESS:
             raise ValidationError(f"{where}{field} must be at most {MAX_ADDRESS} characters with its protocol prefix")
         if field != "configAddress" and addresses.protocol_of(key) == "pva" and not _PVA_AVAILABLE():

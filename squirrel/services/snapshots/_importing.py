@@ -199,13 +199,6 @@ def parse(text: str, enum_labels: Callable[[str], list[str] | None], default: ad
     return out
 
 
-def _key(address: str, default: addresses.Protocol, line: int, column: str) -> str:
-    try:
-        return addresses.channel_key(address, default)
-    except addresses.AddressError as exc:
-        raise ValidationError(f"CSV line {line}: {column}: {exc}") from None
-
-
 def _row(
     line: int,
     cell: Callable[[str], str],
@@ -216,8 +209,8 @@ def _row(
     name, rb_name = cell("PV").strip(), cell("READBACK").strip() or None
     if not name:
         raise ValidationError(f"CSV line {line}: PV is empty")
-    name = _key(name, default, line, "PV")
-    rb_name = _key(rb_name, default, line, "READBACK") if rb_name else None
+    name = addresses.request_key(name, default, f"CSV line {line}: PV")
+    rb_name = addresses.request_key(rb_name, default, f"CSV line {line}: READBACK") if rb_name else None
     if name in seen:
         raise ValidationError(f"CSV line {line}: PV {name!r} appears twice (first on line {seen[name]})")
     seen[name] = line

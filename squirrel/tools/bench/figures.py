@@ -74,9 +74,8 @@ async def wait_connected(client: httpx.AsyncClient, expected: int, timeout: floa
             seen_metric = True
             last = m["squirrel_pvs_connected"]
             # The cheap gauge first; then "with a value": /v1/health/summary counts connected-without-value
-            # as stale (it walks the whole cache, so it is not polled before the gauge is complete).
-            # /v1/health/summary walks the whole cache: asked at most every SUMMARY_EVERY s, so the
-            # bench's own polling does not grow with the square of the registry.
+            # as stale. It walks the whole cache, so it is asked only once the gauge is complete and then at
+            # most every SUMMARY_EVERY s: the bench's own polling must not grow with the registry's square.
             if last >= expected and time.monotonic() - asked >= SUMMARY_EVERY:
                 asked = time.monotonic()
                 if await _no_stale(client):

@@ -167,15 +167,15 @@ class Bench:
             for key in keys:
                 self.results.error(key, reason)
         finally:
+            # The phase's own time, before stopping the profiler and reading the GC counter.
+            self.results.extras.setdefault("phase_seconds", {})[label] = round(time.perf_counter() - t0, 2)
             if self.profiler is not None and (summary := await asyncio.to_thread(self.profiler.end)) is not None:
                 self.results.extras.setdefault("profile", {})[label] = summary
             gc_after = await self._gc_seconds()
             if gc_after is not None:
                 # A phase that restarted the service counts its new process from zero.
-                same = gc_before is not None and gc_before[0] == gc_after[0]
-                spent = gc_after[1] - (gc_before[1] if same and gc_before is not None else 0.0)
-                self.results.extras.setdefault("gc_seconds", {})[label] = round(spent, 3)
-        self.results.extras.setdefault("phase_seconds", {})[label] = round(time.perf_counter() - t0, 2)
+                base = gc_before[1] if gc_before is not None and gc_before[0] == gc_after[0] else 0.0
+                self.results.extras.setdefault("gc_seconds", {})[label] = round(gc_after[1] - base, 3)
         self.progress.step(label)
 
     async def _gc_seconds(self) -> tuple[int, float] | None:
