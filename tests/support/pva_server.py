@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 import os
 import signal
@@ -15,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -168,13 +167,3 @@ def client_env(server: PvaServer) -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-
-
-async def until(cond: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    """Wait for `cond()` (polled), or fail naming `what`."""
-    try:
-        async with asyncio.timeout(timeout):
-            while not cond():  # noqa: ASYNC110
-                await asyncio.sleep(0.02)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None

@@ -16,6 +16,7 @@ from squirrel.epics.ca import write_many
 from squirrel.pv import PVCache
 from squirrel.tools.sim import SimHandle
 from tests.conftest import Api
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.usefixtures("ca_purge")
 
@@ -23,15 +24,6 @@ pytestmark = pytest.mark.usefixtures("ca_purge")
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
     return {"roles": ["api", "monitor"], "breaker_failures": 2, "breaker_cooldown": 60.0}
-
-
-async def wait_for(cond: Callable[[], bool], timeout: float, what: str) -> float:
-    t0 = time.monotonic()
-    while not cond():
-        if time.monotonic() - t0 > timeout:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.02)
-    return time.monotonic() - t0
 
 
 async def register(database_url: str, pairs: list[tuple[str | None, str | None]]) -> None:

@@ -11,7 +11,8 @@ from litestar.testing import AsyncTestClient
 
 from squirrel.app import create_app
 from tests.conftest import Api, make_settings
-from tests.support.pva_server import PvaServer, client_env, until
+from tests.support.pva_server import PvaServer, client_env
+from tests.support.waiting import until
 
 PREFIX = "PMON:"
 WARMUP = 3.0

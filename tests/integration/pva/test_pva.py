@@ -8,7 +8,6 @@ import asyncio
 import math
 import os
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ from squirrel.pv import PVCache
 from squirrel.pva import client
 from tests.conftest import Api
 from tests.support.pva_server import SCALARS, PvaServer
+from tests.support.waiting import wait_for
 
 PREFIX = "PT:"
 TYPES = {
@@ -87,15 +87,6 @@ def wire(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     return value
-
-
-async def wait_for(cond: Callable[[], bool], timeout: float, what: str) -> float:
-    t0 = time.monotonic()
-    while not cond():
-        if time.monotonic() - t0 > timeout:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.02)
-    return time.monotonic() - t0
 
 
 def cache_of(api: Api) -> PVCache:

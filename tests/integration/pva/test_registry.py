@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
-from tests.support.pva_server import PvaServer, client_env, until
+from tests.support.pva_server import PvaServer, client_env
 from tests.support.snapshots import put_value
+from tests.support.waiting import until
 
 
 @pytest.fixture
