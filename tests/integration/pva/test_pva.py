@@ -16,6 +16,7 @@ from squirrel.pv import PVCache
 from squirrel.pva import client
 from tests.conftest import Api
 from tests.support.pva_server import SCALARS, PvaServer
+from tests.support.snapshots import wait_job
 from tests.support.waiting import wait_for
 
 PREFIX = "PT:"
@@ -111,16 +112,6 @@ async def snapshot(api: Api, ids: list[str], use_cache: bool) -> dict[str, Any]:
     return dict(body)
 
 
-async def wait_job(api: Api, job_id: str, timeout: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = (await api.get(f"/v1/jobs/{job_id}", scope="read")).json()
-        if job["status"] in ("completed", "failed", "cancelled"):
-            return dict(job)
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
-
-
 def initial(name: str) -> Any:
     return "On" if name == "ENUM" else SCALARS[name][1]
 
@@ -186,7 +177,7 @@ async def test_full_cycle_every_normative_type(api: Api, pva_server: PvaServer) 
 
     r = await api.post(f"/v1/snapshots/{sid}/restore", json={"verify": True}, scope="restore")
     assert r.status_code == 202, r.text
-    job = await wait_job(api, r.json()["jobId"])
+    job = await wait_job(api, r.json()["jobId"], timeout=60.0)
     # The unsupported TABLE has no stored value: it is the one PV not restored, so the job ends failed
     # (API.md: completed only when failureCount is 0); every supported type is written and verified.
     assert (job["status"], job["error"]) == ("failed", "1 of 27 PVs not restored: 1 failed"), job
@@ -229,7 +220,7 @@ async def test_mixed_ca_and_pva_in_one_snapshot_and_restore(api: Api, sim_ioc: A
     await asyncio.to_thread(server_put, {"FLOAT": 9.5, "INT": 4})
     r = await api.post(f"/v1/snapshots/{sid}/restore", json={"pvIds": ids[1:], "verify": True}, scope="restore")
     assert r.status_code == 202, r.text
-    job = await wait_job(api, r.json()["jobId"])
+    job = await wait_job(api, r.json()["jobId"], timeout=60.0)
     assert job["status"] == "completed", job
     assert {i["outcome"] for i in job["result"]["items"]} == {"verified"}, job["result"]
     held = await asyncio.to_thread(server_get, ["INT"])

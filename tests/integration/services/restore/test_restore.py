@@ -14,6 +14,7 @@ from squirrel.tools.sim import SimHandle
 from tests.conftest import Api
 from tests.support.caproto_ioc import listed_ports
 from tests.support.restore_ioc import SLOW_PUT, WITH_MONITOR, RestoreIOC, monitor_roles, restore_ioc_fixture
+from tests.support.snapshots import wait_job
 
 # libca reads the address list once per process, before the first CA call: list our IOCs at import.
 RT_PORT, RD_PORT = listed_ports(2)
@@ -66,20 +67,10 @@ async def dry_run(api: Api, snapshot_id: str, **body: Any) -> dict[str, Any]:
     return dict(r.json())
 
 
-async def wait_job(api: Api, job_id: str, timeout: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = (await api.get(f"/v1/jobs/{job_id}", scope="read")).json()
-        if job["status"] in ("completed", "failed", "cancelled"):
-            return dict(job)
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
-
-
 async def run_restore(api: Api, snapshot_id: str, status: str = "completed", **body: Any) -> dict[str, Any]:
     r = await restore(api, snapshot_id, **body)
     assert r.status_code == 202, r.text
-    job = await wait_job(api, r.json()["jobId"])
+    job = await wait_job(api, r.json()["jobId"], timeout=60.0)
     assert job["status"] == status, job
     assert job["resultId"] == snapshot_id
     return dict(job["result"])
@@ -275,7 +266,7 @@ async def test_auth_matrix(api: Api, rioc: RestoreIOC) -> None:
         assert r.status_code == 403 and "restore" in r.json()["detail"], (scope, r.text)
     r = await restore(api, sid, scope="restore", backup=False)
     assert r.status_code == 202
-    assert (await wait_job(api, r.json()["jobId"]))["status"] == "completed"
+    assert (await wait_job(api, r.json()["jobId"], timeout=60.0))["status"] == "completed"
 
 
 async def test_one_restore_at_a_time(api: Api, rioc: RestoreIOC) -> None:
@@ -287,10 +278,10 @@ async def test_one_restore_at_a_time(api: Api, rioc: RestoreIOC) -> None:
     second = await restore(api, sid, backup=False)
     assert second.status_code == 409, second.text
     assert second.json()["jobId"] == job_id
-    assert (await wait_job(api, job_id))["status"] == "completed"
+    assert (await wait_job(api, job_id, timeout=60.0))["status"] == "completed"
     third = await restore(api, sid, backup=False)
     assert third.status_code == 202
-    await wait_job(api, third.json()["jobId"])
+    await wait_job(api, third.json()["jobId"], timeout=60.0)
 
     audit = (await api.get("/v1/audit?action=snapshot.restore.finish", scope="admin")).json()
     entries = audit["results"] if isinstance(audit, dict) else audit
@@ -319,7 +310,7 @@ async def test_ioc_dying_mid_restore(api: Api, rioc: RestoreIOC, dying_ioc: Rest
             break
         await asyncio.sleep(0.05)
     dying_ioc.stop()  # while stage 1's slow put is in flight
-    job = await wait_job(api, job_id)
+    job = await wait_job(api, job_id, timeout=60.0)
     assert job["status"] == "failed", job
     got = outcomes(job["result"])
     assert got[slow] == "written" and got[alive] == "written"
@@ -359,4 +350,4 @@ async def test_cancel_between_stages(api: Api, rioc: RestoreIOC) -> None:
     # The lock is free again once the cancelled job ended.
     again = await restore(api, sid, backup=False)
     assert again.status_code == 202
-    await wait_job(api, again.json()["jobId"])
+    await wait_job(api, again.json()["jobId"], timeout=60.0)
