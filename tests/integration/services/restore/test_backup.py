@@ -14,7 +14,6 @@ from squirrel.db import jobs as jobs_db
 from squirrel.db import restore as restore_db
 from squirrel.db.pool import connection
 from squirrel.errors import SquirrelError
-from squirrel.jobs.progress import JobContext, ProgressHub
 from squirrel.services.restore.job import restore_job
 from squirrel.tools.bench import figures
 from tests.conftest import Api
@@ -26,10 +25,11 @@ from tests.integration.services.restore.test_restore import (
     restore,
     run_restore,
     snapshot,
-    wait_job,
 )
 from tests.support.caproto_ioc import listed_ports
+from tests.support.jobs import restore_job_context
 from tests.support.restore_ioc import RestoreIOC, restore_ioc_fixture
+from tests.support.snapshots import wait_job
 
 (PORT,) = listed_ports(1)
 pytestmark = pytest.mark.usefixtures("ca_purge")
@@ -70,7 +70,7 @@ async def test_restore_stops_before_writing_when_the_backup_would_lack_a_value(a
 
     r = await restore(api, sid)
     assert r.status_code == 202, r.text
-    job = await wait_job(api, r.json()["jobId"])
+    job = await wait_job(api, r.json()["jobId"], timeout=60.0)
     assert job["status"] == "failed", job
     assert job["error"].startswith("backup incomplete: 1 of 2 PVs to write have no backup value (RB:a)"), job
     assert outcomes(job["result"]) == {a: "failed", b: "cancelled"}
@@ -82,19 +82,6 @@ async def test_restore_stops_before_writing_when_the_backup_would_lack_a_value(a
     assert outcomes(result) == {a: "written", b: "written"}
     assert result["backupSnapshotId"] is not None and len(await _backups(api)) == 1
     assert await caget(a, b) == {a: 1.0, b: 1.0}
-
-
-def _job_context(ctx: Any, job_id: UUID, row: dict[str, Any]) -> JobContext:
-    return JobContext(
-        job_id=job_id,
-        job_type="snapshot_restore",
-        job_data=row["job_data"],
-        attempt=row["attempt"],
-        actor_name=row["created_by"],
-        checkpoint=row["checkpoint"],
-        pool=ctx.pool,
-        hub=ProgressHub(),
-    )
 
 
 @NO_WORKER
@@ -121,10 +108,10 @@ async def test_finish_audit_row_commits_with_the_job_completion(api: Api, ioc: R
             "WHEN (NEW.status = 'completed') EXECUTE FUNCTION refuse_completion()"
         )
         with pytest.raises((SquirrelError, psycopg.Error)):
-            await restore_job(ctx, _job_context(ctx, job_id, row))
+            await restore_job(ctx, restore_job_context(ctx, job_id, row))
         assert await _finish_rows(api) == []  # the audit row went with the completion
         await admin.execute("DROP TRIGGER refuse_completion ON job")
-    outcome = await restore_job(ctx, _job_context(ctx, job_id, row))  # the retried attempt
+    outcome = await restore_job(ctx, restore_job_context(ctx, job_id, row))  # the retried attempt
     assert outcome.result is not None and outcome.result["counts"] == {"written": 1}
     assert (await api.get(f"/v1/jobs/{job_id}", scope="read")).json()["status"] == "completed"
     assert len(await _finish_rows(api)) == 1
@@ -147,7 +134,7 @@ async def test_resumed_attempt_verifies_what_the_earlier_one_wrote(api: Api, ioc
         await restore_db.record_items(conn, job_id, [(UUID(ids[0]), "written", None, True)])
         row = await jobs_db.start(conn, job_id)
     assert row is not None
-    outcome = await restore_job(ctx, _job_context(ctx, job_id, row))
+    outcome = await restore_job(ctx, restore_job_context(ctx, job_id, row))
     assert outcome.result is not None
     assert outcomes(outcome.result) == {sp: "verified", b: "verified"}
     async with connection(ctx.pool) as conn:

@@ -24,9 +24,9 @@ from tests.integration.services.restore.test_restore import (
     restore,
     snapshot,
 )
-from tests.integration.services.restore.test_restore import wait_job as wait_restore_job
 from tests.support.caproto_ioc import listed_ports
 from tests.support.restore_ioc import WITH_MONITOR, RestoreIOC, monitor_roles, restore_ioc_fixture
+from tests.support.snapshots import wait_job as wait_restore_job
 
 OK_PORT, DEAD_PORT = listed_ports(2)
 pytestmark = pytest.mark.usefixtures("ca_purge")
@@ -42,7 +42,7 @@ def settings_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
 async def finished(api: Api, snapshot_id: str, **body: Any) -> dict[str, Any]:
     r = await restore(api, snapshot_id, **body)
     assert r.status_code == 202, r.text
-    job = await wait_restore_job(api, r.json()["jobId"])
+    job = await wait_restore_job(api, r.json()["jobId"], timeout=60.0)
     assert job["resultId"] == snapshot_id and job["result"] is not None, job
     return job
 

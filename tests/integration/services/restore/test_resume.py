@@ -10,11 +10,11 @@ import pytest
 from squirrel.db import jobs as jobs_db
 from squirrel.db import restore as restore_db
 from squirrel.db.pool import connection
-from squirrel.jobs.progress import JobContext, ProgressHub
 from squirrel.services.restore.job import restore_job
 from tests.conftest import Api
 from tests.integration.services.restore.test_restore import caget, caput, register, restore, snapshot
 from tests.support.caproto_ioc import listed_ports
+from tests.support.jobs import restore_job_context
 from tests.support.restore_ioc import RestoreIOC, restore_ioc_fixture
 
 (PORT,) = listed_ports(1)
@@ -50,16 +50,7 @@ async def test_retried_attempt_does_not_repeat_completed_writes(api: Api, ioc: R
     async with connection(ctx.pool) as conn:
         row = await jobs_db.start(conn, job_id)
     assert row is not None
-    job = JobContext(
-        job_id=job_id,
-        job_type="snapshot_restore",
-        job_data=row["job_data"],
-        attempt=row["attempt"],
-        actor_name=row["created_by"],
-        checkpoint=row["checkpoint"],
-        pool=ctx.pool,
-        hub=ProgressHub(),
-    )
+    job = restore_job_context(ctx, job_id, row)
     outcome = await restore_job(ctx, job)
     assert outcome.result is not None and outcome.result_id == UUID(sid)
     assert {i["pvName"]: i["outcome"] for i in outcome.result["items"]} == {a: "written", b: "written"}
