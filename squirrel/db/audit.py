@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from squirrel.db.rows import Conn, Row, execute, fetch_all, fetch_scalar
+from squirrel.db.rows import Conn, Page, Row, execute, fetch_all, fetch_scalar
 
 
 async def insert(
@@ -24,9 +24,9 @@ async def insert(
 
 
 async def page(
-    conn: Conn, since: datetime | None, actor: str | None, action: str | None, limit: int, offset: int
+    conn: Conn, since: datetime | None, actor: str | None, action: str | None, page: Page
 ) -> tuple[list[Row], int]:
-    params = {"since": since, "actor": actor, "action": action, "limit": limit, "offset": offset}
+    params = page.params(since=since, actor=actor, action=action)
     rows = await fetch_all(conn, "list_audit", params)
     total = await fetch_scalar(conn, "count_audit", params)
     return rows, int(total or 0)

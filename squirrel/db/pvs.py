@@ -11,7 +11,7 @@ from uuid import UUID
 from psycopg import errors as pgerr
 from psycopg.types.json import Jsonb
 
-from squirrel.db.rows import Conn, Row, copy_rows, execute, fetch_all, fetch_one, fetch_scalar, fetch_tuples
+from squirrel.db.rows import Conn, Page, Row, copy_rows, execute, fetch_all, fetch_one, fetch_scalar, fetch_tuples
 from squirrel.errors import ConflictError
 
 _KEY_DETAIL = re.compile(r"^Key \(setpoint_address\)=\((.*)\) already exists")
@@ -71,14 +71,9 @@ async def count_page(conn: Conn, pattern: str | None, tag_filters: dict[str, lis
 
 
 async def search_ids(
-    conn: Conn,
-    pattern: str | None,
-    devices: list[str] | None,
-    tags: list[UUID] | None,
-    limit: int,
-    offset: int,
+    conn: Conn, pattern: str | None, devices: list[str] | None, tags: list[UUID] | None, page: Page
 ) -> tuple[list[UUID], int]:
-    params = {"pattern": pattern, "devices": devices, "tags": tags, "limit": limit, "offset": offset}
+    params = page.params(pattern=pattern, devices=devices, tags=tags)
     found = await fetch_all(conn, "search_pv_ids", params)
     if found:
         return [r["id"] for r in found], int(found[0]["total"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import msgspec
 from psycopg import AsyncConnection
@@ -14,6 +14,19 @@ from squirrel.db.queries import q
 # Connections come from the pool with the default tuple rows; dict rows are asked per cursor.
 Conn = AsyncConnection[Any]
 Row = dict[str, Any]
+
+
+class Page(NamedTuple):
+    """An offset page of a listing: at most `limit` rows after the first `offset` (every such query takes
+    its filters plus :limit and :offset)."""
+
+    limit: int
+    offset: int
+
+    def params(self, **filters: Any) -> dict[str, Any]:
+        return {**filters, "limit": self.limit, "offset": self.offset}
+
+
 Params = Mapping[str, Any] | None
 S = TypeVar("S", bound=msgspec.Struct)
 

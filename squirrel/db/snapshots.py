@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from squirrel.db.queries import q
-from squirrel.db.rows import Conn, Row, execute, fetch_all, fetch_one, fetch_tuples
+from squirrel.db.rows import Conn, Page, Row, execute, fetch_all, fetch_one, fetch_tuples
 
 ValueRow = tuple[UUID, str | None, str | None, bytes | None, bytes | None]
 TextRow = tuple[str, str | None, str | None, bytes | None, bytes | None]  # the same, the PV id as text
@@ -140,15 +140,9 @@ async def get(conn: Conn, snapshot_id: UUID, *, for_update: bool = False) -> Row
 
 
 async def list_page(
-    conn: Conn,
-    title: str | None,
-    tags: list[UUID] | None,
-    labels: list[str] | None,
-    limit: int,
-    offset: int,
+    conn: Conn, title: str | None, tags: list[UUID] | None, labels: list[str] | None, page: Page
 ) -> list[Row]:
-    params = {"title": title, "tags": tags, "labels": labels, "limit": limit, "offset": offset}
-    return await fetch_all(conn, "list_snapshots", params)
+    return await fetch_all(conn, "list_snapshots", page.params(title=title, tags=tags, labels=labels))
 
 
 async def values(conn: Conn, snapshot_id: UUID, start: int, stop: int) -> list[ValueRow]:

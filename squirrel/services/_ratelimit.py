@@ -11,43 +11,40 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 RATE = 20.0  # failed attempts per second an address may keep up
 BURST = 50  # failed attempts an address may make at once
 MAX_ADDRESSES = 100_000
 
 
+@dataclass(slots=True)
 class _Bucket:
-    __slots__ = ("stamp", "tokens")
-
-    def __init__(self, tokens: float, stamp: float) -> None:
-        self.tokens = tokens
-        self.stamp = stamp
+    tokens: float
+    stamp: float
 
 
+@dataclass(slots=True, eq=False)
 class FailedAttemptLimiter:
-    def __init__(
-        self,
-        rate: float = RATE,
-        burst: int = BURST,
-        max_addresses: int = MAX_ADDRESSES,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.rate = rate
-        self.burst = burst
-        self.max_addresses = max_addresses
-        self._clock = clock
-        self._idle_after = burst / rate  # a bucket untouched this long is full again
-        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()  # least recently failed first
-        self.failures = 0  # every failed attempt, limited or not
-        self.limited = 0  # failed attempts answered 429
+    rate: float = RATE
+    burst: int = BURST
+    max_addresses: int = MAX_ADDRESSES
+    clock: Callable[[], float] = time.monotonic
+    failures: int = field(default=0, init=False)  # every failed attempt, limited or not
+    limited: int = field(default=0, init=False)  # failed attempts answered 429
+    # least recently failed first
+    _buckets: OrderedDict[str, _Bucket] = field(default_factory=OrderedDict, init=False, repr=False)
+    _idle_after: float = field(init=False, repr=False)  # a bucket untouched this long is full again
+
+    def __post_init__(self) -> None:
+        self._idle_after = self.burst / self.rate
 
     def __len__(self) -> int:
         return len(self._buckets)
 
     def fail(self, address: str) -> int | None:
         """Record one failed attempt; None when within the limit, else the seconds to wait (>= 1)."""
-        now = self._clock()
+        now = self.clock()
         self.failures += 1
         self._evict_idle(now)
         bucket = self._buckets.pop(address, None)

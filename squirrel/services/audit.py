@@ -6,7 +6,7 @@ from datetime import datetime
 
 from squirrel.db import audit as audit_db
 from squirrel.db.pool import connection
-from squirrel.db.rows import Conn
+from squirrel.db.rows import Conn, Page
 from squirrel.model import AuditEntry, Principal
 from squirrel.services.context import ServiceContext
 
@@ -28,5 +28,5 @@ async def list_entries(
     ctx: ServiceContext, since: datetime | None, actor: str | None, action: str | None, limit: int, offset: int
 ) -> tuple[list[AuditEntry], int]:
     async with connection(ctx.pool) as conn:
-        rows, total = await audit_db.page(conn, since, actor, action, limit, offset)
+        rows, total = await audit_db.page(conn, since, actor, action, Page(limit, offset))
     return [AuditEntry(**row) for row in rows], total

@@ -11,6 +11,7 @@ from squirrel import addresses
 from squirrel.db import pvs as pvs_db
 from squirrel.db import tags as tags_db
 from squirrel.db.pool import connection
+from squirrel.db.rows import Page
 from squirrel.errors import NotFoundError
 from squirrel.live.entries import NOT_MONITORED, to_entry
 from squirrel.model import (
@@ -71,7 +72,8 @@ class RegistryService:
         self, q: str | None, devices: list[str], tags: list[UUID], limit: int, offset: int, live: bool
     ) -> PVSearchResult:
         async with connection(self.ctx.pool) as conn:
-            ids, total = await pvs_db.search_ids(conn, like_pattern(q), devices or None, tags or None, limit, offset)
+            page = Page(limit, offset)
+            ids, total = await pvs_db.search_ids(conn, like_pattern(q), devices or None, tags or None, page)
             rows = await pvs_db.by_ids(conn, ids)
         result = PVSearchResult(results=[row_to_dto(r) for r in rows], total_count=total, limit=limit, offset=offset)
         if live:

@@ -30,18 +30,16 @@ from squirrel.services.snapshots import _dedupe as snapshot_dedupe
 from squirrel.services.snapshots import _importing as snapshot_csv
 from squirrel.services.snapshots import take as snap_service
 from squirrel.services.snapshots.codec import tally_stored
-from squirrel.services.snapshots.read import StoredPV, stored_values
+from squirrel.services.snapshots.read import PVNames, StoredPV, stored_values
 
 FORMAT = "squirrel-snapshot/1"
 CSV_TITLE = "Imported CSV"  # a CSV carries no title: `?title=` names the import, else this
 _FOREIGN = UUID("5e7a11c0-0000-4000-8000-5a5a5a5a5a5a")  # namespace of ids for addresses not in the registry
 
 
-# gc=False (no reference cycles): an export builds 50K of these, which must not trigger full collections.
-class ExportValue(msgspec.Struct, rename="camel", kw_only=True, gc=False):
-    pv_id: UUID
-    setpoint_name: str | None = None
-    readback_name: str | None = None
+class ExportValue(PVNames, gc=False):
+    """One PV in the export file: a StoredPV's names in camelCase, its sides ExportSides."""
+
     setpoint: ExportSide | None = None
     readback: ExportSide | None = None
 

@@ -26,18 +26,27 @@ _CHUNK = 5000
 _encode = msgspec.json.Encoder().encode
 
 
-class StoredPV(msgspec.Struct, kw_only=True, gc=False):
-    """One stored PV: the addresses used when the snapshot was taken and both decoded sides."""
+# rename="camel" is for the export (msgspec names a field where it is declared); gc=False because a
+# snapshot read builds 50K of these and they hold no cycles.
+class PVNames(msgspec.Struct, rename="camel", kw_only=True, gc=False):
+    """Which PV, and the addresses used when the snapshot was taken. Each form of a stored PV adds its
+    two sides (`StoredPV` decoded from storage, `io.ExportValue` in the export file): declared there, not
+    as a generic parameter, because the OpenAPI generator does not resolve one in a subclass."""
 
     pv_id: UUID
-    setpoint_name: str | None
-    readback_name: str | None
-    setpoint: StoredSide | None
-    readback: StoredSide | None
+    setpoint_name: str | None = None
+    readback_name: str | None = None
 
     @property
     def pv_name(self) -> str:
         return self.setpoint_name or self.readback_name or ""
+
+
+class StoredPV(PVNames, gc=False):
+    """One stored PV, both sides decoded."""
+
+    setpoint: StoredSide | None = None
+    readback: StoredSide | None = None
 
 
 async def _load(ctx: ServiceContext, snapshot_id: UUID) -> tuple[dict[str, Any], list[snap_db.ValueRow]]:

@@ -17,7 +17,7 @@ import structlog
 from squirrel.addresses import protocol_of
 from squirrel.db import snapshots as snap_db
 from squirrel.db.pool import connection
-from squirrel.db.rows import Conn, Row, as_struct
+from squirrel.db.rows import Conn, Page, Row, as_struct
 from squirrel.errors import ConflictError, NotFoundError, PermissionDeniedError, UnavailableError, ValidationError
 from squirrel.jobs.payloads import SNAPSHOT_JOB, job_data, parse
 from squirrel.jobs.payloads import SnapshotSpec as SnapshotSpec  # the service's input, re-exported
@@ -310,7 +310,7 @@ async def list_snapshots(
     ctx: ServiceContext, title: str | None, tags: list[UUID], labels: list[str], limit: int, offset: int
 ) -> list[SnapshotSummaryDTO]:
     async with connection(ctx.pool) as conn:
-        rows = await snap_db.list_page(conn, title or None, tags or None, labels or None, limit, offset)
+        rows = await snap_db.list_page(conn, title or None, tags or None, labels or None, Page(limit, offset))
     return [summary(r) for r in rows]
 
 
