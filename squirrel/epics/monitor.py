@@ -73,7 +73,11 @@ class Monitor(MonitorCore[Watch]):
         for address in removed:
             if address in self._watches:
                 self._unwatch(self._watches[address])
-        new = [a for a in added if a not in self._watches]
+        # In name order: names that share a prefix mostly live on one IOC, so a search datagram asks for
+        # names of one IOC and a chunk's channel and subscription requests go to few circuits. At 200K PVs
+        # on 8 IOCs, hash-set order took 19.2 s to connect all and 47 CPU-s (ours and the IOCs' together);
+        # name order 10.7 s and 23 CPU-s. The sort costs 10 ms at 50K, 60 ms at 200K.
+        new = sorted(a for a in added if a not in self._watches)
         channels = await pool().acquire(new) if new else {}  # one lease per watch, given back by _unwatch
         try:
             for i in range(0, len(new), SYNC_CHUNK):
