@@ -25,6 +25,7 @@ import httpx
 from squirrel.progress import Progress
 from squirrel.tools.bench import figures as fg
 from squirrel.tools.bench import plan
+from squirrel.tools.bench.cpu import Groups, PhaseCpu
 from squirrel.tools.bench.profile import PhaseProfiler
 from squirrel.tools.bench.report import Results, build_json
 from squirrel.tools.bench.service import RssSampler, ServiceProcess, create_key
@@ -75,6 +76,21 @@ class Bench:
     def __post_init__(self) -> None:
         if self.cfg.profile_dir is not None:
             self.profiler = PhaseProfiler(self.cfg.profile_dir)
+        # PostgreSQL's backends are the postmaster's children.
+        self.cpu = PhaseCpu(self._cpu_groups, with_children=frozenset({"postgres"}))
+
+    def _cpu_groups(self) -> Groups:
+        """The processes whose CPU time a phase reports (extras.cpu_seconds), as they are now."""
+        iocs = self.iocs.pids() if self.iocs is not None else []
+        if self.sim is not None:
+            iocs = [i.proc.pid for i in self.sim.iocs if i.proc is not None]
+        postmaster = self.pg.pid() if self.pg is not None else None
+        return {
+            "service": [self.svc.pid] if self.svc is not None and self.svc.pid is not None else [],
+            "iocs": iocs,
+            "postgres": [postmaster] if postmaster is not None else [],
+            "bench": [os.getpid()],
+        }
 
     # --- infrastructure ---------------------------------------------------------------------
     def start_iocs(self) -> None:
@@ -157,6 +173,7 @@ class Bench:
         """Run one phase; on failure every figure it feeds gets the reason."""
         self.progress.set(label)
         gc_before = await self._gc_seconds()
+        self.cpu.begin()
         if self.profiler is not None:
             self.profiler.begin(label, self.svc.pid if self.svc is not None else None)
         t0 = time.perf_counter()
@@ -169,6 +186,7 @@ class Bench:
         finally:
             # The phase's own time, before stopping the profiler and reading the GC counter.
             self.results.extras.setdefault("phase_seconds", {})[label] = round(time.perf_counter() - t0, 2)
+            self.results.extras.setdefault("cpu_seconds", {})[label] = self.cpu.end()
             if self.profiler is not None and (summary := await asyncio.to_thread(self.profiler.end)) is not None:
                 self.results.extras.setdefault("profile", {})[label] = summary
             gc_after = await self._gc_seconds()

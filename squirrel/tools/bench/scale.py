@@ -76,6 +76,26 @@ def growth_table(runs: dict[int, dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _cpu(run: dict[str, Any], phase: str, who: str) -> float | None:
+    value = run.get("extras", {}).get("cpu_seconds", {}).get(phase, {}).get(who)
+    return None if value is None else float(value)
+
+
+def cpu_growth(runs: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """Per phase and process group (service, iocs, postgres, bench): the CPU seconds at each size and
+    their growth from the smallest. Evidence of whose cost grew, beside the wall-clock figures."""
+    sizes = sorted(runs)
+    small = sizes[0]
+    out: dict[str, Any] = {}
+    for phase, groups in runs[small].get("extras", {}).get("cpu_seconds", {}).items():
+        for who in groups:
+            seconds = {str(s): _cpu(runs[s], phase, who) for s in sizes}
+            a = seconds[str(small)]
+            growth = {str(s): None if not a or (b := seconds[str(s)]) is None else round(b / a, 3) for s in sizes[1:]}
+            out.setdefault(phase, {})[who] = {"seconds": seconds, "growth": growth}
+    return out
+
+
 def build_scale_report(runs: dict[int, dict[str, Any]]) -> dict[str, Any]:
     sizes = sorted(runs)
     growth = growth_table(runs)
@@ -87,6 +107,7 @@ def build_scale_report(runs: dict[int, dict[str, Any]]) -> dict[str, Any]:
         "peak_rss_limit_mb": PEAK_RSS_LIMIT_MB,
         "peak_rss_pass": None if largest_rss is None else largest_rss <= PEAK_RSS_LIMIT_MB,
         "lost_figures": lost,
+        "cpu_growth": cpu_growth(runs),
         "runs": {str(size): run for size, run in runs.items()},
     }
 
@@ -158,6 +179,26 @@ def scale_table(report: dict[str, Any]) -> str:
     rss = report["runs"][str(sizes[-1])].get("peak_rss_mb")
     verdict = {True: "PASS", False: "FAIL", None: "n/a"}[report["peak_rss_pass"]]
     lines.append(f"peak RSS at {sizes[-1]:,} PVs: {_fmt(rss)} MB (≤ {PEAK_RSS_LIMIT_MB:,.0f}) {verdict}")
+    lines.extend(_cpu_lines(report))
     for size, keys in report["lost_figures"].items():
         lines.append(f"! lost at {int(size):,} PVs: {', '.join(keys)} (see that run's errors)")
     return "\n".join(lines)
+
+
+def _cpu_lines(report: dict[str, Any]) -> list[str]:
+    """Per phase, each group's CPU seconds from the smallest size to the largest, and the growth."""
+    cpu: dict[str, Any] = report.get("cpu_growth", {})
+    if not cpu:
+        return []
+    small, large = str(report["sizes"][0]), str(report["sizes"][-1])
+    lines = [f"CPU seconds per phase, {int(small):,} → {int(large):,} PVs (growth):"]
+    for phase, groups in cpu.items():
+        cells = []
+        for who, row in groups.items():
+            a, b, g = row["seconds"][small], row["seconds"][large], row["growth"][large]
+            if a is None and b is None:
+                continue
+            cells.append(f"{who} {_fmt(a)} → {_fmt(b)}" + ("" if g is None else f" ({g:.2f}×)"))
+        if cells:
+            lines.append(f"  {phase}: " + "; ".join(cells))
+    return lines
