@@ -29,6 +29,7 @@ from squirrel.client._errors import (
     RateLimitedError,
     ServerError,
 )
+from squirrel.client._sse import Event, EventParser
 from squirrel.client._transport import AsyncClient, Client
 from squirrel.model import NewPVElementDTO, NewSnapshotBody, RestoreRequest, UpdateSnapshotBody
 
@@ -45,6 +46,8 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ConnectError",
+    "Event",
+    "EventParser",
     "Job",
     "MissingCounts",
     "NewPVElementDTO",
