@@ -164,6 +164,11 @@ class Bench:
         if self.sim is not None:
             self.sim.stop()
         if self.iocs is not None:
+            if self.results.errors and self.iocs.workdir is not None:
+                # The IOCs' own words (e.g. a full callback queue) go with the service log that explains errors.
+                for log in self.iocs.workdir.glob("ioc*.log"):
+                    with suppress(OSError):
+                        shutil.copy(log, self.workdir / log.name)
             self.iocs.stop()
         if self.pg is not None:
             with suppress(Exception):
@@ -385,6 +390,7 @@ def run_bench(cfg: BenchConfig, progress: Progress | None = None) -> dict[str, A
     shutil.rmtree(bench.workdir / "data" / "postgres", ignore_errors=True)
     if bench.results.errors:
         bench.results.extras["service_log"] = str(bench.workdir / "data" / "service.log")  # explains errors
+        bench.results.extras["ioc_logs"] = sorted(str(p) for p in bench.workdir.glob("ioc*.log"))
     else:
         shutil.rmtree(bench.workdir, ignore_errors=True)
     report = build_json(bench.results, config)

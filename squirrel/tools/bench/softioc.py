@@ -198,18 +198,23 @@ def no_realtime() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(_PR_CAPBSET_DROP, _CAP_SYS_NICE, 0, 0, 0)
 
 
-def _wait_running(proc: subprocess.Popen[bytes], timeout: float) -> str:
-    """Read the IOC's stderr until it reports running; keep draining it afterwards so it never blocks."""
+def _wait_running(proc: subprocess.Popen[bytes], timeout: float, log: Path | None = None) -> str:
+    """Read the IOC's stderr until it reports running; keep draining it afterwards so it never blocks,
+    into `log` when given (what the IOC says under load: e.g. a full callback queue)."""
     seen: list[str] = []
     ready = threading.Event()
 
     def drain() -> None:
         assert proc.stderr is not None
-        for raw in proc.stderr:
-            if not ready.is_set():
-                seen.append(raw.decode(errors="replace"))
-                if b"IOC Running" in raw:
-                    ready.set()
+        with open(log, "ab") if log is not None else contextlib.nullcontext() as out:
+            for raw in proc.stderr:
+                if out is not None:
+                    out.write(raw)
+                    out.flush()
+                if not ready.is_set():
+                    seen.append(raw.decode(errors="replace"))
+                    if b"IOC Running" in raw:
+                        ready.set()
         ready.set()
 
     threading.Thread(target=drain, daemon=True).start()
@@ -254,8 +259,8 @@ def launch_iocs(
             result.load_blocks.extend(blocks)
             result.background_rate += background
             addrs.append(addr)
-        for proc, addr in zip(result.procs, addrs, strict=True):
-            failure = _wait_running(proc, timeout)
+        for k, (proc, addr) in enumerate(zip(result.procs, addrs, strict=True)):
+            failure = _wait_running(proc, timeout, workdir / f"ioc{k}.log")
             if failure:
                 raise RuntimeError(f"{module} IOC at {addr} did not start: {failure}")
     except BaseException:
