@@ -21,16 +21,23 @@ from squirrel.pv import wait_batch
 
 
 class Batch:
-    """Completion bookkeeping for one bulk call; the usr of every request (one reference per request)."""
+    """Completion bookkeeping for one bulk call; the usr of every request (one reference per request).
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    The loop is woken once, when the last request completed; with `on_answer` (a put window to refill)
+    also as answers come, at most one wake-up queued at a time. `deferred` counts requests waiting for a
+    place in a window: the batch is not complete while any wait."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, on_answer: Callable[[], None] | None = None) -> None:
         self.loop = loop
         self.event = asyncio.Event()
         self.lock = threading.Lock()
         self.remaining = 0
         self.connecting = 0
+        self.deferred = 0
         self.finished = False
         self.got: list[tuple[int, int, int, int, bytes | None]] = []  # chid, dbr type, count, status, payload
+        self.on_answer = on_answer
+        self._woken = False  # a wake-up is queued in the loop (answers after it are seen by it)
 
     def issued(self) -> None:
         with self.lock:
@@ -39,13 +46,22 @@ class Batch:
     def completed(self) -> None:
         with self.lock:
             self.remaining -= 1
-            done = self.remaining <= 0
-        if done and not self.finished and not self.loop.is_closed():
+            wake = (self.remaining <= 0 or self.on_answer is not None) and not self._woken
+            if wake:
+                self._woken = True
+        if wake and not self.finished and not self.loop.is_closed():
             with contextlib.suppress(RuntimeError):
-                self.loop.call_soon_threadsafe(self.check)
+                self.loop.call_soon_threadsafe(self._wake)
+
+    def _wake(self) -> None:
+        with self.lock:
+            self._woken = False
+        if self.on_answer is not None and not self.finished:
+            self.on_answer()
+        self.check()
 
     def check(self) -> None:
-        if self.remaining <= 0 and self.connecting <= 0:
+        if self.remaining <= 0 and self.connecting <= 0 and self.deferred <= 0:
             self.event.set()
 
 

@@ -27,6 +27,7 @@ from epicscorelibs.ca import cadef
 
 from squirrel.epics._context import attach_thread
 from squirrel.epics._decoders import Decoder, decoder_for
+from squirrel.epics._window import ServerWindow
 from squirrel.pv import CtrlMeta
 
 log = structlog.get_logger(__name__)
@@ -169,6 +170,7 @@ class ChannelPool:
         self._idle: dict[str, float] = {}  # unleased channel -> monotonic time it is cleared at
         self._reaper: asyncio.TimerHandle | None = None
         self._creating = 0  # channel creations running in worker threads
+        self.put_window = ServerWindow()  # puts with completion in flight per server (write_many)
 
     async def acquire(self, names: Iterable[str]) -> dict[str, Chan]:
         """A lease on the channel of each of `names`, creating (and flushing) the missing ones.

@@ -213,12 +213,42 @@ def _decoder(chan: Chan, dbf: int, count: int) -> Decoder:
 async def write_many(
     items: Sequence[tuple[str, Any]], timeout: float, wait: bool = True, breakers: BreakerSet | None = None
 ) -> dict[str, WriteResult]:
-    """Put every (address, value); with `wait`, put-with-completion and one timeout for the batch."""
-    batch = Batch(asyncio.get_running_loop())
+    """Put every (address, value); with `wait`, put-with-completion and one timeout for the batch.
+
+    Puts with completion go through the pool's per-server window (squirrel.epics._window): at most
+    PUT_WINDOW in flight per IOC, the next sent as answers come."""
+    channel_pool = pool()
+    window = channel_pool.put_window
+    sent: dict[int, str] = {}  # chid -> server of a put with completion in flight
+    seen = 0  # answers already handed back to the window
+
+    def answered() -> None:
+        nonlocal seen
+        got, end = batch.got, len(batch.got)
+        for i in range(seen, end):
+            server = sent.pop(got[i][0], None)
+            if server is not None:
+                window.done(server)
+        seen = end
+        cadef.ca_flush_io()  # what the window sent meanwhile
+
+    batch = Batch(asyncio.get_running_loop(), on_answer=answered if wait else None)
     wanted = dict(items)  # the last value wins for a repeated address
     unique, channels, skipped = await _split(list(wanted), breakers)
     results: dict[str, WriteResult] = {}
     pending: dict[int, str] = {}  # chid -> address of a put awaiting its completion
+
+    def put(address: str, chan: Chan, code: int, buffer: Any, server: str) -> bool:
+        """Send one put with completion now; False when it was not sent (the batch ended, libca refused)."""
+        if batch.finished:
+            return False
+        error = request(batch, cadef.ca_array_put_callback, code, len(buffer), chan.id, buffer.ctypes.data, on_put)
+        if error is not None:
+            results[address] = _failed(error)
+            return False
+        pending[chan.id] = address
+        sent[chan.id] = server  # the window's key, even if the channel has moved since
+        return True
 
     def issue(address: str, chan: Chan) -> None:
         try:
@@ -226,24 +256,28 @@ async def write_many(
         except ValueError as exc:
             results[address] = WriteResult("failed", str(exc))
             return
-        data = buffer.ctypes.data  # libca copies the buffer before the call returns
         if not wait:
-            try:
-                cadef.ca_array_put(code, len(buffer), chan.id, data)
+            try:  # libca copies the buffer before the call returns
+                cadef.ca_array_put(code, len(buffer), chan.id, buffer.ctypes.data)
                 results[address] = WriteResult("written")
             except Exception as exc:
                 results[address] = _failed(ca_error(exc))
             return
-        error = request(batch, cadef.ca_array_put_callback, code, len(buffer), chan.id, data, on_put)
-        if error is None:
-            pending[chan.id] = address
-        else:
-            results[address] = _failed(error)
+        batch.deferred += 1
+        server = chan.server or ""
+
+        def send() -> bool:
+            batch.deferred -= 1
+            return put(address, chan, code, buffer, server)
+
+        window.submit(server, send)
 
     try:
         never = await run_batch(batch, channels, issue, timeout)
         return _write_results(batch, unique, channels, skipped, never, results, pending, breakers, timeout)
     finally:
+        for server in sent.values():  # never answered (timed out): their places are given up
+            window.done(server)
         _release(channels)
 
 
