@@ -43,6 +43,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # (EPICS_CA_CONN_TMO, libca's default 30 s; a hung IOC looked connected that long). A site that sets
     # EPICS_CA_CONN_TMO itself keeps its value.
     ca_conn_tmo: float = 10.0
+    # CA puts with completion in flight per IOC: the IOC completes them through its callback queue
+    # (callbackQueueSize, 2000 by default), and an overflow drops completions (squirrel.epics._window).
+    ca_put_window: int = 500
     breaker_failures: int = 3
     breaker_cooldown: float = 10.0
     sse_heartbeat: float = 5.0
@@ -64,6 +67,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         for name in (*positive, "sse_heartbeat", "sse_min_interval"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"SQUIRREL_{name.upper()} must be > 0")
+        if not 1 <= self.ca_put_window <= 100_000:
+            raise ConfigError("SQUIRREL_CA_PUT_WINDOW must be 1..100000 puts in flight per IOC")
         if not 0 <= self.snapshot_warmup <= 3600:
             raise ConfigError("SQUIRREL_SNAPSHOT_WARMUP must be 0..3600 seconds (0: no warm-up wait)")
 

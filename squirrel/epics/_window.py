@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable
 
 PUT_WINDOW = 500  # puts with completion in flight per server: a quarter of the default callback queue
+_limit = PUT_WINDOW  # what new windows take (SQUIRREL_CA_PUT_WINDOW through squirrel.epics.ca.set_put_window)
 
 Send = Callable[[], bool]  # issues one request; True when libca took it (its completion will come)
 
@@ -21,8 +22,8 @@ Send = Callable[[], bool]  # issues one request; True when libca took it (its co
 class ServerWindow:
     """Requests in flight per server (`host:port`), and the sends waiting for a free place (loop thread)."""
 
-    def __init__(self, limit: int = PUT_WINDOW) -> None:
-        self.limit = limit
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = _limit if limit is None else limit
         self._in_flight: dict[str, int] = {}
         self._waiting: dict[str, deque[Send]] = {}
 
@@ -56,3 +57,9 @@ class ServerWindow:
             self._in_flight[server] = left
         if queue is not None and not queue:
             del self._waiting[server]
+
+
+def set_default_limit(limit: int) -> None:
+    """The limit of windows made from now on."""
+    global _limit
+    _limit = limit

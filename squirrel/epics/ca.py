@@ -21,8 +21,9 @@ from epicscorelibs.ca import cadef
 
 from squirrel.epics import _values as V
 from squirrel.epics._batch import Batch, ca_error, on_get, on_put, request, run_batch
-from squirrel.epics._channels import Chan, pool
+from squirrel.epics._channels import Chan, pool, pools
 from squirrel.epics._decoders import DBR_CTRL, DBR_TIME, Decoder, decoder_for
+from squirrel.epics._window import set_default_limit
 from squirrel.epics.breaker import BreakerSet
 from squirrel.pv import CtrlMeta, PVState, record_batch
 
@@ -57,6 +58,16 @@ async def _split(
                 skipped[address] = "circuit open"
     channels = await pool().acquire(wanted)
     return unique, channels, skipped
+
+
+def set_put_window(limit: int) -> None:
+    """At most `limit` puts with completion in flight per CA server (SQUIRREL_CA_PUT_WINDOW; see
+    squirrel.epics._window), for every channel pool, open or yet to come."""
+    if limit < 1:
+        raise ValueError(f"the put window must be at least 1, got {limit}")
+    set_default_limit(limit)
+    for channel_pool in pools():
+        channel_pool.put_window.limit = limit
 
 
 def _release(channels: dict[str, Chan]) -> None:

@@ -18,6 +18,7 @@ from squirrel.db.embedded import EmbeddedPostgres
 from squirrel.db.migrate import migrate
 from squirrel.db.pool import SquirrelPool, make_pool, open_pool
 from squirrel.db.supervisor import EmbeddedSupervisor
+from squirrel.epics import ca
 from squirrel.epics.breaker import BreakerSet
 from squirrel.jobs.queue import JobQueue
 from squirrel.live.broadcaster import Broadcaster
@@ -100,6 +101,7 @@ async def build_context(settings: Settings, *, for_command: bool = False) -> Asy
             conninfo=conninfo,
             breakers=BreakerSet(settings.breaker_failures, settings.breaker_cooldown),
         )
+        ca.set_put_window(settings.ca_put_window)
         if embedded is not None and not for_command:
             ctx.db_supervisor = await supervise(embedded, pool, stack)
         if not for_command:

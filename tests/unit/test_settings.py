@@ -31,6 +31,8 @@ def test_overrides_win_over_env() -> None:
         ({"SQUIRREL_CA_TIMEOUT": "0"}, "SQUIRREL_CA_TIMEOUT"),
         ({"SQUIRREL_SNAPSHOT_WARMUP": "-1"}, "SQUIRREL_SNAPSHOT_WARMUP"),
         ({"SQUIRREL_SNAPSHOT_WARMUP": "soon"}, "SQUIRREL_SNAPSHOT_WARMUP"),
+        ({"SQUIRREL_CA_PUT_WINDOW": "0"}, "SQUIRREL_CA_PUT_WINDOW"),
+        ({"SQUIRREL_CA_PUT_WINDOW": "many"}, "SQUIRREL_CA_PUT_WINDOW"),
     ],
 )
 def test_invalid_values_name_the_variable(env: dict[str, str], needle: str) -> None:
@@ -54,3 +56,8 @@ def test_ca_conn_tmo_defaults_to_10_s_and_goes_to_libca_unless_the_site_set_it()
     assert site == {"EPICS_CA_CONN_TMO": "45"}
     with pytest.raises(ConfigError, match="SQUIRREL_CA_CONN_TMO must be > 0"):
         load_settings({"SQUIRREL_CA_CONN_TMO": "0"})
+
+
+def test_ca_put_window_defaults_to_500_per_ioc() -> None:
+    assert load_settings({}).ca_put_window == 500
+    assert load_settings({"SQUIRREL_CA_PUT_WINDOW": "200"}).ca_put_window == 200

@@ -64,3 +64,19 @@ async def test_a_timed_out_batch_gives_its_places_back(sim_ioc: SimHandle) -> No
     assert window.in_flight(server) == 0 and window.waiting(server) == 0
     ok = await write_many([(other, 2.5)], timeout=5.0)  # not stuck behind the given-up batch
     assert ok[other].outcome == "written"
+
+
+async def test_the_configured_window_reaches_open_and_new_pools(sim_ioc: SimHandle) -> None:
+    from squirrel.epics._window import PUT_WINDOW
+    from squirrel.epics.ca import set_put_window
+
+    open_pool = channels.pool()
+    try:
+        set_put_window(7)  # what the service does with SQUIRREL_CA_PUT_WINDOW
+        assert open_pool.put_window.limit == 7
+        assert ServerWindow().limit == 7  # and what the next loop's pool takes
+        with pytest.raises(ValueError, match="at least 1"):
+            set_put_window(0)
+    finally:
+        set_put_window(PUT_WINDOW)
+    assert open_pool.put_window.limit == PUT_WINDOW
