@@ -1,7 +1,8 @@
 """The running service's parts, built once (build_context) and handed to every service call.
 
-The monitors are seen through protocols: the context is imported by every service and by the CLI,
-which must not load libca or p4p for it; everything else is the concrete class of a lower layer.
+The context is imported by every service and by the CLI, which must not load libca or p4p for it: the
+monitors are typed for the type checker only, and libca is configured only when the service builds its
+context (not for a one-shot command). Everything else is the concrete class of a lower layer.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from squirrel.db.embedded import EmbeddedPostgres
 from squirrel.db.migrate import migrate
 from squirrel.db.pool import SquirrelPool, make_pool, open_pool
 from squirrel.db.supervisor import EmbeddedSupervisor
-from squirrel.epics import ca
 from squirrel.epics.breaker import BreakerSet
 from squirrel.jobs.queue import JobQueue
 from squirrel.live.broadcaster import Broadcaster
@@ -101,10 +101,12 @@ async def build_context(settings: Settings, *, for_command: bool = False) -> Asy
             conninfo=conninfo,
             breakers=BreakerSet(settings.breaker_failures, settings.breaker_cooldown),
         )
-        ca.set_put_window(settings.ca_put_window)
         if embedded is not None and not for_command:
             ctx.db_supervisor = await supervise(embedded, pool, stack)
         if not for_command:
+            from squirrel.epics import ca  # loads libca: the service's processes write, a command does not
+
+            ca.set_put_window(settings.ca_put_window)
             # /metrics shows the collector's pauses from the start; the settler keeps them short.
             settler = asyncio.create_task(gc_clock.settle(gc_clock.install()))
             stack.push_async_callback(stop_tasks, [settler])

@@ -59,6 +59,14 @@ async def test_the_server_context_follows_the_settings(empty_url: str) -> None:
     async with build_context(settings) as ctx:
         assert "schema_migrations" not in await _tables(empty_url)  # SQUIRREL_MIGRATE_ON_START=false
         assert ctx.pool.max_size == 3
+    from squirrel.epics._window import PUT_WINDOW, ServerWindow
+    from squirrel.epics.ca import set_put_window
+
+    try:
+        async with build_context(make_settings(empty_url, migrate_on_start=False, ca_put_window=40)):
+            assert ServerWindow().limit == 40  # SQUIRREL_CA_PUT_WINDOW reaches every channel pool
+    finally:
+        set_put_window(PUT_WINDOW)
     async with build_context(make_settings(empty_url, db_pool_min=1, db_pool_max=3)):
         assert "schema_migrations" in await _tables(empty_url)
 
