@@ -14,7 +14,6 @@ import httpx
 from squirrel.client import EventParser
 from squirrel.tools.bench.service import parse_metrics
 
-JOB_DONE = {"completed", "failed", "cancelled"}
 SUMMARY_EVERY = 0.2  # s between /v1/health/summary calls while waiting for every PV
 
 

@@ -23,9 +23,9 @@ from squirrel.tools.bench.report import BASELINES, FIGURES, TARGETS
 
 SLACK = 1.1  # linear plus 10 %
 PEAK_RSS_LIMIT_MB = 1000.0
-PVS_PER_IOC = 25_000
+PVS_PER_IOC = 25_000  # a C soft IOC serves this many records comfortably (iocInit, memory)
 # Counts of what happened rather than costs (updates merged under overload): shown, not judged.
-COUNTS = frozenset({"overload_merged"})  # a C soft IOC serves this many records comfortably (iocInit, memory)
+COUNTS = frozenset({"overload_merged"})
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:

@@ -198,19 +198,18 @@ def no_realtime() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(_PR_CAPBSET_DROP, _CAP_SYS_NICE, 0, 0, 0)
 
 
-def _wait_running(proc: subprocess.Popen[bytes], timeout: float, log: Path | None = None) -> str:
+def _wait_running(proc: subprocess.Popen[bytes], timeout: float, log: Path) -> str:
     """Read the IOC's stderr until it reports running; keep draining it afterwards so it never blocks,
-    into `log` when given (what the IOC says under load: e.g. a full callback queue)."""
+    into `log` (what the IOC says under load: e.g. a full callback queue)."""
     seen: list[str] = []
     ready = threading.Event()
 
     def drain() -> None:
         assert proc.stderr is not None
-        with open(log, "ab") if log is not None else contextlib.nullcontext() as out:
+        with open(log, "ab") as out:
             for raw in proc.stderr:
-                if out is not None:
-                    out.write(raw)
-                    out.flush()
+                out.write(raw)
+                out.flush()
                 if not ready.is_set():
                     seen.append(raw.decode(errors="replace"))
                     if b"IOC Running" in raw:
