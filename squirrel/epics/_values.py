@@ -8,6 +8,7 @@ squirrel.epics._decoders.
 
 from __future__ import annotations
 
+import ctypes
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,11 @@ _NUMPY_TYPES: dict[int, Any] = {
     DBF_DOUBLE: np.float64,
 }
 MAX_STRING = dbr.MAX_STRING_SIZE  # DBR_STRING holds 39 characters plus NUL
+_ONE_DOUBLE = ctypes.c_double * 1
+_ONE_LONG = ctypes.c_int32 * 1
+_LONG_MIN, _LONG_MAX = -(2**31), 2**31 - 1
+# (dbr type, element count, address of the data, the buffer holding it): keep the tuple while libca may read.
+PutBuffer = tuple[int, int, int, object]
 
 
 def type_name(dbf: int, element_count: int) -> str:
@@ -80,6 +86,24 @@ def to_ca(value: Any, dbf: int, element_count: int) -> tuple[int, np.ndarray[Any
                 raise ValueError(f"{i} is out of range for a {TYPE_NAMES[dbf]} channel")
         return dbf, np.array(ints, dtype=_NUMPY_TYPES[dbf])
     raise ValueError(f"cannot write to a channel of DBF type {dbf}")
+
+
+def put_buffer(value: Any, dbf: int, element_count: int) -> PutBuffer:
+    """(dbr type, element count, address, buffer to keep alive until libca copied it) to put `value`.
+
+    The common restore case, a float to a scalar double or an int to a scalar long, skips numpy (a
+    ctypes array holds the same bytes for a fifth of the cost, 25K times per 50K-PV restore); every
+    other value goes through `to_ca`."""
+    if element_count == 1:
+        kind = type(value)
+        if kind is float and dbf == DBF_DOUBLE:
+            one: ctypes.Array[Any] = _ONE_DOUBLE(value)
+            return dbf, 1, ctypes.addressof(one), one
+        if kind is int and dbf == DBF_LONG and _LONG_MIN <= value <= _LONG_MAX:
+            one = _ONE_LONG(value)
+            return dbf, 1, ctypes.addressof(one), one
+    code, buffer = to_ca(value, dbf, element_count)
+    return code, len(buffer), buffer.ctypes.data, buffer
 
 
 def _plain_str(v: Any) -> str:

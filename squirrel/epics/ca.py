@@ -249,11 +249,12 @@ async def write_many(
     results: dict[str, WriteResult] = {}
     pending: dict[int, str] = {}  # chid -> address of a put awaiting its completion
 
-    def put(address: str, chan: Chan, code: int, buffer: Any, server: str) -> bool:
+    def put(address: str, chan: Chan, value: V.PutBuffer, server: str) -> bool:
         """Send one put with completion now; False when it was not sent (the batch ended, libca refused)."""
         if batch.finished:
             return False
-        error = request(batch, cadef.ca_array_put_callback, code, len(buffer), chan.id, buffer.ctypes.data, on_put)
+        code, count, data, _ = value  # the buffer at `data` is alive as long as `value` is
+        error = request(batch, cadef.ca_array_put_callback, code, count, chan.id, data, on_put)
         if error is not None:
             results[address] = _failed(error)
             return False
@@ -263,13 +264,14 @@ async def write_many(
 
     def issue(address: str, chan: Chan) -> None:
         try:
-            code, buffer = V.to_ca(wanted[address], chan.dbf, chan.count)
+            value = V.put_buffer(wanted[address], chan.dbf, chan.count)
         except ValueError as exc:
             results[address] = WriteResult("failed", str(exc))
             return
         if not wait:
-            try:  # libca copies the buffer before the call returns
-                cadef.ca_array_put(code, len(buffer), chan.id, buffer.ctypes.data)
+            code, count, data, _ = value
+            try:  # libca copies the buffer before the call returns (`value` keeps it alive until then)
+                cadef.ca_array_put(code, count, chan.id, data)
                 results[address] = WriteResult("written")
             except Exception as exc:
                 results[address] = _failed(ca_error(exc))
@@ -279,7 +281,7 @@ async def write_many(
 
         def send() -> bool:
             batch.deferred -= 1
-            return put(address, chan, code, buffer, server)
+            return put(address, chan, value, server)
 
         window.submit(server, send)
 

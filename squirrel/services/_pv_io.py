@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from squirrel.addresses import protocol_of
+from squirrel.addresses import by_protocol, protocol_of
 from squirrel.errors import UnavailableError
 from squirrel.pv import PVState
 
@@ -24,11 +24,8 @@ def _ca() -> Any:
 
 
 def _split(keys: Sequence[str]) -> tuple[list[str], list[str]]:
-    ca_keys: list[str] = []
-    pva_keys: list[str] = []
-    for key in keys:
-        (pva_keys if protocol_of(key) == "pva" else ca_keys).append(key)
-    return ca_keys, pva_keys
+    groups = by_protocol(keys)
+    return groups["ca"], groups["pva"]
 
 
 async def read_many(

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack
 from typing import Any
 
-from squirrel.addresses import Protocol, protocol_of
+from squirrel.addresses import Protocol, by_protocol, protocol_of
 from squirrel.db import monitor as monitor_db
 from squirrel.db.pool import connection
 from squirrel.db.registry_listen import listener
@@ -101,7 +101,12 @@ async def wait_warm(
 
     def cold(candidates: Iterable[str]) -> list[str]:
         now = time.monotonic()
-        return [a for a in candidates if (m := running(a)) is not None and not m.is_warm(a, warmup, now)]
+        out: list[str] = []
+        for protocol, keys in by_protocol(candidates).items():
+            m = monitors[protocol]
+            if keys and m is not None and m.running:
+                out += m.cold(keys, warmup, now)
+        return out
 
     pending = cold(dict.fromkeys(addresses))
     if pending and on_wait is not None:

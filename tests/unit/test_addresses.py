@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from squirrel import addresses
-from squirrel.addresses import AddressError, channel_key, protocol_of, pva_name, split
+from squirrel.addresses import AddressError, by_protocol, channel_key, protocol_of, pva_name, split
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,10 @@ def test_the_same_name_written_two_ways_is_one_key() -> None:
 def test_pva_name_strips_the_prefix_of_a_key() -> None:
     assert pva_name(channel_key("pva://A:B")) == "A:B"
     assert protocol_of("A:B") == "ca"
+
+
+def test_keys_are_grouped_by_protocol_in_their_order() -> None:
+    keys = ["B", "pva://X", "A", "pva://W", "pva:/not-a-prefix"]
+    assert by_protocol(keys) == {"ca": ["B", "A", "pva:/not-a-prefix"], "pva": ["pva://X", "pva://W"]}
+    assert all(protocol_of(k) == p for p, group in by_protocol(keys).items() for k in group)
+    assert by_protocol([]) == {"ca": [], "pva": []}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import math
 
 import pytest
@@ -48,3 +49,25 @@ def test_to_wire_non_finite_everywhere() -> None:
     assert to_wire([1e308, 1e308]) == [1e308, 1e308]  # the sum overflows, the values do not
     assert to_wire([1, 2.0, m.inf]) == [1, 2.0, "Infinity"]  # mixed lists are checked element by element
     assert to_wire(["a", "b"]) == ["a", "b"] and to_wire([]) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "dbf", "count"),
+    [(12.5, V.DBF_DOUBLE, 1), (math.nan, V.DBF_DOUBLE, 1), (-0.0, V.DBF_DOUBLE, 1), (-math.inf, V.DBF_DOUBLE, 1),
+     (5e-324, V.DBF_DOUBLE, 1), (-(2**31), V.DBF_LONG, 1), (2**31 - 1, V.DBF_LONG, 1), (7, V.DBF_LONG, 1),
+     (2**31, V.DBF_DOUBLE, 1), (3, V.DBF_DOUBLE, 1), (2.5, V.DBF_FLOAT, 1), ([1.5, 2.5], V.DBF_DOUBLE, 4),
+     ("On", V.DBF_ENUM, 1), ("text", V.DBF_STRING, 1), (3.0, V.DBF_LONG, 1)],
+)  # fmt: skip
+def test_put_buffer_holds_the_bytes_to_ca_makes(value: object, dbf: int, count: int) -> None:
+    """The fast path (a float to a scalar double, an int to a scalar long) puts exactly what to_ca would."""
+    code, n, address, keep = V.put_buffer(value, dbf, count)
+    want_code, want = V.to_ca(value, dbf, count)
+    assert (code, n) == (want_code, len(want))
+    assert ctypes.string_at(address, want.nbytes) == want.tobytes()
+    assert keep is not None
+
+
+@pytest.mark.parametrize(("value", "dbf"), [(2**31, V.DBF_LONG), (-(2**31) - 1, V.DBF_LONG), (True, V.DBF_DOUBLE)])
+def test_put_buffer_refuses_what_to_ca_refuses(value: object, dbf: int) -> None:
+    with pytest.raises(ValueError):
+        V.put_buffer(value, dbf, 1)

@@ -92,9 +92,12 @@ async def test_warm_means_heard_or_waited_long_enough() -> None:
     await monitor.change({"A"}, set())
     now = time.monotonic()
     assert not monitor.is_warm("A", 3.0, now) and monitor.is_warm("A", 3.0, now + 3.0)
+    assert monitor.cold(["unknown", "A"], 3.0, now) == ["unknown", "A"]  # in the order asked
+    assert monitor.cold(["unknown", "A"], 3.0, now + 3.0) == ["unknown"]
     monitor._watches["A"].heard = True
     assert monitor.is_warm("A", 3.0, now)
     assert not monitor.is_warm("unknown", 0.0, now)
+    assert monitor.cold(["A", "A"], 3.0, now) == []
 
 
 async def test_the_update_rate_is_sampled_from_the_cache_counter() -> None:
