@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from squirrel.tools.sim import SimHandle, start_sim
 from squirrel.tools.sim import free_port as free_ca_port
 from tests.support.ioc import RESTART_PORT
 from tests.support.restore_ioc import RestoreIOC
+from tests.support.scratch import scratch_dir
 
 PREFIX = "OPS:"
 GHOST = "OPS:GHOST:SP"  # registered, served by no IOC: always missing
@@ -109,7 +109,11 @@ def start_slow_ioc() -> RestoreIOC:
 
 
 def run_server(ca_addr_list: str) -> Iterator[Server]:
-    data_dir = Path(tempfile.mkdtemp(prefix="squirrel-ops-", dir="/tmp"))
+    with scratch_dir("squirrel-ops-") as data_dir:
+        yield from _serve(data_dir, ca_addr_list)
+
+
+def _serve(data_dir: Path, ca_addr_list: str) -> Iterator[Server]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SQUIRREL_")}
     env.update(

@@ -8,14 +8,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 
 from squirrel.db.embedded import EmbeddedPostgres
 from squirrel.db.migrate import migrate
+from tests.support.scratch import scratch_dir
 
 TEMPLATE = "squirrel_template"
 _counter = itertools.count()
@@ -52,14 +51,13 @@ def start_server() -> Iterator[DatabaseFactory]:
     if external:
         yield DatabaseFactory(external)
         return
-    # Not under a private home folder: the wheel makes parents world-readable when root.
-    root = Path(tempfile.mkdtemp(prefix="squirrel-test-pg-", dir="/tmp"))
-    server = EmbeddedPostgres(root)
-    server.start()
-    try:
-        yield DatabaseFactory(server.admin_uri())
-    finally:
-        server.stop()
+    with scratch_dir("squirrel-test-pg-") as root:
+        server = EmbeddedPostgres(root)
+        server.start()
+        try:
+            yield DatabaseFactory(server.admin_uri())
+        finally:
+            server.stop()
 
 
 def set_outage(pg: DatabaseFactory, database_url: str, down: bool) -> None:

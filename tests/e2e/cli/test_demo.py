@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.support.scratch import scratch_dir
 
 KEY_LINE = re.compile(r"admin API key: (sq_\S+)")
 
@@ -115,7 +116,11 @@ def _state(port: int, token: str) -> tuple[int, int]:
 
 @pytest.mark.timeout(400)
 def test_demo_starts_snapshots_stops_cleanly_and_reuses_its_data() -> None:
-    data_dir = Path(tempfile.mkdtemp(prefix="squirrel-demo-", dir="/tmp"))
+    with scratch_dir("squirrel-demo-") as data_dir:
+        _demo_twice(data_dir)
+
+
+def _demo_twice(data_dir: Path) -> None:
     port = _free_port()
 
     first = Demo(data_dir, port)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ import httpx
 import pytest
 
 from tests.e2e.cli.test_serve import _env, _free_port, _squirrel
+from tests.support.scratch import scratch_dir
 
 BAD_URL = "postgresql://squirrel:secret@127.0.0.1:{port}/squirrel"
 
@@ -49,8 +49,9 @@ def _wait_ready(proc: subprocess.Popen[str], port: int, timeout: float = 90) -> 
 
 
 @pytest.fixture
-def data_dir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="squirrel-e2e-", dir="/tmp"))
+def data_dir() -> Iterator[Path]:
+    with scratch_dir("squirrel-e2e-") as path:
+        yield path
 
 
 @pytest.fixture

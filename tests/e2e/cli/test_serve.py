@@ -7,12 +7,14 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.support.scratch import scratch_dir
 
 
 def _free_port() -> int:
@@ -39,8 +41,9 @@ def _squirrel(*args: str) -> list[str]:
 
 
 @pytest.fixture
-def data_dir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="squirrel-e2e-", dir="/tmp"))
+def data_dir() -> Iterator[Path]:
+    with scratch_dir("squirrel-e2e-") as path:
+        yield path
 
 
 def test_serve_embedded_ready_and_cli_joins_running_database(data_dir: Path) -> None:

@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -51,8 +50,8 @@ def _caget(addr_list: str, names: list[str]) -> list[object]:
     return values
 
 
-async def test_sim_ioc_serves_and_lists_pvs_for_import(api: Api) -> None:
-    listing = Path(tempfile.mkdtemp(prefix="squirrel-sim-")) / "pvs.csv"
+async def test_sim_ioc_serves_and_lists_pvs_for_import(api: Api, tmp_path: Path) -> None:
+    listing = tmp_path / "pvs.csv"
     proc, addr_list = await asyncio.to_thread(_start_sim, listing)
     try:
         assert len(addr_list.split()) == 2

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ import psutil
 import pytest
 
 from squirrel.jobs.queue import QUEUE_NAME, SAQ_FUNCTION
+from tests.support.scratch import scratch_dir
 
 
 def _free_port() -> int:
@@ -28,8 +28,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def data_dir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="squirrel-sup-", dir="/tmp"))
+def data_dir() -> Iterator[Path]:
+    with scratch_dir("squirrel-sup-") as path:
+        yield path
 
 
 class Serve:
