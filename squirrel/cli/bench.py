@@ -84,7 +84,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from squirrel.tools.bench.scale import bench_subprocess, run_scale, scale_table
 
         scaled = run_scale(cfg, sizes, bench_subprocess)
-        print(f"squirrel bench --scale {','.join(map(str, sizes))}: growth from {sizes[0]:,} PVs")
+        rounds = f"{cfg.repeat} rounds of alternating order" if cfg.repeat > 1 else "1 round"
+        print(f"squirrel bench --scale {','.join(map(str, sizes))}: growth from {sizes[0]:,} PVs, {rounds}")
         print(scale_table(scaled))
         if cfg.json_path is not None:
             print(f"wrote {cfg.json_path}")
@@ -154,7 +155,8 @@ def register(sub: Any) -> None:
         "--scale",
         metavar="PVS,PVS[,...]",
         help="run the figures at each registry size in turn (more IOCs above 25K PVs each) and report each"
-        " figure's growth from the smallest size against linear + 10 %% (--pvs is then ignored)",
+        " figure's growth from the smallest size against linear + 10 %% (--pvs is then ignored); --repeat N"
+        " runs N rounds of one repeat per size, alternating their order, so drift hits every size alike",
     )
     p.add_argument(
         "--profile",

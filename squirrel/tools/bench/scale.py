@@ -4,12 +4,19 @@ Each size is a whole bench run (its own IOCs, PostgreSQL and service); the repor
 per figure, the growth from the smallest size to each larger one. Linear cost plus 10 % is the bar: a
 figure may grow at most 1.1 × the size ratio (a rate may fall at most by that factor). Peak RSS at the
 largest size has its own limit (1 GB).
+
+`--repeat N` runs N rounds of one repeat per size, alternating the order (small → large, then large →
+small, ...), and merges each size's rounds (medians over all their samples). On a shared host the
+machine's speed drifts over minutes (the same 50K cache snapshot measured 0.23 s, then 0.36 s, ten
+minutes apart); repeats taken in one block per size would put that drift into the growth, alternating
+rounds put the same drift on every size.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -19,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from squirrel.tools.bench.harness import BenchConfig
-from squirrel.tools.bench.report import BASELINES, FIGURES, TARGETS
+from squirrel.tools.bench.report import BASELINES, FIGURES, TARGETS, Results, build_json
 
 SLACK = 1.1  # linear plus 10 %
 PEAK_RSS_LIMIT_MB = 1000.0
@@ -43,11 +50,51 @@ def parse_sizes(text: str) -> tuple[int, ...]:
     return tuple(sorted(sizes))
 
 
-def config_for(base: BenchConfig, pvs: int) -> BenchConfig:
-    """The run at one size: more IOCs when the base count would put over PVS_PER_IOC on each."""
+def config_for(base: BenchConfig, pvs: int, round_no: int = 1) -> BenchConfig:
+    """One round's run at one size (one repeat): more IOCs when the base count would put over PVS_PER_IOC
+    on each; its own profile folder."""
     iocs = max(base.iocs, math.ceil(pvs / PVS_PER_IOC))
-    profile = base.profile_dir / str(pvs) if base.profile_dir is not None else None
-    return replace(base, pvs=pvs, iocs=iocs, json_path=None, profile_dir=profile)
+    profile = None
+    if base.profile_dir is not None:
+        profile = base.profile_dir / str(pvs)
+        if base.repeat > 1:
+            profile /= f"round{round_no}"
+    return replace(base, pvs=pvs, iocs=iocs, repeat=1, json_path=None, profile_dir=profile)
+
+
+def round_order(sizes: tuple[int, ...], rounds: int) -> list[tuple[int, int]]:
+    """(round, size) in run order: small → large in odd rounds, large → small in even ones."""
+    return [(r, size) for r in range(1, rounds + 1) for size in (sizes if r % 2 else sizes[::-1])]
+
+
+def merge_rounds(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """One size's rounds as one report: every figure the median of all its rounds' samples; a figure is
+    lost only when no round measured it. Extras: each round's, and the median CPU seconds per phase."""
+    if len(reports) == 1:
+        return reports[0]
+    results = Results()
+    for report in reports:
+        for key, values in (report.get("samples") or {}).items():
+            for value in values:
+                results.add(key, value)
+    for report in reports:
+        for key, why in (report.get("skipped") or {}).items():
+            results.skip(key, why)
+        for key, why in (report.get("errors") or {}).items():
+            if not results.samples.get(key) and key not in results.skipped:
+                results.error(key, why)
+    results.extras = {"rounds": [r.get("extras", {}) for r in reports], "cpu_seconds": _median_cpu(reports)}
+    config = {**(reports[0].get("config") or {}), "rounds": len(reports)}
+    return build_json(results, config)
+
+
+def _median_cpu(reports: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    seen: dict[str, dict[str, list[float]]] = {}
+    for report in reports:
+        for phase, groups in report.get("extras", {}).get("cpu_seconds", {}).items():
+            for who, seconds in groups.items():
+                seen.setdefault(phase, {}).setdefault(who, []).append(float(seconds))
+    return {phase: {who: round(statistics.median(v), 3) for who, v in g.items()} for phase, g in seen.items()}
 
 
 def growth_table(runs: dict[int, dict[str, Any]]) -> dict[str, Any]:
@@ -117,8 +164,12 @@ def run_scale(
     sizes: tuple[int, ...],
     run_one: Callable[[BenchConfig], dict[str, Any]],
 ) -> dict[str, Any]:
-    """Run the bench at each size (smallest first); the combined report (written to base.json_path)."""
-    runs = {size: run_one(config_for(base, size)) for size in sizes}
+    """Run the bench at each size in base.repeat alternating rounds (see the module docstring); the
+    combined report (written to base.json_path)."""
+    rounds: dict[int, list[dict[str, Any]]] = {size: [] for size in sizes}
+    for round_no, size in round_order(sizes, max(1, base.repeat)):
+        rounds[size].append(run_one(config_for(base, size, round_no)))
+    runs = {size: merge_rounds(reports) for size, reports in rounds.items()}
     report = build_scale_report(runs)
     if base.json_path is not None:
         base.json_path.write_text(json.dumps(report, indent=2) + "\n")

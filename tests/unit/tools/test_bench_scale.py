@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ from squirrel.tools.bench.scale import (
     PEAK_RSS_LIMIT_MB,
     build_scale_report,
     config_for,
+    merge_rounds,
     parse_sizes,
+    round_order,
     run_scale,
     scale_table,
 )
@@ -33,11 +36,59 @@ def test_sizes_are_sorted_and_checked() -> None:
 
 
 def test_each_size_gets_enough_iocs_and_its_own_profile_folder(tmp_path: Path) -> None:
-    base = BenchConfig(pvs=1, iocs=4, json_path=tmp_path / "all.json", profile_dir=tmp_path / "prof")
+    base = BenchConfig(pvs=1, iocs=4, repeat=1, json_path=tmp_path / "all.json", profile_dir=tmp_path / "prof")
     small, large = config_for(base, 50_000), config_for(base, 200_000)
     assert (small.pvs, small.iocs, large.pvs, large.iocs) == (50_000, 4, 200_000, 8)
     assert small.json_path is None  # the combined report is written once, by run_scale
     assert large.profile_dir == tmp_path / "prof" / "200000"
+    rounds = replace(base, repeat=3)
+    assert config_for(rounds, 200_000, 2).profile_dir == tmp_path / "prof" / "200000" / "round2"
+    assert config_for(rounds, 200_000, 2).repeat == 1  # a round is one repeat
+
+
+def test_rounds_alternate_their_order_so_drift_hits_every_size_alike() -> None:
+    assert round_order((50_000, 200_000), 3) == [
+        (1, 50_000), (1, 200_000), (2, 200_000), (2, 50_000), (3, 50_000), (3, 200_000),
+    ]  # fmt: skip
+    assert round_order((1, 2, 3), 1) == [(1, 1), (1, 2), (1, 3)]
+
+
+def _round(samples: dict[str, list[float]], cpu: float, errors: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "config": {"pvs": 50_000, "repeat": 1},
+        "samples": samples,
+        "errors": errors or {},
+        "skipped": {"ui_filter_ms": "not requested"},
+        "extras": {"cpu_seconds": {"restore": {"service": cpu}}},
+    }
+
+
+def test_rounds_of_one_size_merge_into_medians_over_all_samples(tmp_path: Path) -> None:
+    lost = {"sse_p99_latency_ms": "no SSE client connected"}
+    reports = [
+        _round({"restore_s": [1.0], "sse_p99_latency_ms": [90.0]}, 0.7),
+        _round({"restore_s": [3.0]}, 0.9, errors=lost),
+        _round({"restore_s": [2.0]}, 0.8, errors={"compare_snapshots_s": "HTTP 500"}),
+    ]
+    merged = merge_rounds(reports)
+    assert merged["restore_s"] == 2.0 and merged["ranges"]["restore_s"] == [1.0, 3.0]
+    assert merged["sse_p99_latency_ms"] == 90.0  # one round measured it: not lost
+    assert "sse_p99_latency_ms" not in merged["errors"]
+    assert merged["errors"]["compare_snapshots_s"] == "HTTP 500"  # no round measured it
+    assert merged["skipped"] == {"ui_filter_ms": "not requested"}
+    assert merged["extras"]["cpu_seconds"] == {"restore": {"service": 0.8}}
+    assert len(merged["extras"]["rounds"]) == 3 and merged["config"]["rounds"] == 3
+    assert merge_rounds(reports[:1]) is reports[0]
+
+    seen: list[tuple[int, int]] = []
+
+    def run_one(cfg: BenchConfig) -> dict[str, Any]:
+        seen.append((cfg.pvs, cfg.repeat))
+        return _round({"restore_s": [cfg.pvs / 50_000]}, 1.0)
+
+    report = run_scale(BenchConfig(repeat=2, json_path=tmp_path / "s.json"), (50_000, 200_000), run_one)
+    assert seen == [(50_000, 1), (200_000, 1), (200_000, 1), (50_000, 1)]
+    assert report["growth"]["restore_s"]["by_size"]["200000"]["growth"] == 4.0
 
 
 def _run(**figures: float | None) -> dict[str, Any]:
@@ -79,7 +130,7 @@ def test_a_lost_figure_is_named_and_not_judged(tmp_path: Path) -> None:
         return runs[cfg.pvs]
 
     out = tmp_path / "scale.json"
-    report = run_scale(BenchConfig(json_path=out), (50_000, 200_000), run_one)
+    report = run_scale(BenchConfig(repeat=1, json_path=out), (50_000, 200_000), run_one)
     assert seen == [50_000, 200_000]  # smallest first
     assert report["growth"]["sse_p99_latency_ms"]["by_size"]["200000"]["pass"] is None
     assert report["lost_figures"] == {"200000": ["sse_p99_latency_ms"]}
