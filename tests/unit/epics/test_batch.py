@@ -1,16 +1,18 @@
-"""One libca batch's bookkeeping without an IOC: counting requests down, waking the loop once, a refused
-request giving its reference back, and libca exceptions as error text."""
+"""One libca batch's bookkeeping without an IOC: counting requests down, waking the loop once, staying
+alive while a request is out (and not longer), and libca exceptions as error text."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 import threading
+import weakref
 from typing import Any
 
 from epicscorelibs.ca import cadef
 
-from squirrel.epics._batch import Batch, ca_error, request
+from squirrel.epics._batch import _OUT, Batch, ca_error, request
 
 
 async def test_the_event_is_set_once_every_request_completed() -> None:
@@ -56,7 +58,7 @@ def test_completion_after_the_loop_closed_is_harmless() -> None:
     assert batch.remaining == 0
 
 
-async def test_a_refused_request_gives_back_its_reference_and_its_count() -> None:
+async def test_a_refused_request_gives_back_its_count_and_its_keep_alive() -> None:
     batch = Batch(asyncio.get_running_loop())
     before = sys.getrefcount(batch)
 
@@ -67,20 +69,30 @@ async def test_a_refused_request_gives_back_its_reference_and_its_count() -> Non
     assert request(batch, refuse, 1, 2) == cadef.ca_message(cadef.ECA_TIMEOUT)
     assert batch.remaining == 0
     await asyncio.wait_for(batch.event.wait(), 5)  # a batch whose requests all failed is done
-    assert sys.getrefcount(batch) == before  # no leak: libca will never call back for it
+    assert id(batch) not in _OUT and sys.getrefcount(batch) == before  # libca will never call back for it
 
 
-async def test_an_accepted_request_holds_one_reference_until_its_handler_runs() -> None:
-    import ctypes
-
+async def test_an_unanswered_request_keeps_its_batch_alive_until_the_handler_runs() -> None:
     batch = Batch(asyncio.get_running_loop())
-    before = sys.getrefcount(batch)
-    seen: list[tuple[int, int]] = []
-    assert request(batch, lambda a, b, usr: seen.append((a, b)), 7, 8) is None
-    assert seen == [(7, 8)] and batch.remaining == 1
-    assert sys.getrefcount(batch) == before + 1  # the handler's: libca holds only a pointer
-    ctypes.pythonapi.Py_DecRef(ctypes.py_object(batch))  # what the handler does first
-    assert sys.getrefcount(batch) == before
+    seen: list[Any] = []
+    assert request(batch, lambda a, b, usr: seen.append(usr), 7, 8) is None
+    assert request(batch, lambda a, b, usr: seen.append(usr), 7, 8) is None
+    assert seen == [batch.usr, batch.usr] and seen[0].value is batch  # one pointer for every request
+    assert _OUT[id(batch)] is batch and batch.remaining == 2
+    alive = weakref.ref(batch)
+    seen.clear()  # the py_object pointers hold the batch too
+    del batch
+    gc.collect()
+    late = alive()
+    assert late is not None  # the caller let go (e.g. its timeout ended it): a late answer still finds it
+    late.completed()
+    assert id(late) in _OUT  # one request still out
+    late.completed()  # what the handler does last
+    assert id(late) not in _OUT
+    del late
+    await asyncio.sleep(0)  # the wake-up it queued in the loop ran
+    gc.collect()
+    assert alive() is None  # answered: nothing keeps it
 
 
 def test_libca_exceptions_become_error_text() -> None:
