@@ -20,7 +20,7 @@ import msgspec
 from epicscorelibs.ca import cadef
 
 from squirrel.epics import _values as V
-from squirrel.epics._batch import Batch, ca_error, on_get, on_put, request, run_batch
+from squirrel.epics._batch import ROUND, Batch, ca_error, on_get, on_put, request, run_batch
 from squirrel.epics._channels import Chan, pool, pools
 from squirrel.epics._decoders import DBR_CTRL, DBR_TIME, Decoder, decoder_for
 from squirrel.epics._window import set_default_limit
@@ -150,7 +150,7 @@ async def _read_round(
             errors[chan.id] = error
 
     wanted = {a: channels[a] for a in addresses}
-    never = await run_batch(batch, wanted, issue, max(0.0, timeout))
+    never = await run_batch(batch, wanted, issue, max(0.0, timeout), round_size=ROUND)
     got: dict[int, list[tuple[int, int, int, bytes | None]]] = {}
     for chid, dbr_type, count, status, data in list(batch.got):
         got.setdefault(chid, []).append((dbr_type, count, status, data))

@@ -1,10 +1,12 @@
-"""run_batch against a real IOC: connected channels are asked at once, connecting ones when they come up,
-never-connected ones are returned (their listeners removed); the libca handler copies each reply."""
+"""run_batch against a real IOC: connected channels are asked at once (reads in rounds), connecting ones
+when they come up, never-connected ones are returned (their listeners removed); the libca handler copies
+each reply."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from epicscorelibs.ca import cadef
@@ -13,6 +15,9 @@ from squirrel.epics._batch import Batch, on_get, request, run_batch
 from squirrel.epics._channels import Chan, pool
 from squirrel.epics._decoders import payload_size
 from squirrel.tools.sim import SimHandle
+from tests.integration.services.snapshots.test_frozen_ioc import Freezer, freezer
+
+__all__ = ["freezer"]  # the fixture, imported for this module's tests
 
 
 @pytest.fixture
@@ -66,3 +71,52 @@ async def test_a_batch_whose_issue_asks_nothing_ends_without_waiting(
     batch = Batch(asyncio.get_running_loop())
     assert await run_batch(batch, live, lambda a, c: None, timeout=30.0) == set()
     assert batch.event.is_set()  # ended by completion (nothing was outstanding), not by its timeout
+
+
+async def _connected(names: list[str]) -> dict[str, Chan]:
+    channels = await pool().acquire(names)
+    await run_batch(Batch(asyncio.get_running_loop()), channels, lambda a, c: None, timeout=5.0)  # connects them
+    return channels
+
+
+def _asker(batch: Batch, outstanding: list[int]) -> Callable[[str, Chan], None]:
+    def issue(address: str, chan: Chan) -> None:
+        outstanding.append(batch.remaining)  # requests still unanswered when this one goes out
+        assert chan.decoder is not None
+        assert request(batch, cadef.ca_array_get_callback, chan.decoder.time_code, 0, chan.id, on_get) is None
+
+    return issue
+
+
+async def test_reads_in_rounds_get_every_answer_and_wait_for_each_round(sim_ioc: SimHandle) -> None:
+    names = [p.setpoint for p in sim_ioc.pvs] + [p.readback for p in sim_ioc.pvs]
+    channels = await _connected(names)
+    try:
+        batch = Batch(asyncio.get_running_loop())
+        outstanding: list[int] = []
+        assert await run_batch(batch, channels, _asker(batch, outstanding), timeout=5.0, round_size=7) == set()
+        assert batch.event.is_set() and batch.remaining == 0
+        assert len({chid for chid, *_ in batch.got}) == len(names)  # none lost at a round's end
+        assert len(outstanding) == len(names) and max(outstanding) < 7  # each round answered before the next
+    finally:
+        pool().release(channels)
+
+
+async def test_an_ioc_that_does_not_answer_does_not_hold_up_the_other_rounds(
+    sim_ioc: SimHandle, restartable_ioc: SimHandle, freezer: Freezer
+) -> None:
+    hung = [p.setpoint for p in restartable_ioc.pvs[:5]]
+    live = [p.setpoint for p in sim_ioc.pvs[:10]]
+    channels = await _connected(hung + live)  # the hung IOC's channels come first
+    try:
+        freezer.freeze()
+        batch = Batch(asyncio.get_running_loop())
+        started = time.monotonic()
+        await run_batch(batch, channels, _asker(batch, []), timeout=3.0, round_size=1)
+        elapsed = time.monotonic() - started
+        answered = {chid for chid, *_ in batch.got}
+        assert answered == {channels[a].id for a in live}  # every live channel, asked after 5 stalled rounds
+        assert elapsed < 3.0 + 1.0  # one deadline for the whole read, not one per round
+    finally:
+        freezer.thaw()
+        pool().release(channels)
