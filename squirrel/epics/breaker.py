@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 State = Literal["closed", "open", "half_open"]
@@ -63,13 +63,23 @@ class BreakerSet:
 
     # --- what server serves an address --------------------------------------------------------
     def learn(self, address: str, server: str | None) -> None:
-        if server and not server.startswith("<"):
-            old = self._server_of.get(address)
+        self.learn_many(((address, server),))
+
+    def learn_many(self, pairs: Iterable[tuple[str, str | None]]) -> None:
+        """(address, server) as a batch reports them: one pass, each server's breaker made once."""
+        server_of, counts = self._server_of, self._pv_count
+        servers: set[str] = set()
+        for address, server in pairs:
+            if not server or server.startswith("<"):
+                continue
+            old = server_of.get(address)
             if old != server:
                 if old is not None:
-                    self._pv_count[old] -= 1
-                self._server_of[address] = server
-                self._pv_count[server] += 1
+                    counts[old] -= 1
+                server_of[address] = server
+                counts[server] += 1
+            servers.add(server)
+        for server in servers:
             self._get(server)
 
     def server_of(self, address: str) -> str | None:
@@ -95,6 +105,17 @@ class BreakerSet:
 
     def allows_address(self, address: str) -> bool:
         return self.allows(self._server_of.get(address))
+
+    def split_allowed(self, addresses: Iterable[str]) -> tuple[list[str], list[str]]:
+        """(allowed, refused) in the order given. While every breaker is closed (nearly always) that
+        is all of them, without a look-up per address: a 200K-PV read asks."""
+        if all(b.state == "closed" for b in self._breakers.values()):
+            return list(addresses), []
+        allowed: list[str] = []
+        refused: list[str] = []
+        for address in addresses:
+            (allowed if self.allows_address(address) else refused).append(address)
+        return allowed, refused
 
     def record_success(self, server: str | None) -> None:
         if server is None:

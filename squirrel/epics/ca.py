@@ -50,12 +50,8 @@ async def _split(
     skipped: dict[str, str] = {}
     wanted = unique
     if breakers is not None:
-        wanted = []
-        for address in unique:
-            if breakers.allows_address(address):
-                wanted.append(address)
-            else:
-                skipped[address] = "circuit open"
+        wanted, refused = breakers.split_allowed(unique)
+        skipped = dict.fromkeys(refused, "circuit open")
     channels = await pool().acquire(wanted)
     return unique, channels, skipped
 
@@ -84,6 +80,7 @@ def _account(breakers: BreakerSet | None, outcomes: dict[str, tuple[str | None, 
     never connected has no server of its own, the breakers may know it by address."""
     if breakers is None:
         return
+    breakers.learn_many((address, server) for address, (server, _) in outcomes.items())
     server_of = breakers.server_of
     record_batch(breakers, [(server or server_of(address), error) for address, (server, error) in outcomes.items()])
 
@@ -117,10 +114,7 @@ async def read_many(
             result[address] = PVState(address=address, updated_at=done, error=skipped[address])
             continue
         state = result[address] = out[address]
-        server = servers.get(address)
-        if breakers is not None and server:
-            breakers.learn(address, server)
-        outcomes[address] = (server, state.error)
+        outcomes[address] = (servers.get(address), state.error)
     _account(breakers, outcomes)
     return result
 
@@ -328,8 +322,6 @@ def _write_results(
                 out[address] = WriteResult("disconnected", "disconnected")
             else:
                 out[address] = WriteResult("failed", cadef.ca_message(status))
-        if breakers is not None and server:
-            breakers.learn(address, server)
         result = out[address]
         outcomes[address] = (server, None if result.outcome in ("written", "failed") else result.outcome)
     _account(breakers, outcomes)

@@ -70,23 +70,16 @@ def _split(keys: Sequence[str], breakers: Breakers | None) -> tuple[list[str], l
     unique = list(dict.fromkeys(keys))
     if breakers is None:
         return unique, []
-    allowed: list[str] = []
-    skipped: list[str] = []
-    for key in unique:
-        (allowed if breakers.allows_address(key) else skipped).append(key)
-    return allowed, skipped
+    return breakers.split_allowed(unique)
 
 
 def _account(breakers: Breakers | None, outcomes: dict[str, str | None]) -> None:
     """One success / failure per circuit per batch: key -> error or None."""
     if breakers is None:
         return
-    verdicts: list[tuple[str | None, str | None]] = []
-    for key, error in outcomes.items():
-        server = client.server_key(pva_name(key))
-        breakers.learn(key, server)
-        verdicts.append((server, error))
-    record_batch(breakers, verdicts)
+    servers = {key: client.server_key(pva_name(key)) for key in outcomes}
+    breakers.learn_many(servers.items())
+    record_batch(breakers, [(servers[key], error) for key, error in outcomes.items()])
 
 
 async def read_many(

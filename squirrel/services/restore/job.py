@@ -121,12 +121,13 @@ async def live_states(
     """
     states: dict[str, PVState | None] = {}
     missing = []
-    breakers = ctx.breakers
-    for address in dict.fromkeys(addresses):
-        if breakers is not None and not breakers.allows_address(address):
+    allowed: Iterable[str] = dict.fromkeys(addresses)
+    if ctx.breakers is not None:
+        allowed, refused = ctx.breakers.split_allowed(allowed)
+        for address in refused:
             # The IOC's circuit is open: whatever the cache still shows is stale, and a write would fail.
             states[address] = PVState(address=address, error="circuit open", updated_at=time.time())
-            continue
+    for address in allowed:
         state = ctx.cache.get(address)
         if need_value and not holds_value(state):
             missing.append(address)

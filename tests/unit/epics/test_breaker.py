@@ -70,3 +70,20 @@ def test_pv_counts_follow_addresses_that_move_and_are_forgotten() -> None:
     breakers.forget("C")
     breakers.forget("nothing")
     assert {s["name"]: s["pv_count"] for s in breakers.states()} == {"s1": 1, "s2": 1}
+
+
+def test_a_batch_splits_its_addresses_and_learns_their_servers_at_once() -> None:
+    clock = Clock()
+    b = BreakerSet(failures=1, cooldown=10, clock=clock)
+    b.learn_many([("A:1", "ioc:1"), ("A:2", "ioc:1"), ("B:1", "ioc:2"), ("C:1", None), ("D:1", "<disconnected>")])
+    assert [b.server_of(a) for a in ("A:1", "B:1", "C:1", "D:1")] == ["ioc:1", "ioc:2", None, None]
+    names = ["B:1", "A:1", "C:1", "A:2"]
+    assert b.split_allowed(names) == (names, [])  # every breaker closed: all of them, in order
+    b.record_failure("ioc:1")
+    assert b.split_allowed(names) == (["B:1", "C:1"], ["A:1", "A:2"])  # an unknown server is asked
+    b.learn_many([("A:2", "ioc:2")])  # moved: counted on its new server only
+    assert b.split_allowed(names) == (["B:1", "C:1", "A:2"], ["A:1"])
+    assert {s["name"]: s["pv_count"] for s in b.states()} == {"ioc:1": 1, "ioc:2": 2}
+    clock.now = 10.5
+    assert b.split_allowed(names) == (names, [])  # the cool-down passed: half-open lets them try
+    assert state(b, "ioc:1") == "half_open"
