@@ -95,16 +95,15 @@ async def wait_warm(
     warmup = ctx.settings.snapshot_warmup
     give_up = time.monotonic() + warmup
 
-    def running(address: str) -> MonitorCore[Any] | None:
-        m = monitors[protocol_of(address)]
+    def running(protocol: Protocol) -> MonitorCore[Any] | None:
+        m = monitors[protocol]
         return m if m is not None and m.running else None
 
     def cold(candidates: Iterable[str]) -> list[str]:
         now = time.monotonic()
         out: list[str] = []
         for protocol, keys in by_protocol(candidates).items():
-            m = monitors[protocol]
-            if keys and m is not None and m.running:
+            if keys and (m := running(protocol)) is not None:
                 out += m.cold(keys, warmup, now)
         return out
 
@@ -112,7 +111,9 @@ async def wait_warm(
     if pending and on_wait is not None:
         await on_wait(len(pending))
     while pending:
-        if time.monotonic() >= give_up and not any((m := running(a)) is not None and m.watching(a) for a in pending):
+        if time.monotonic() >= give_up and not any(
+            (m := running(protocol_of(a))) is not None and m.watching(a) for a in pending
+        ):
             break  # never subscribed (the registry resync keeps failing): the wait stays bounded
         await asyncio.sleep(poll)
         pending = cold(pending)
