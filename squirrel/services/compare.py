@@ -238,7 +238,7 @@ async def compare_snapshots(ctx: ServiceContext, first: UUID, second: UUID, quer
     _check(query)
     async with connection(ctx.pool) as conn:
         counts = await _pv_counts(conn, [first, second])
-        rows = await compare_db.differing_rows(conn, first, second)
+        rows = await compare_db.differing_rows(conn, first, second, (counts[first], counts[second]))
     a: dict[Key, Entry] = {}
     b: dict[Key, Entry] = {}
     tol: dict[Key, Tolerance] = {}

@@ -36,7 +36,7 @@ async def test_sessions_use_the_ssd_page_cost(pool: SquirrelPool) -> None:
 async def _plan(pool: SquirrelPool, first: UUID, second: UUID, page_cost: float | None = None) -> str:
     async with connection(pool) as conn:
         if page_cost is None:
-            return await compare_db.plan(conn, first, second)  # as compare runs it
+            return await compare_db.plan(conn, first, second, (PVS, PVS))  # as compare runs it
         await conn.execute(f"SET LOCAL random_page_cost = {page_cost}")  # PostgreSQL's defaults
         cur = await conn.execute("EXPLAIN " + q("compare_snapshot_sides"), {"first": first, "second": second})
         return "\n".join(str(r[0]) for r in await cur.fetchall())
