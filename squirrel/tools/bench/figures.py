@@ -153,14 +153,27 @@ async def take_snapshot(
     resp = await client.post("/v1/snapshots", params=params, json={"title": title, "description": "squirrel bench"})
     body = check(resp, "POST /v1/snapshots")
     if resp.status_code == 201:  # answered synchronously
-        return time.perf_counter() - t0, str(body["id"])
+        elapsed = time.perf_counter() - t0
+        _complete(body, "snapshot")
+        return elapsed, str(body["id"])
     job = await wait_job(client, str(body["jobId"]), timeout)
     elapsed = time.perf_counter() - t0
     if times is not None:
         times.append(job_times(job, elapsed))
     if not job.get("resultId"):
         raise BenchError(f"snapshot job {body['jobId']} completed without a resultId")
+    _complete(job.get("result") or {}, f"snapshot job {body['jobId']}")
     return elapsed, str(job["resultId"])
+
+
+def _complete(summary: dict[str, Any], what: str) -> None:
+    """Every bench PV is served: a snapshot that saved one without a value measured less than all of them."""
+    missing = summary.get("missingCount")
+    if missing:
+        raise BenchError(
+            f"{what} saved {missing:,} of {summary.get('pvCount', 0):,} PVs without a value "
+            f"({summary.get('missing')}): no figure"
+        )
 
 
 async def restore(
