@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from epicscorelibs.ca import cadef
 
-from squirrel.epics._batch import Batch, on_get, request, run_batch
+from squirrel.epics._batch import ROUND_STALL, Batch, on_get, request, run_batch
 from squirrel.epics._channels import Chan, pool
 from squirrel.epics._decoders import payload_size
 from squirrel.tools.sim import SimHandle
@@ -116,7 +116,32 @@ async def test_an_ioc_that_does_not_answer_does_not_hold_up_the_other_rounds(
         elapsed = time.monotonic() - started
         answered = {chid for chid, *_ in batch.got}
         assert answered == {channels[a].id for a in live}  # every live channel, asked after 5 stalled rounds
-        assert elapsed < 3.0 + 1.0  # one deadline for the whole read, not one per round
+        # One deadline for the whole read (3 s, from the last round), not one per round (15 x 3 s); each of
+        # the 15 rounds itself waits ROUND_STALL after the answers stopped.
+        assert elapsed < 3.0 + 15 * ROUND_STALL * 2 + 1.5
     finally:
         freezer.thaw()
+        pool().release(channels)
+
+
+async def test_the_deadline_counts_from_the_last_round_not_from_the_start(sim_ioc: SimHandle) -> None:
+    """Issuing a large read takes our own time (seconds for 200K PVs on a slow host): each request still
+    has the whole timeout for its answer, so the last rounds' answers are awaited, not given up."""
+    names = [p.setpoint for p in sim_ioc.pvs][:12]
+    channels = await _connected(names)
+    try:
+        batch = Batch(asyncio.get_running_loop())
+        ask = _asker(batch, [])
+
+        def slow_issue(address: str, chan: Chan) -> None:
+            time.sleep(0.05)  # 12 requests: issuing alone outlasts the 0.2 s timeout three times over
+            ask(address, chan)
+
+        started = time.monotonic()
+        assert await run_batch(batch, channels, slow_issue, timeout=0.2, round_size=4) == set()
+        answered = {chid for chid, *_ in batch.got}  # before any answer could come after the wait
+        assert batch.event.is_set()  # ended because every request was answered, not by the deadline
+        assert answered == {channels[a].id for a in names}
+        assert time.monotonic() - started >= 12 * 0.05
+    finally:
         pool().release(channels)
