@@ -42,10 +42,12 @@ WITH by_idx AS MATERIALIZED (
         ON b.id2 = a.id1
     WHERE a.id1 IS NULL OR b.id2 IS NULL OR a.sp1 IS DISTINCT FROM b.sp2 OR a.rb1 IS DISTINCT FROM b.rb2
 )
+-- Tolerances by one look-up per differing row: with hash joins off (see squirrel.db.compare), a join
+-- with pv could become a merge over the whole registry.
 SELECT uuid_send(s.id), s.sp_n1, s.rb_n1, s.sp_n2, s.rb_n2, s.sp1, s.rb1, s.sp2, s.rb2, s.in1, s.in2,
-       coalesce(p.abs_tolerance, 0), coalesce(p.rel_tolerance, 0)
+       coalesce((SELECT p.abs_tolerance FROM pv p WHERE p.id = s.id), 0),
+       coalesce((SELECT p.rel_tolerance FROM pv p WHERE p.id = s.id), 0)
 FROM sides s
-LEFT JOIN pv p ON p.id = s.id
 
 -- name: compare_alignment_probe
 -- How many of the given idx positions hold the same PV in both snapshots.
