@@ -42,12 +42,13 @@ WITH by_idx AS MATERIALIZED (
         ON b.id2 = a.id1
     WHERE a.id1 IS NULL OR b.id2 IS NULL OR a.sp1 IS DISTINCT FROM b.sp2 OR a.rb1 IS DISTINCT FROM b.rb2
 )
--- Tolerances by one look-up per differing row: with hash joins off (see squirrel.db.compare), a join
--- with pv could become a merge over the whole registry.
+-- Tolerances by one look-up of the pv key per differing row: with hash joins off (see squirrel.db.compare)
+-- a plain join with pv could become a merge over the whole registry; LIMIT keeps the planner from
+-- turning this subquery into such a join.
 SELECT uuid_send(s.id), s.sp_n1, s.rb_n1, s.sp_n2, s.rb_n2, s.sp1, s.rb1, s.sp2, s.rb2, s.in1, s.in2,
-       coalesce((SELECT p.abs_tolerance FROM pv p WHERE p.id = s.id), 0),
-       coalesce((SELECT p.rel_tolerance FROM pv p WHERE p.id = s.id), 0)
+       coalesce(p.abs_tolerance, 0), coalesce(p.rel_tolerance, 0)
 FROM sides s
+LEFT JOIN LATERAL (SELECT abs_tolerance, rel_tolerance FROM pv WHERE pv.id = s.id LIMIT 1) p ON true
 
 -- name: compare_alignment_probe
 -- How many of the given idx positions hold the same PV in both snapshots.
