@@ -23,7 +23,7 @@ from squirrel.epics import _values as V
 from squirrel.epics._batch import ROUND, Batch, Reply, ca_error, on_get, on_put, request, run_batch
 from squirrel.epics._channels import Chan, pool, pools
 from squirrel.epics._decoders import DBR_CTRL, DBR_TIME, Decoder, decoder_for
-from squirrel.epics._window import set_default_limit
+from squirrel.epics._window import ServerWindow, set_default_limit
 from squirrel.epics.breaker import BreakerSet
 from squirrel.pv import CtrlMeta, PVState, record_batch
 
@@ -32,9 +32,12 @@ META_MAX_AGE = 60.0  # s: CTRL metadata read by a direct read is reused this lon
 RETRY_PAUSE = 0.05  # s between asking a dropped channel and asking it again
 
 
-class WriteResult(msgspec.Struct):
+class WriteResult(msgspec.Struct, frozen=True, gc=False):  # str fields only: no cycles to collect
     outcome: Outcome
     error: str | None = None
+
+
+_WRITTEN = WriteResult("written")  # shared: one per write would be 100K objects in a 200K-PV restore
 
 
 def channel_server(channel: Chan) -> str | None:
@@ -227,70 +230,122 @@ async def write_many(
 
     Puts with completion go through the pool's per-server window (squirrel.epics._window): at most
     PUT_WINDOW in flight per IOC, the next sent as answers come."""
-    channel_pool = pool()
-    window = channel_pool.put_window
-    sent: dict[int, str] = {}  # chid -> server of a put with completion in flight
-    seen = 0  # answers already handed back to the window
-
-    def answered() -> None:
-        nonlocal seen
-        got, end = batch.got, len(batch.got)
-        for i in range(seen, end):
-            server = sent.pop(got[i][0], None)
-            if server is not None:
-                window.done(server)
-        seen = end
-        cadef.ca_flush_io()  # what the window sent meanwhile
-
-    batch = Batch(asyncio.get_running_loop(), on_answer=answered if wait else None)
+    window = pool().put_window
     wanted = dict(items)  # the last value wins for a repeated address
     unique, channels, skipped = await _split(list(wanted), breakers)
     results: dict[str, WriteResult] = {}
-    pending: dict[int, str] = {}  # chid -> address of a put awaiting its completion
-
-    def put(address: str, chan: Chan, value: V.PutBuffer, server: str) -> bool:
-        """Send one put with completion now; False when it was not sent (the batch ended, libca refused)."""
-        if batch.finished:
-            return False
-        code, count, data, _ = value  # the buffer at `data` is alive as long as `value` is
-        error = request(batch, cadef.ca_array_put_callback, code, count, chan.id, data, on_put)
-        if error is not None:
-            results[address] = _failed(error)
-            return False
-        pending[chan.id] = address
-        sent[chan.id] = server  # the window's key, even if the channel has moved since
-        return True
+    puts = _Puts(wanted, channels, results, window)
 
     def issue(address: str, chan: Chan) -> None:
+        if wait:
+            puts.add(address, chan)
+            return
         try:
-            value = V.put_buffer(wanted[address], chan.dbf, chan.count)
+            code, count, data, _ = V.put_buffer(wanted[address], chan.dbf, chan.count)
+            cadef.ca_array_put(code, count, chan.id, data)  # libca copies the value before it returns
+            results[address] = _WRITTEN
         except ValueError as exc:
             results[address] = WriteResult("failed", str(exc))
-            return
-        if not wait:
-            code, count, data, _ = value
-            try:  # libca copies the buffer before the call returns (`value` keeps it alive until then)
-                cadef.ca_array_put(code, count, chan.id, data)
-                results[address] = WriteResult("written")
-            except Exception as exc:
-                results[address] = _failed(ca_error(exc))
-            return
-        batch.deferred += 1
-        server = chan.server or ""
-
-        def send() -> bool:
-            batch.deferred -= 1
-            return put(address, chan, value, server)
-
-        window.submit(server, send)
+        except Exception as exc:
+            results[address] = _failed(ca_error(exc))
 
     try:
-        never = await run_batch(batch, channels, issue, timeout)
-        return _write_results(batch, unique, channels, skipped, never, results, pending, breakers, timeout)
+        never = await run_batch(puts.batch, channels, issue, timeout)
+        return _write_results(puts.batch, unique, channels, skipped, never, results, puts.pending, breakers, timeout)
     finally:
-        for server in sent.values():  # never answered (timed out): their places are given up
-            window.done(server)
+        puts.give_up()
         _release(channels)
+
+
+class _Puts:
+    """One write_many's puts with completion: each server's addresses wait in a list for places in the
+    window (this is their Sender), then are in flight until libca answers.
+
+    Values are converted as they are sent, into the buffer libca copies during the call."""
+
+    def __init__(
+        self, wanted: dict[str, Any], channels: dict[str, Chan], results: dict[str, WriteResult], window: ServerWindow
+    ) -> None:
+        self.batch = Batch(asyncio.get_running_loop(), on_answer=self.answered)
+        self.wanted = wanted
+        self.channels = channels
+        self.results = results
+        self.window = window
+        self.waiting: dict[str, list[str]] = {}  # server -> addresses; those from `sent_upto[server]` wait
+        self.sent_upto: dict[str, int] = {}
+        self.queued: set[str] = set()  # servers whose window holds this sender
+        self.pending: dict[int, str] = {}  # chid -> address of a put awaiting its completion
+        self.in_flight: dict[int, str] = {}  # chid -> server whose window place the put holds
+        self.seen = 0  # answers already handed back to the window
+
+    def add(self, address: str, chan: Chan) -> None:
+        """Queue one put (run_batch's issue): sent at once if its server's window has room."""
+        server = chan.server or ""
+        addresses = self.waiting.get(server)
+        if addresses is None:
+            addresses = self.waiting[server] = []
+            self.sent_upto[server] = 0
+        addresses.append(address)
+        self.batch.deferred += 1
+        if server not in self.queued:
+            self.queued.add(server)
+            self.window.submit(server, self)
+
+    def send(self, server: str, room: int) -> tuple[int, bool]:
+        """The window's call: send up to `room` of the puts waiting for `server` (none once the batch ended)."""
+        addresses, i = self.waiting[server], self.sent_upto[server]
+        batch = self.batch
+        if batch.finished:  # its waiting puts are dropped: they end as timeouts
+            batch.deferred -= len(addresses) - i
+            i = len(addresses)
+        took = 0
+        while i < len(addresses) and took < room:
+            address = addresses[i]
+            i += 1
+            batch.deferred -= 1
+            took += self._put(address, server)
+        self.sent_upto[server] = i
+        finished = i >= len(addresses)
+        if finished:
+            self.queued.discard(server)
+        return took, finished
+
+    def _put(self, address: str, server: str) -> bool:
+        chan = self.channels[address]
+        try:
+            code, count, data, _ = V.put_buffer(self.wanted[address], chan.dbf, chan.count)
+        except ValueError as exc:
+            self.results[address] = WriteResult("failed", str(exc))
+            return False
+        error = request(self.batch, cadef.ca_array_put_callback, code, count, chan.id, data, on_put)
+        if error is not None:
+            self.results[address] = _failed(error)
+            return False
+        self.pending[chan.id] = address
+        self.in_flight[chan.id] = server  # the window's key, even if the channel has moved since
+        return True
+
+    def answered(self) -> None:
+        """Answers came (in the loop): their places go back to the window, one call per server."""
+        got, end = self.batch.got, len(self.batch.got)
+        freed: dict[str, int] = {}
+        for i in range(self.seen, end):
+            server = self.in_flight.pop(got[i][0], None)
+            if server is not None:
+                freed[server] = freed.get(server, 0) + 1
+        self.seen = end
+        for server, count in freed.items():
+            self.window.done(server, count)
+        cadef.ca_flush_io()  # what the window sent meanwhile
+
+    def give_up(self) -> None:
+        """The batch ended: places of puts never answered (timed out) go back to the window."""
+        freed: dict[str, int] = {}
+        for server in self.in_flight.values():
+            freed[server] = freed.get(server, 0) + 1
+        self.in_flight.clear()
+        for server, count in freed.items():
+            self.window.done(server, count)
 
 
 def _write_results(
@@ -322,7 +377,7 @@ def _write_results(
             if status is None:
                 out[address] = WriteResult("timeout", f"no put completion within {timeout:g} s")
             elif status == cadef.ECA_NORMAL:
-                out[address] = WriteResult("written")
+                out[address] = _WRITTEN
             elif status == cadef.ECA_DISCONN:
                 out[address] = WriteResult("disconnected", "disconnected")
             else:

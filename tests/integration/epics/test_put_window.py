@@ -9,7 +9,7 @@ import asyncio
 import pytest
 
 from squirrel.epics import _channels as channels
-from squirrel.epics._window import Send, ServerWindow
+from squirrel.epics._window import Sender, ServerWindow
 from squirrel.epics.ca import write_many
 from squirrel.tools.sim import SLOW_PUT_DELAY, SimHandle
 
@@ -23,8 +23,8 @@ class Recording(ServerWindow):
         super().__init__(limit)
         self.most = 0
 
-    def submit(self, server: str, send: Send) -> None:
-        super().submit(server, send)
+    def submit(self, server: str, sender: Sender) -> None:
+        super().submit(server, sender)
         self.most = max(self.most, self.in_flight(server))
 
     def done(self, server: str, count: int = 1) -> None:
